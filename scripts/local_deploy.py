@@ -1,0 +1,321 @@
+"""`make deploy-local`: deploy the reference app into moto's server with the real CDK CLI.
+
+Starts moto's server on 127.0.0.1 and a free port, bootstraps it, deploys
+the artifacts stacks, uploads a placeholder model artifact, deploys the
+remaining stacks, prints what the emulator now holds, and stops the server.
+It also prints which resources of the templates the emulator does not
+create, so that nobody mistakes a green local deploy for a full rehearsal.
+
+The end-to-end tests drive the same functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"  # moto's default account
+REGION = "us-east-1"
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+#: Stacks deployed before the model artifact is uploaded.
+FIRST_PHASE_SUFFIX = "-artifacts"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclasses.dataclass
+class Emulator:
+    """moto's server in a child process, on 127.0.0.1."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL every AWS client is pointed at."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """Environment for the CDK CLI and boto3: credentials, Region, endpoint."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            AWS_ENDPOINT_URL=self.url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_REGION=REGION,
+            AWS_DEFAULT_REGION=REGION,
+            CDK_DISABLE_CLI_TELEMETRY="true",
+            PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+        )
+        return env
+
+    def client(self, service: str) -> Any:
+        """A boto3 client talking to the emulator."""
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        ).client(service, endpoint_url=self.url)
+
+
+@contextlib.contextmanager
+def running_emulator(log_dir: Path, timeout: float = 60.0) -> Iterator[Emulator]:
+    """Start moto's server, wait until it answers, and always stop it."""
+    port = free_port()
+    log_path = log_dir / "moto-server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    emulator = Emulator(port=port, process=process, log_path=log_path)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"moto's server exited early; see {log_path}")
+            try:
+                with urllib.request.urlopen(f"{emulator.url}/moto-api/", timeout=2):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"moto's server did not answer in {timeout} s") from None
+                time.sleep(0.2)
+        yield emulator
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cdk(args: Sequence[str], *, env: dict[str, str], echo: bool = True) -> None:
+    """Run the pinned CDK CLI; raise with its output when it fails."""
+    cmd = [str(CDK), *args, "--no-notices"]
+    if echo:
+        print("$ cdk " + " ".join(args), flush=True)
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"cdk {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+
+
+def synth(assembly: Path, env: dict[str, str], context: dict[str, str] | None = None) -> None:
+    """Synthesise the reference app into ``assembly`` (cdk-nag packs run here)."""
+    ctx = [arg for key, value in (context or {}).items() for arg in ("-c", f"{key}={value}")]
+    cdk(["synth", "--quiet", "--output", str(assembly), *ctx], env=env)
+
+
+def stack_names(assembly: Path) -> list[str]:
+    """Stack names of a cloud assembly, in dependency order."""
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    stacks = {
+        name: art.get("dependencies", [])
+        for name, art in manifest["artifacts"].items()
+        if art["type"] == "aws:cloudformation:stack"
+    }
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered or name not in stacks:
+            return
+        for dep in stacks[name]:
+            visit(dep)
+        ordered.append(name)
+
+    for name in stacks:
+        visit(name)
+    return ordered
+
+
+def placeholder_model_artifact() -> bytes:
+    """A small ``model.tar.gz``. The emulator stores it but never loads a model."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        data = b"placeholder artifact for the local emulator; no model is loaded here\n"
+        info = tarfile.TarInfo("README.txt")
+        info.size = len(data)
+        info.mtime = 0
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def upload_artifacts(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> list[str]:
+    """Put a placeholder artifact at every key the hosting stacks' models read."""
+    s3 = emulator.client("s3")
+    cfn = emulator.client("cloudformation")
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    envs = context["cdk-sagemaker-hosting:environments"]
+    uploaded = []
+    for stack in stacks:
+        env_name = stack.removesuffix(FIRST_PHASE_SUFFIX)
+        outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+        bucket = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "ArtifactsBucketName")
+        key = envs[env_name]["model_data_key"]
+        s3.put_object(Bucket=bucket, Key=key, Body=placeholder_model_artifact())
+        uploaded.append(f"s3://{bucket}/{key}")
+    return uploaded
+
+
+def deploy_reference_app(emulator: Emulator, assembly: Path) -> list[str]:
+    """Bootstrap, then deploy every stack of the app in two phases; return stack names."""
+    env = emulator.env()
+    synth(assembly, env)
+    names = stack_names(assembly)
+    first = [n for n in names if n.endswith(FIRST_PHASE_SUFFIX)]
+    rest = [n for n in names if n not in first]
+    cdk(["bootstrap", f"aws://{ACCOUNT}/{REGION}"], env=env)
+    deploy = ["deploy", "--app", str(assembly), "--require-approval", "never", "--exclusively"]
+    cdk([*deploy, *first], env=env)
+    for url in upload_artifacts(emulator, assembly, first):
+        print(f"uploaded placeholder model artifact {url}", flush=True)
+    cdk([*deploy, *rest], env=env)
+    return names
+
+
+def not_emulated(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict[str, int]:
+    """Resource types in the templates that the emulator's stacks do not hold, with counts."""
+    cfn = emulator.client("cloudformation")
+    missing: Counter[str] = Counter()
+    for stack in stacks:
+        template = json.loads((assembly / f"{stack}.template.json").read_text())
+        created = {
+            r["LogicalResourceId"]
+            for r in cfn.describe_stack_resources(StackName=stack)["StackResources"]
+            if r.get("PhysicalResourceId")
+        }
+        for logical_id, resource in template["Resources"].items():
+            if logical_id not in created and resource["Type"] != "AWS::CDK::Metadata":
+                missing[resource["Type"]] += 1
+    return dict(sorted(missing.items()))
+
+
+def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict[str, Any]:
+    """What the emulator holds after the deploy: stacks, endpoints, models, buckets, keys."""
+    cfn = emulator.client("cloudformation")
+    sm = emulator.client("sagemaker")
+    summary: dict[str, Any] = {"emulator": emulator.url, "stacks": {}, "endpoints": {}}
+    for stack in stacks:
+        desc = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+        summary["stacks"][stack] = desc["StackStatus"]
+    for ep in sm.list_endpoints()["Endpoints"]:
+        desc = sm.describe_endpoint(EndpointName=ep["EndpointName"])
+        config = sm.describe_endpoint_config(EndpointConfigName=desc["EndpointConfigName"])
+        variants = {}
+        for v in config["ProductionVariants"]:
+            model = sm.describe_model(ModelName=v["ModelName"])
+            live = next(
+                (
+                    p
+                    for p in desc.get("ProductionVariants", [])
+                    if p["VariantName"] == v["VariantName"]
+                ),
+                {},
+            )
+            variants[v["VariantName"]] = {
+                # moto omits CurrentWeight when it is zero
+                "weight": live.get("CurrentWeight", 0.0 if live else v["InitialVariantWeight"]),
+                "instances": v.get("InitialInstanceCount"),
+                "instance_type": v.get("InstanceType"),
+                "model": v["ModelName"],
+                "model_data": model.get("PrimaryContainer", {}).get("ModelDataUrl"),
+            }
+        summary["endpoints"][ep["EndpointName"]] = {
+            "status": desc["EndpointStatus"],
+            "config": desc["EndpointConfigName"],
+            "kms_key": config.get("KmsKeyId"),
+            "variants": variants,
+        }
+    summary["models"] = sorted(m["ModelName"] for m in sm.list_models()["Models"])
+    summary["buckets"] = sorted(b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"])
+    kms = emulator.client("kms")
+    summary["kms_keys"] = {
+        k["KeyId"]: kms.get_key_rotation_status(KeyId=k["KeyId"])["KeyRotationEnabled"]
+        for k in kms.list_keys()["Keys"]
+    }
+    summary["not_emulated"] = not_emulated(emulator, assembly, stacks)
+    return summary
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The human-readable report of a local deploy."""
+    print("\n=== Local deploy into moto's server", summary["emulator"], "===")
+    print("Stacks:")
+    for name, status in summary["stacks"].items():
+        print(f"  {name:32} {status}")
+    print("Endpoints:")
+    for name, ep in summary["endpoints"].items():
+        print(f"  {name}: {ep['status']} (config {ep['config']})")
+        for variant, v in ep["variants"].items():
+            print(
+                f"    variant {variant}: weight {v['weight']}, {v['instances']} x "
+                f"{v['instance_type']}, model {v['model']} <- {v['model_data']}"
+            )
+    print(
+        f"Models: {len(summary['models'])}; buckets: {len(summary['buckets'])}; "
+        f"KMS keys (rotation on): {sum(summary['kms_keys'].values())}/{len(summary['kms_keys'])}"
+    )
+    print("\nNOT EMULATED: moto's CloudFormation skipped these resources of the templates, so")
+    print("this local deploy proves nothing about them (the template tests still check them):")
+    if summary["not_emulated"]:
+        for rtype, count in summary["not_emulated"].items():
+            print(f"  {rtype} x{count}")
+    else:
+        print("  (none)")
+    print("Also not rehearsed here: stack updates (moto's CloudFormation cannot run them yet),")
+    print("and anything that happens inside SageMaker (no container starts, no model loads).")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `make deploy-local`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the summary as JSON here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="deploy-local-") as tmp:
+        work = Path(tmp)
+        with running_emulator(work) as emulator:
+            print(f"moto's server is up at {emulator.url}", flush=True)
+            try:
+                stacks = deploy_reference_app(emulator, work / "cdk.out")
+                summary = summarize(emulator, work / "cdk.out", stacks)
+            except Exception:
+                print(f"--- last lines of {emulator.log_path.name} ---", file=sys.stderr)
+                lines = emulator.log_path.read_text(errors="replace").splitlines()
+                print("\n".join(lines[-40:]), file=sys.stderr)
+                raise
+    print_summary(summary)
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2, sort_keys=True))
+    print("\nmoto's server stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Configuration of the reference deployment, read from ``cdk.json`` context.
+
+Context key ``cdk-sagemaker-hosting:environments`` maps an environment name
+(``dev``, ``prod``) to its settings; see :class:`EnvironmentConfig`. Any key
+can be overridden per run, e.g. ``cdk deploy -c cdk-sagemaker-hosting:environments='{...}'``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+CONTEXT_KEY = "cdk-sagemaker-hosting:environments"
+
+
+class ConfigError(ValueError):
+    """The reference app's configuration is incomplete or malformed."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EnvironmentConfig:
+    """Settings of one environment of the reference deployment.
+
+    :param name: environment name; prefixes the stack names.
+    :param model_image: ECR URI of the serving container.
+    :param model_data_key: key of ``model.tar.gz`` in the artifacts bucket.
+    :param instance_type: endpoint instance type.
+    :param instance_count: instances of the production variant.
+    :param multi_az: require the endpoint to span Availability Zones.
+    :param account: AWS account; default: environment-agnostic.
+    :param region: AWS Region; default: environment-agnostic.
+    """
+
+    name: str
+    model_image: str
+    model_data_key: str
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 2
+    multi_az: bool = True
+    account: str | None = None
+    region: str | None = None
+
+    @classmethod
+    def from_mapping(cls, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig:
+        """Build from a context entry, naming unknown or missing keys in the error."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"name"}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(
+                f"{CONTEXT_KEY}.{name}: unknown keys {unknown}; allowed: {sorted(known)}"
+            )
+        try:
+            return cls(name=name, **raw)
+        except TypeError as err:
+            raise ConfigError(f"{CONTEXT_KEY}.{name}: {err}") from err
+
+
+def load_environments(context: Mapping[str, Any] | None) -> list[EnvironmentConfig]:
+    """All environments of a context mapping, in their order there."""
+    if not context:
+        raise ConfigError(f"context key {CONTEXT_KEY} is missing (see cdk.json)")
+    return [EnvironmentConfig.from_mapping(name, raw) for name, raw in context.items()]

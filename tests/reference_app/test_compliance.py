@@ -1,0 +1,108 @@
+"""Every stack of the reference app passes cfn-lint and five cdk-nag packs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import aws_cdk as cdk
+import cdk_nag
+import pytest
+
+from tests.conftest import new_app
+
+PACKS = [
+    cdk_nag.AwsSolutionsChecks,
+    cdk_nag.HIPAASecurityChecks,
+    cdk_nag.NIST80053R5Checks,
+    cdk_nag.PCIDSS321Checks,
+    cdk_nag.ServerlessChecks,
+]
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.__name__)
+def test_no_unacknowledged_cdk_nag_findings(reference_app: Any, pack: Any) -> None:
+    app, _, _ = reference_app
+    report = pack(app).validate_scope(app)
+    findings = sorted(
+        f"{v.rule_name} at {r.construct_path}"
+        for v in report.violations
+        for r in v.violating_resources
+    )
+    assert findings == []
+
+
+def acknowledgements(scope: cdk.App) -> list[tuple[str, str, str]]:
+    """(construct path, rule id, reason) of every acknowledgement in the app."""
+    return [
+        (node.node.path, rule, reason)
+        for node in scope.node.find_all()
+        for entry in node.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule, reason in entry.data.items()
+    ]
+
+
+def rule_of(acknowledged_id: str) -> str:
+    """The cdk-nag rule of a recorded acknowledgement ID."""
+    return acknowledged_id.removeprefix("Annotation::")
+
+
+def test_every_acknowledgement_names_a_pack_rule_and_a_specific_reason(
+    reference_app: Any,
+) -> None:
+    app, _, _ = reference_app
+    acks = acknowledgements(app)
+    assert acks, "expected the acknowledgements of the access-log buckets and model roles"
+    packs = ("AwsSolutions-", "HIPAA.Security-", "NIST.800.53.R5-", "PCI.DSS.321-", "Serverless-")
+    for path, rule, reason in acks:
+        assert rule_of(rule).startswith(packs), f"{path}: {rule!r} is not a cdk-nag pack rule"
+        assert len(reason) >= 60, f"{path}: reason for {rule} is too thin: {reason!r}"
+
+
+def test_no_acknowledgement_is_stale() -> None:
+    """Each acknowledgement silences a finding that really occurs without it."""
+    from stacks import add_reference_stacks
+
+    with mock.patch.object(cdk.Validations, "acknowledge", lambda self, *rules: None):
+        raw_app = new_app()
+        add_reference_stacks(raw_app)
+        raw = [
+            (r.construct_path, v.rule_name)
+            for pack in PACKS
+            for v in pack(raw_app).validate_scope(raw_app).violations
+            for r in v.violating_resources
+        ]
+    app = new_app()
+    add_reference_stacks(app)
+    stale = [
+        (path, rule)
+        for path, rule, _ in acknowledgements(app)
+        if not any(
+            found_path.startswith(path + "/") and rule_of(rule) == found_rule
+            for found_path, found_rule in raw
+        )
+    ]
+    assert stale == []
+
+
+def test_cfn_lint_is_clean(reference_templates: dict[str, Any], tmp_path: Path) -> None:
+    paths = []
+    for name, template in reference_templates.items():
+        path = tmp_path / f"{name}.template.json"
+        path.write_text(json.dumps(template))
+        paths.append(str(path))
+    result = subprocess.run(
+        [sys.executable, "-m", "cfnlint", "--format", "json", "--", *paths],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    matches = json.loads(result.stdout or "[]")
+    assert [(Path(m["Filename"]).name, m["Rule"]["Id"], m["Message"]) for m in matches] == [], (
+        result.stderr
+    )
