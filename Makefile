@@ -38,7 +38,7 @@ typecheck: $(VENV)/.installed
 
 ## deploy-local: cdk deploy of the reference app into moto's server on 127.0.0.1
 deploy-local: setup
-	$(PY) scripts/local_deploy.py
+	$(PY) -m scripts.local_deploy
 
 synth: setup
 	cdk synth --no-notices --quiet

@@ -32,10 +32,14 @@ from typing import Any
 
 import boto3
 
+from scripts.moto_server import FIXES
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
+#: moto's server with the documented fixes of scripts/moto_server.py.
+MOTO_SERVER = ROOT / "scripts" / "moto_server.py"
 #: Stacks deployed before the model artifact is uploaded.
 FIRST_PHASE_SUFFIX = "-artifacts"
 
@@ -57,8 +61,14 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """The endpoint URL every AWS client is pointed at."""
-        return f"http://127.0.0.1:{self.port}"
+        """The endpoint URL every AWS client is pointed at.
+
+        The server listens on 127.0.0.1 only, but the URL must say
+        ``localhost``: moto's CloudFormation reads a ``TemplateURL`` path-style
+        only when its host contains "localhost", and the CDK CLI passes one
+        built from this URL.
+        """
+        return f"http://localhost:{self.port}"
 
     def env(self) -> dict[str, str]:
         """Environment for the CDK CLI and boto3: credentials, Region, endpoint."""
@@ -88,7 +98,7 @@ def running_emulator(log_dir: Path, timeout: float = 60.0) -> Iterator[Emulator]
     log_path = log_dir / "moto-server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -209,7 +219,7 @@ def not_emulated(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> d
         created = {
             r["LogicalResourceId"]
             for r in cfn.describe_stack_resources(StackName=stack)["StackResources"]
-            if r.get("PhysicalResourceId")
+            if r.get("LogicalResourceId") and r.get("PhysicalResourceId")
         }
         for logical_id, resource in template["Resources"].items():
             if logical_id not in created and resource["Type"] != "AWS::CDK::Metadata":
@@ -261,6 +271,7 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
         for k in kms.list_keys()["Keys"]
     }
     summary["not_emulated"] = not_emulated(emulator, assembly, stacks)
+    summary["emulator_fixes"] = list(FIXES)
     return summary
 
 
@@ -289,6 +300,10 @@ def print_summary(summary: dict[str, Any]) -> None:
             print(f"  {rtype} x{count}")
     else:
         print("  (none)")
+    print(
+        "Emulator fixes applied (each documented in scripts/moto_server.py): "
+        + ", ".join(summary["emulator_fixes"])
+    )
     print("Also not rehearsed here: stack updates (moto's CloudFormation cannot run them yet),")
     print("and anything that happens inside SageMaker (no container starts, no model loads).")
 

@@ -1,0 +1,82 @@
+"""moto's server, with the fixes the local deploy needs, each documented here.
+
+Run as ``python scripts/moto_server.py -H 127.0.0.1 -p PORT``; arguments go to
+moto's own server. Every fix is reported by ``make deploy-local`` and has a
+test (tests/local_deploy/test_emulator_gaps.py) that fails once moto itself
+behaves, so the fix can be deleted.
+
+Fixes (moto 5.2.5):
+
+``change-set-outputs``
+    ``ExecuteChangeSet`` creates a stack's resources but never evaluates its
+    ``Outputs``: ``DescribeStacks`` returns none and no export is registered,
+    so a later stack's ``Fn::ImportValue`` fails. The CDK CLI deploys through
+    change sets, so the reference app's hosting stack could not import its
+    artifacts bucket. After each change set runs, the stack's outputs are
+    evaluated and its exports registered, as ``CreateStack`` already does.
+
+``change-set-imports``
+    A stack first created by ``CreateChangeSet`` gets no view of the other
+    stacks' exports (``CreateStack`` passes them; ``CreateChangeSet`` does
+    not), so its ``Fn::ImportValue`` fails with "No export named ...". The
+    stack is given the backend's exports, as ``CreateStack`` gives them.
+
+``endpoint-name``
+    ``AWS::SageMaker::Endpoint`` ignores its ``EndpointName`` property and
+    names the endpoint after the stack and logical ID, so nothing can find
+    the endpoint by the name the template gives it. moto is told that
+    ``EndpointName`` is the resource's name property, as it is in AWS.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from moto.cloudformation import models as cfn_models
+
+from moto.sagemaker import models as sagemaker_models
+
+FIXES = ("change-set-outputs", "change-set-imports", "endpoint-name")
+
+_execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
+_create_change_set = cfn_models.CloudFormationBackend.create_change_set
+
+
+def _execute_change_set_with_outputs(
+    self: Any, change_set_name: str, stack_name: str | None = None
+) -> None:
+    _execute_change_set(self, change_set_name, stack_name)
+    change_set = self.change_sets.get(change_set_name) or next(
+        cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
+    )
+    stack = self.stacks[change_set.stack_id]
+    stack._parse_template()  # moto set stack.template but kept the old parsed dict
+    stack.output_map = stack._create_output_map()
+    stack.description = stack.template_dict.get("Description")
+    for export in stack.exports:
+        self.exports[export.name] = export
+
+
+def _create_change_set_with_imports(self: Any, *args: Any, **kwargs: Any) -> tuple[str, str]:
+    change_set_id, stack_id = _create_change_set(self, *args, **kwargs)
+    stack = self.stacks[stack_id]
+    stack.cross_stack_resources = self.exports
+    stack.resource_map.cross_stack_resources = self.exports
+    return change_set_id, stack_id
+
+
+def apply_fixes() -> None:
+    """Patch moto's backends in this process."""
+    cfn_models.CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs
+    cfn_models.CloudFormationBackend.create_change_set = _create_change_set_with_imports
+    sagemaker_models.FakeEndpoint.cloudformation_name_type = staticmethod(  # type: ignore[method-assign]
+        lambda: "EndpointName"
+    )
+
+
+if __name__ == "__main__":
+    apply_fixes()
+    from moto.server import main
+
+    sys.exit(main(sys.argv[1:]))
