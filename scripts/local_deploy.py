@@ -40,6 +40,7 @@ REGION = "us-east-1"
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 #: moto's server with the documented fixes of scripts/moto_server.py.
 MOTO_SERVER = ROOT / "scripts" / "moto_server.py"
+ENVIRONMENTS_KEY = "cdk-sagemaker-hosting:environments"
 #: Stacks deployed before the model artifact is uploaded.
 FIRST_PHASE_SUFFIX = "-artifacts"
 
@@ -125,12 +126,21 @@ def running_emulator(log_dir: Path, timeout: float = 60.0) -> Iterator[Emulator]
             process.wait()
 
 
-def cdk(args: Sequence[str], *, env: dict[str, str], echo: bool = True) -> None:
-    """Run the pinned CDK CLI; raise with its output when it fails."""
+def cdk(
+    args: Sequence[str], *, env: dict[str, str], echo: bool = True, timeout: float = 600
+) -> None:
+    """Run the pinned CDK CLI; raise with its output when it fails or hangs."""
     cmd = [str(CDK), *args, "--no-notices"]
     if echo:
         print("$ cdk " + " ".join(args), flush=True)
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as err:
+        raise RuntimeError(
+            f"cdk {' '.join(args)} did not finish in {timeout} s:\n{err.stdout!r}\n{err.stderr!r}"
+        ) from err
     if result.returncode != 0:
         raise RuntimeError(
             f"cdk {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
@@ -177,12 +187,19 @@ def placeholder_model_artifact() -> bytes:
     return buf.getvalue()
 
 
-def upload_artifacts(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> list[str]:
+def environments(override: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The environments the app is synthesised with: cdk.json's, or an override."""
+    if override is not None:
+        return override
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    envs: dict[str, Any] = context[ENVIRONMENTS_KEY]
+    return envs
+
+
+def upload_artifacts(emulator: Emulator, stacks: Sequence[str], envs: dict[str, Any]) -> list[str]:
     """Put a placeholder artifact at every key the hosting stacks' models read."""
     s3 = emulator.client("s3")
     cfn = emulator.client("cloudformation")
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    envs = context["cdk-sagemaker-hosting:environments"]
     uploaded = []
     for stack in stacks:
         env_name = stack.removesuffix(FIRST_PHASE_SUFFIX)
@@ -194,19 +211,29 @@ def upload_artifacts(emulator: Emulator, assembly: Path, stacks: Sequence[str]) 
     return uploaded
 
 
-def deploy_reference_app(emulator: Emulator, assembly: Path) -> list[str]:
-    """Bootstrap, then deploy every stack of the app in two phases; return stack names."""
+def deploy_reference_app(
+    emulator: Emulator,
+    assembly: Path,
+    envs: dict[str, Any] | None = None,
+    *,
+    timeout: float = 600,
+) -> list[str]:
+    """Bootstrap, then deploy every stack of the app in two phases; return stack names.
+
+    ``envs`` replaces cdk.json's environments (``-c``), e.g. for a new model version.
+    """
     env = emulator.env()
-    synth(assembly, env)
+    context = {ENVIRONMENTS_KEY: json.dumps(envs)} if envs is not None else None
+    synth(assembly, env, context)
     names = stack_names(assembly)
     first = [n for n in names if n.endswith(FIRST_PHASE_SUFFIX)]
     rest = [n for n in names if n not in first]
     cdk(["bootstrap", f"aws://{ACCOUNT}/{REGION}"], env=env)
     deploy = ["deploy", "--app", str(assembly), "--require-approval", "never", "--exclusively"]
-    cdk([*deploy, *first], env=env)
-    for url in upload_artifacts(emulator, assembly, first):
+    cdk([*deploy, *first], env=env, timeout=timeout)
+    for url in upload_artifacts(emulator, first, environments(envs)):
         print(f"uploaded placeholder model artifact {url}", flush=True)
-    cdk([*deploy, *rest], env=env)
+    cdk([*deploy, *rest], env=env, timeout=timeout)
     return names
 
 
@@ -225,6 +252,37 @@ def not_emulated(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> d
             if logical_id not in created and resource["Type"] != "AWS::CDK::Metadata":
                 missing[resource["Type"]] += 1
     return dict(sorted(missing.items()))
+
+
+def dropped_properties(emulator: Emulator, endpoints: dict[str, Any]) -> list[str]:
+    """Properties our templates always set that the emulator accepted but does not store.
+
+    Each is read back through the AWS API: a value that differs from what
+    every template of this library sets means the emulator dropped it.
+    """
+    sm, s3, logs = emulator.client("sagemaker"), emulator.client("s3"), emulator.client("logs")
+    dropped = set()
+    for name, ep in endpoints.items():
+        for variant in ep["variants"].values():
+            if not sm.describe_model(ModelName=variant["model"]).get("EnableNetworkIsolation"):
+                dropped.add("AWS::SageMaker::Model EnableNetworkIsolation (reads back false)")
+            bucket = (variant["model_data"] or "s3:///").removeprefix("s3://").split("/")[0]
+            if bucket:
+                rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+                if not rules["Rules"][0].get("BucketKeyEnabled"):
+                    dropped.add("AWS::S3::Bucket BucketKeyEnabled (reads back false)")
+                if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
+                    dropped.add("AWS::S3::Bucket VersioningConfiguration (reads back unset)")
+                if "LoggingEnabled" not in s3.get_bucket_logging(Bucket=bucket):
+                    dropped.add("AWS::S3::Bucket LoggingConfiguration (reads back unset)")
+                try:
+                    s3.get_public_access_block(Bucket=bucket)
+                except s3.exceptions.ClientError:
+                    dropped.add("AWS::S3::Bucket PublicAccessBlockConfiguration (reads back unset)")
+        groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/sagemaker/Endpoints/{name}")
+        if any("kmsKeyId" not in g for g in groups["logGroups"]):
+            dropped.add("AWS::Logs::LogGroup KmsKeyId (reads back unset)")
+    return sorted(dropped)
 
 
 def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict[str, Any]:
@@ -271,6 +329,7 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
         for k in kms.list_keys()["Keys"]
     }
     summary["not_emulated"] = not_emulated(emulator, assembly, stacks)
+    summary["dropped_properties"] = dropped_properties(emulator, summary["endpoints"])
     summary["emulator_fixes"] = list(FIXES)
     return summary
 
@@ -300,6 +359,9 @@ def print_summary(summary: dict[str, Any]) -> None:
             print(f"  {rtype} x{count}")
     else:
         print("  (none)")
+    print("ACCEPTED BUT NOT STORED by the emulator (the templates set them; tests check that):")
+    for prop in summary["dropped_properties"] or ["(none)"]:
+        print(f"  {prop}")
     print(
         "Emulator fixes applied (each documented in scripts/moto_server.py): "
         + ", ".join(summary["emulator_fixes"])

@@ -26,18 +26,25 @@ Fixes (moto 5.2.5):
     names the endpoint after the stack and logical ID, so nothing can find
     the endpoint by the name the template gives it. moto is told that
     ``EndpointName`` is the resource's name property, as it is in AWS.
+
+``kms-key-policy``
+    A KMS key created by CloudFormation keeps its ``KeyPolicy`` as a parsed
+    object, and every later ``DescribeKey`` on it fails with HTTP 500
+    (``json.loads`` of a dict). The policy is serialised before it is read,
+    as keys created through the API already store it.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
 from moto.cloudformation import models as cfn_models
-
+from moto.kms import responses as kms_responses
 from moto.sagemaker import models as sagemaker_models
 
-FIXES = ("change-set-outputs", "change-set-imports", "endpoint-name")
+FIXES = ("change-set-outputs", "change-set-imports", "endpoint-name", "kms-key-policy")
 
 _execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
 _create_change_set = cfn_models.CloudFormationBackend.create_change_set
@@ -66,13 +73,32 @@ def _create_change_set_with_imports(self: Any, *args: Any, **kwargs: Any) -> tup
     return change_set_id, stack_id
 
 
+_validate_policy = kms_responses.validate_policy
+
+
+def _validate_policy_as_json(key: Any, action: str) -> None:
+    if isinstance(key.policy, dict):
+        key.policy = json.dumps(key.policy)
+    _validate_policy(key, action)
+
+
+#: (object, attribute, replacement) of every fix, so tests can apply them in a context.
+PATCHES: tuple[tuple[Any, str, Any], ...] = (
+    (cfn_models.CloudFormationBackend, "execute_change_set", _execute_change_set_with_outputs),
+    (cfn_models.CloudFormationBackend, "create_change_set", _create_change_set_with_imports),
+    (
+        sagemaker_models.FakeEndpoint,
+        "cloudformation_name_type",
+        staticmethod(lambda: "EndpointName"),
+    ),
+    (kms_responses, "validate_policy", _validate_policy_as_json),
+)
+
+
 def apply_fixes() -> None:
-    """Patch moto's backends in this process."""
-    cfn_models.CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs
-    cfn_models.CloudFormationBackend.create_change_set = _create_change_set_with_imports
-    sagemaker_models.FakeEndpoint.cloudformation_name_type = staticmethod(  # type: ignore[method-assign]
-        lambda: "EndpointName"
-    )
+    """Patch moto's backends in this process, for good."""
+    for target, attribute, replacement in PATCHES:
+        setattr(target, attribute, replacement)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ can be overridden per run, e.g. ``cdk deploy -c cdk-sagemaker-hosting:environmen
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,8 +57,16 @@ class EnvironmentConfig:
             raise ConfigError(f"{CONTEXT_KEY}.{name}: {err}") from err
 
 
-def load_environments(context: Mapping[str, Any] | None) -> list[EnvironmentConfig]:
-    """All environments of a context mapping, in their order there."""
-    if not context:
+def load_environments(context: Mapping[str, Any] | str | None) -> list[EnvironmentConfig]:
+    """All environments of a context mapping, in their order there.
+
+    A JSON string is accepted too, as ``cdk -c KEY=VALUE`` passes one.
+    """
+    if isinstance(context, str):
+        try:
+            context = json.loads(context)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"context key {CONTEXT_KEY} is not valid JSON: {err}") from err
+    if not context or not isinstance(context, Mapping):
         raise ConfigError(f"context key {CONTEXT_KEY} is missing (see cdk.json)")
     return [EnvironmentConfig.from_mapping(name, raw) for name, raw in context.items()]

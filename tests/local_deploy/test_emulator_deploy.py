@@ -1,0 +1,170 @@
+"""End to end: the real CDK CLI deploys the reference app into moto's server.
+
+What moto creates is checked through the AWS APIs, as a person would check
+an account after a deploy. What moto does not create is asserted too, so the
+list printed by `make deploy-local` stays true.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts import local_deploy
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    work = tmp_path_factory.mktemp("deploy-local")
+    with local_deploy.running_emulator(work) as emulator:
+        assembly = work / "cdk.out"
+        stacks = local_deploy.deploy_reference_app(emulator, assembly)
+        summary = local_deploy.summarize(emulator, assembly, stacks)
+        yield {"emulator": emulator, "assembly": assembly, "stacks": stacks, "summary": summary}
+
+
+def test_every_stack_is_created(deployed: dict[str, Any]) -> None:
+    assert deployed["summary"]["stacks"] == {
+        "dev-artifacts": "CREATE_COMPLETE",
+        "dev-hosting": "CREATE_COMPLETE",
+        "prod-artifacts": "CREATE_COMPLETE",
+        "prod-hosting": "CREATE_COMPLETE",
+    }
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "instances", "instance_type"),
+    [("dev-fraud-detection", 1, "ml.m5.large"), ("prod-fraud-detection", 2, "ml.m5.xlarge")],
+)
+def test_endpoint_serves_the_model_from_the_artifacts_bucket(
+    deployed: dict[str, Any], endpoint: str, instances: int, instance_type: str
+) -> None:
+    ep = deployed["summary"]["endpoints"][endpoint]
+    assert ep["status"] == "InService"
+    (variant,) = ep["variants"].values()
+    assert variant["weight"] == 1.0
+    assert variant["instances"] == instances
+    assert variant["instance_type"] == instance_type
+    env = endpoint.split("-", maxsplit=1)[0]
+    assert variant["model_data"].startswith(f"s3://{env}-artifacts-modelartifacts")
+    assert variant["model_data"].endswith("/fraud-detection/v1/model.tar.gz")
+    bucket, key = variant["model_data"].removeprefix("s3://").split("/", 1)
+    deployed["emulator"].client("s3").head_object(Bucket=bucket, Key=key)
+
+
+def test_model_is_network_isolated_with_its_own_role_and_managed_policy(
+    deployed: dict[str, Any],
+) -> None:
+    sm = deployed["emulator"].client("sagemaker")
+    iam = deployed["emulator"].client("iam")
+    ep = deployed["summary"]["endpoints"]["prod-fraud-detection"]
+    model = sm.describe_model(ModelName=ep["variants"]["AllTraffic"]["model"])
+    # EnableNetworkIsolation is dropped by moto: see test_summary_names_what_the_emulator_skipped
+    role = model["ExecutionRoleArn"].rsplit("/", 1)[1]
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == []
+    (attached,) = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+    document = iam.get_policy_version(
+        PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+    )["PolicyVersion"]["Document"]
+    actions = sorted(
+        a
+        for statement in document["Statement"]
+        for a in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    )
+    assert "s3:GetObject" in actions
+    assert not [a for a in actions if a.endswith("*") or a.startswith("s3:Put")]
+
+
+def test_endpoint_config_volume_and_every_key_are_kms_with_rotation(
+    deployed: dict[str, Any],
+) -> None:
+    summary = deployed["summary"]
+    kms = deployed["emulator"].client("kms")
+    for ep in summary["endpoints"].values():
+        key = kms.describe_key(KeyId=ep["kms_key"])["KeyMetadata"]
+        assert key["KeyManager"] == "CUSTOMER"
+        key_id = key["KeyId"]
+        assert summary["kms_keys"][key_id] is True
+    assert len(summary["kms_keys"]) == 4  # artifacts and endpoint key, per environment
+    assert all(summary["kms_keys"].values())
+
+
+def test_artifacts_bucket_is_kms_encrypted_with_a_log_bucket_beside_it(
+    deployed: dict[str, Any],
+) -> None:
+    s3 = deployed["emulator"].client("s3")
+    (bucket,) = [
+        b for b in deployed["summary"]["buckets"] if b.startswith("prod-artifacts-modelartifactsc")
+    ]
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"].startswith("arn:aws:kms:")
+    assert [
+        b
+        for b in deployed["summary"]["buckets"]
+        if b.startswith("prod-artifacts-modelartifactsaccesslogs")
+    ]
+
+
+def test_endpoint_log_group_is_encrypted_with_a_retention(deployed: dict[str, Any]) -> None:
+    logs = deployed["emulator"].client("logs")
+    (group,) = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/prod-")[
+        "logGroups"
+    ]
+    assert group["logGroupName"] == "/aws/sagemaker/Endpoints/prod-fraud-detection"
+    assert group["retentionInDays"] == 365
+
+
+def test_summary_names_what_the_emulator_skipped(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Fails once moto creates bucket policies: then update this and the README.
+    assert deployed["summary"]["not_emulated"] == {"AWS::S3::BucketPolicy": 4}
+    assert deployed["summary"]["dropped_properties"] == [
+        "AWS::Logs::LogGroup KmsKeyId (reads back unset)",
+        "AWS::S3::Bucket BucketKeyEnabled (reads back false)",
+        "AWS::S3::Bucket LoggingConfiguration (reads back unset)",
+        "AWS::S3::Bucket PublicAccessBlockConfiguration (reads back unset)",
+        "AWS::S3::Bucket VersioningConfiguration (reads back unset)",
+        "AWS::SageMaker::Model EnableNetworkIsolation (reads back false)",
+    ]
+    local_deploy.print_summary(deployed["summary"])
+    out = capsys.readouterr().out
+    assert "NOT EMULATED" in out
+    assert "AWS::S3::BucketPolicy x4" in out
+    assert "ACCEPTED BUT NOT STORED" in out
+    assert "change-set-outputs, change-set-imports, endpoint-name, kms-key-policy" in out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="moto 5.2.5's CloudFormation cannot run stack updates: the CDK CLI's clean-up of a "
+    "missing change set makes delete_change_set raise UnboundLocalError, an executed change set "
+    "does not replace the SageMaker model or endpoint config, and --method=direct fails on the "
+    "BootstrapVersion parameter; here the CLI waits for an update that never completes. "
+    "The update path is proven at synth level in "
+    "tests/endpoint/test_endpoint.py. When this passes, drop the xfail.",
+)
+def test_new_model_version_updates_the_endpoint_in_place(deployed: dict[str, Any]) -> None:
+    emulator = deployed["emulator"]
+    envs = copy.deepcopy(local_deploy.environments())
+    for env in envs.values():
+        env["model_data_key"] = "fraud-detection/v2/model.tar.gz"
+    before = deployed["summary"]["endpoints"]["prod-fraud-detection"]
+    # moto leaves the update of the hosting stack in progress for good: bound the wait.
+    local_deploy.deploy_reference_app(
+        emulator, Path(deployed["assembly"]).with_name("v2.out"), envs, timeout=90
+    )
+    after = local_deploy.summarize(emulator, deployed["assembly"], deployed["stacks"])
+    endpoint = after["endpoints"]["prod-fraud-detection"]
+    assert endpoint["config"] != before["config"]
+    assert endpoint["variants"]["AllTraffic"]["model_data"].endswith("/v2/model.tar.gz")

@@ -1,0 +1,170 @@
+"""Each fix in scripts/moto_server.py mends a gap that moto really has.
+
+Every gap test asserts the gap in plain moto, so it fails the day moto
+closes it (then delete the fix); the fixed test asserts the behaviour AWS has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from scripts.moto_server import FIXES, PATCHES
+
+REGION = "us-east-1"
+
+
+@contextlib.contextmanager
+def emulator(*, fixed: bool) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        if fixed:
+            for target, attribute, replacement in PATCHES:
+                stack.enter_context(mock.patch.object(target, attribute, replacement))
+        stack.enter_context(mock_aws())
+        yield
+
+
+def create_by_change_set(name: str, template: dict[str, Any]) -> Any:
+    cfn = boto3.client("cloudformation", REGION)
+    cfn.create_change_set(
+        StackName=name,
+        ChangeSetName="c1",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(template),
+    )
+    cfn.execute_change_set(StackName=name, ChangeSetName="c1")
+    return cfn.describe_stacks(StackName=name)["Stacks"][0]
+
+
+EXPORTER = {
+    "Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}},
+    "Outputs": {"BucketName": {"Value": {"Ref": "Bucket"}, "Export": {"Name": "shared-bucket"}}},
+}
+IMPORTER = {
+    "Resources": {
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": {"Fn::Join": ["-", [{"Fn::ImportValue": "shared-bucket"}, "q"]]}
+            },
+        }
+    }
+}
+ENDPOINT = {
+    "Resources": {
+        "Model": {
+            "Type": "AWS::SageMaker::Model",
+            "Properties": {
+                "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+                "PrimaryContainer": {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1"},
+            },
+        },
+        "Config": {
+            "Type": "AWS::SageMaker::EndpointConfig",
+            "Properties": {
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                        "InstanceType": "ml.m5.large",
+                        "InitialInstanceCount": 2,
+                        "InitialVariantWeight": 1,
+                    }
+                ]
+            },
+        },
+        "Endpoint": {
+            "Type": "AWS::SageMaker::Endpoint",
+            "Properties": {
+                "EndpointName": "named-endpoint",
+                "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
+            },
+        },
+    }
+}
+KEY = {
+    "Resources": {
+        "Key": {
+            "Type": "AWS::KMS::Key",
+            "Properties": {
+                "EnableKeyRotation": True,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ],
+                },
+            },
+        }
+    }
+}
+
+
+def test_every_fix_is_covered_here() -> None:
+    assert FIXES == ("change-set-outputs", "change-set-imports", "endpoint-name", "kms-key-policy")
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_change_set_outputs(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        outputs = create_by_change_set("exporter", EXPORTER).get("Outputs")
+        if fixed:
+            assert [o["OutputKey"] for o in outputs] == ["BucketName"]
+        else:
+            assert outputs is None, "moto now evaluates change-set outputs: drop the fix"
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_change_set_imports(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        create_by_change_set("exporter", EXPORTER)
+        if fixed:
+            create_by_change_set("importer", IMPORTER)
+            queues = boto3.client("sqs", REGION).list_queues()["QueueUrls"]
+            assert len(queues) == 1 and queues[0].endswith("-q")
+        else:
+            with pytest.raises(Exception, match="No export named shared-bucket"):
+                create_by_change_set("importer", IMPORTER)
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_endpoint_name(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        boto3.client("cloudformation", REGION).create_stack(
+            StackName="ep", TemplateBody=json.dumps(ENDPOINT)
+        )
+        names = [
+            e["EndpointName"]
+            for e in boto3.client("sagemaker", REGION).list_endpoints()["Endpoints"]
+        ]
+        if fixed:
+            assert names == ["named-endpoint"]
+        else:
+            assert names != ["named-endpoint"], "moto now honours EndpointName: drop the fix"
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_kms_key_policy(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        boto3.client("cloudformation", REGION).create_stack(
+            StackName="key", TemplateBody=json.dumps(KEY)
+        )
+        kms = boto3.client("kms", REGION)
+        (key,) = kms.list_keys()["Keys"]
+        if fixed:
+            assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+        else:
+            with pytest.raises(TypeError, match="must be str, bytes or bytearray, not dict"):
+                kms.describe_key(KeyId=key["KeyId"])
