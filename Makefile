@@ -45,7 +45,7 @@ synth: setup
 
 ## bench: synth wall time against raw L1 constructs, written as JSON
 bench: setup
-	$(PY) scripts/bench.py --out bench-results.json
+	$(PY) -m scripts.bench --out bench-results.json
 
 ## lock: re-pin every Python dependency after editing pyproject.toml
 lock:

@@ -14,5 +14,4 @@ def acknowledge(scope: IConstruct, reason: str, *rules: str) -> None:
     e.g. ``AwsSolutions-IAM5[Resource::*]``: cdk-nag matches that plain ID
     (aws-cdk-lib records it with an ``Annotation::`` prefix, which cdk-nag strips).
     """
-    for rule in rules:
-        Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+    Validations.of(scope).acknowledge(*(Acknowledgment(id=rule, reason=reason) for rule in rules))

@@ -130,8 +130,11 @@ class Endpoint(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
-        self.log_group.grant(
-            model, "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"
+        model.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
         )
 
         self.config = sagemaker.CfnEndpointConfig(
@@ -155,8 +158,7 @@ class Endpoint(Construct):
             endpoint_config_name=self.config.attr_endpoint_config_name,
         )
         # The endpoint writes logs as soon as its instances start.
-        self.resource.node.add_dependency(self.log_group)
-        self.resource.node.add_dependency(model)
+        self.resource.node.add_dependency(self.log_group, model)
 
     @property
     def endpoint_arn(self) -> str:

@@ -50,7 +50,7 @@ class _RepositoryImage(ContainerImage):
         self._tag = tag
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> str:
-        self._repository.grant_pull(grantee)
+        _grant_pull(grantee, self._repository.repository_arn)
         if self._tag.startswith("sha256:"):
             return self._repository.repository_uri_for_digest(self._tag)
         return self._repository.repository_uri_for_tag(self._tag)
@@ -73,10 +73,31 @@ class _UriImage(ContainerImage):
                 ),
                 stack=Stack.of(scope),
             )
-            ecr.Repository.from_repository_attributes(
-                scope, "ImageRepository", repository_arn=arn, repository_name=match["repository"]
-            ).grant_pull(grantee)
+            _grant_pull(grantee, arn)
         return self._image_uri
+
+
+def _grant_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
+    """The permissions SageMaker needs to pull an image from one ECR repository.
+
+    Written directly (not through ``IRepository.grant_pull``) so that a grant
+    to a :class:`Model` stays in Python instead of calling back from jsii.
+    """
+    principal = grantee.grant_principal
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            resources=[repository_arn],
+        )
+    )
+    # GetAuthorizationToken has no resource-level permissions.
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+    )
 
 
 class ModelData(abc.ABC):

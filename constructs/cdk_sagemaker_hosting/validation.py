@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
-import botocore.session
 from aws_cdk import Token
 
 from constructs import IConstruct
@@ -49,8 +48,17 @@ def fail(scope: IConstruct, prop: str, value: Any, allowed: str) -> NoReturn:
 
 
 def is_token(value: Any) -> bool:
-    """True when ``value`` is only known at deploy time."""
-    return Token.is_unresolved(value)
+    """True when ``value`` is only known at deploy time.
+
+    Plain strings and integers are told apart in Python (a string token
+    always carries the ``${Token[`` marker; a number token is a float), which
+    spares a round trip to jsii for every checked value.
+    """
+    if isinstance(value, str):
+        return "${Token[" in value
+    if isinstance(value, int):
+        return False
+    return bool(Token.is_unresolved(value))
 
 
 @functools.cache
@@ -61,6 +69,8 @@ def production_variant_instance_types() -> frozenset[str]:
     ``ProductionVariantInstanceType``), so the list follows the installed
     botocore rather than a copy kept here.
     """
+    import botocore.session  # noqa: PLC0415 - loaded only when an instance type is checked
+
     model = botocore.session.get_session().get_service_model("sagemaker")
     return frozenset(model.shape_for("ProductionVariantInstanceType").enum)
 

@@ -1,0 +1,224 @@
+"""`make bench`: synth wall time of our constructs against the same resources as raw L1.
+
+Each measurement is a fresh Python process that builds an app and
+synthesises it (jsii start-up included, as a user's `cdk synth` pays it).
+Apps hold 1, 10 and 25 endpoint stacks, each an encrypted bucket, a model
+and an endpoint; the L1 apps declare the same resource types, in the same
+numbers (checked), with raw ``Cfn*`` constructs. Medians of ``--repeat``
+runs are written as JSON with the ratio and the marginal cost per endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 1.25
+SIZES = (1, 10, 25)
+
+CONSTRUCTS_APP = """
+import sys
+import aws_cdk as cdk
+from cdk_sagemaker_hosting import ContainerImage, EncryptedBucket, Endpoint, Model, ModelData
+
+app = cdk.App(outdir=sys.argv[2], analytics_reporting=False)
+for i in range(int(sys.argv[1])):
+    stack = cdk.Stack(app, f"Hosting{i}")
+    bucket = EncryptedBucket(stack, "Artifacts")
+    model = Model(
+        stack, "Model",
+        image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1"),
+        model_data=ModelData.from_bucket(bucket, "m/model.tar.gz"),
+    )
+    Endpoint(stack, "Endpoint", model=model, endpoint_name=f"endpoint-{i}")
+app.synth()
+"""
+
+L1_APP = """
+import sys
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam, aws_kms as kms, aws_logs as logs
+from aws_cdk import aws_s3 as s3, aws_sagemaker as sm
+
+def key(stack, cid):
+    return kms.CfnKey(stack, cid, enable_key_rotation=True, key_policy={
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*",
+                       "Principal": {"AWS": f"arn:aws:iam::{stack.account}:root"}}]})
+
+def tls_only(stack, cid, bucket):
+    arn = bucket.attr_arn
+    s3.CfnBucketPolicy(stack, cid, bucket=bucket.ref, policy_document={
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+                       "Resource": [arn, cdk.Fn.join("", [arn, "/*"])],
+                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+
+app = cdk.App(outdir=sys.argv[2], analytics_reporting=False)
+for i in range(int(sys.argv[1])):
+    stack = cdk.Stack(app, f"Hosting{i}")
+    data_key = key(stack, "ArtifactsKey")
+    logs_bucket = s3.CfnBucket(stack, "AccessLogs", versioning_configuration={"status": "Enabled"},
+        public_access_block_configuration={"blockPublicAcls": True, "blockPublicPolicy": True,
+            "ignorePublicAcls": True, "restrictPublicBuckets": True})
+    bucket = s3.CfnBucket(stack, "Artifacts", versioning_configuration={"status": "Enabled"},
+        bucket_encryption={"serverSideEncryptionConfiguration": [{"bucketKeyEnabled": True,
+            "serverSideEncryptionByDefault": {"sseAlgorithm": "aws:kms",
+                                              "kmsMasterKeyId": data_key.attr_arn}}]},
+        logging_configuration={"destinationBucketName": logs_bucket.ref,
+                               "logFilePrefix": "s3-access-logs/"},
+        public_access_block_configuration={"blockPublicAcls": True, "blockPublicPolicy": True,
+            "ignorePublicAcls": True, "restrictPublicBuckets": True})
+    tls_only(stack, "AccessLogsPolicy", logs_bucket)
+    tls_only(stack, "ArtifactsPolicy", bucket)
+    role = iam.CfnRole(stack, "Role", assume_role_policy_document={
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                       "Principal": {"Service": "sagemaker.amazonaws.com"}}]})
+    endpoint_key = key(stack, "EndpointKey")
+    log_group = logs.CfnLogGroup(stack, "LogGroup", log_group_name=f"/aws/sagemaker/Endpoints/endpoint-{i}",
+                                 kms_key_id=endpoint_key.attr_arn, retention_in_days=365)
+    policy = iam.CfnManagedPolicy(stack, "Policy", roles=[role.ref], policy_document={
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": cdk.Fn.join("", [bucket.attr_arn, "/m/model.tar.gz"])},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": data_key.attr_arn},
+            {"Effect": "Allow", "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+             "Resource": "arn:aws:ecr:us-east-1:123456789012:repository/m"},
+            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": log_group.attr_arn}]})
+    model = sm.CfnModel(stack, "Model", execution_role_arn=role.attr_arn,
+        enable_network_isolation=True,
+        primary_container={"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1",
+                           "modelDataUrl": cdk.Fn.join("", ["s3://", bucket.ref, "/m/model.tar.gz"])})
+    model.add_dependency(policy)
+    config = sm.CfnEndpointConfig(stack, "Config", kms_key_id=endpoint_key.attr_arn,
+        production_variants=[{"variantName": "AllTraffic", "modelName": model.attr_model_name,
+                              "instanceType": "ml.m5.large", "initialInstanceCount": 2,
+                              "initialVariantWeight": 1.0}])
+    endpoint = sm.CfnEndpoint(stack, "Endpoint", endpoint_name=f"endpoint-{i}",
+                              endpoint_config_name=config.attr_endpoint_config_name)
+    endpoint.add_dependency(log_group)
+app.synth()
+"""
+
+REFERENCE_APP = """
+import json, os, sys
+from pathlib import Path
+sys.path.insert(0, os.getcwd())
+import aws_cdk as cdk
+from stacks import add_compliance_checks, add_reference_stacks
+
+context = json.loads(Path("cdk.json").read_text())["context"]
+app = cdk.App(outdir=sys.argv[2], context=context, analytics_reporting=False)
+add_reference_stacks(app)
+add_compliance_checks(app)
+app.synth()
+"""
+
+
+def env() -> dict[str, str]:
+    """The venv's Node.js first, as for every synth here."""
+    return {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+    }
+
+
+def synth_seconds(source: str, endpoints: int, work: Path) -> tuple[float, Counter[str]]:
+    """Wall time of one fresh process building and synthesising the app."""
+    out = Path(tempfile.mkdtemp(dir=work))
+    script = work / "app_under_test.py"
+    script.write_text(source)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, str(script), str(endpoints), str(out)],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        capture_output=True,
+    )
+    elapsed = time.perf_counter() - start
+    types: Counter[str] = Counter()
+    for template in out.glob("*.template.json"):
+        for resource in json.loads(template.read_text())["Resources"].values():
+            if resource["Type"] not in ("AWS::CDK::Metadata",):
+                types[resource["Type"]] += 1
+    return elapsed, types
+
+
+def median_seconds(
+    source: str, endpoints: int, work: Path, repeat: int
+) -> tuple[float, Counter[str]]:
+    """Median of ``repeat`` runs, and the resource types the app declares."""
+    runs = [synth_seconds(source, endpoints, work) for _ in range(repeat)]
+    return statistics.median(t for t, _ in runs), runs[0][1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "repeat": args.repeat,
+        "target_ratio": TARGET_RATIO,
+        "apps": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        ref, ref_types = median_seconds(REFERENCE_APP, 0, work, args.repeat)
+        results["reference_app"] = {
+            "synth_s": round(ref, 3),
+            "stacks": 4,
+            "resources": sum(ref_types.values()),
+            "note": "dev and prod, artifacts and hosting stacks, five cdk-nag packs included",
+        }
+        for n in SIZES:
+            ours, ours_types = median_seconds(CONSTRUCTS_APP, n, work, args.repeat)
+            l1, l1_types = median_seconds(L1_APP, n, work, args.repeat)
+            if ours_types != l1_types:
+                raise SystemExit(f"unfair comparison at {n} endpoints: {ours_types} != {l1_types}")
+            results["apps"].append(
+                {
+                    "endpoint_stacks": n,
+                    "resources": sum(ours_types.values()),
+                    "constructs_s": round(ours, 3),
+                    "l1_s": round(l1, 3),
+                    "ratio": round(ours / l1, 3),
+                }
+            )
+            print(json.dumps(results["apps"][-1]), flush=True)
+    first, last = results["apps"][0], results["apps"][-1]
+    span = last["endpoint_stacks"] - first["endpoint_stacks"]
+    results["marginal_s_per_endpoint"] = {
+        "constructs": round((last["constructs_s"] - first["constructs_s"]) / span, 4),
+        "l1": round((last["l1_s"] - first["l1_s"]) / span, 4),
+    }
+    results["worst_ratio"] = max(a["ratio"] for a in results["apps"])
+    results["meets_target"] = results["worst_ratio"] <= TARGET_RATIO
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
