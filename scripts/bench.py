@@ -87,7 +87,8 @@ for i in range(int(sys.argv[1])):
         "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                        "Principal": {"Service": "sagemaker.amazonaws.com"}}]})
     endpoint_key = key(stack, "EndpointKey")
-    log_group = logs.CfnLogGroup(stack, "LogGroup", log_group_name=f"/aws/sagemaker/Endpoints/endpoint-{i}",
+    log_group = logs.CfnLogGroup(stack, "LogGroup",
+                                 log_group_name=f"/aws/sagemaker/Endpoints/endpoint-{i}",
                                  kms_key_id=endpoint_key.attr_arn, retention_in_days=365)
     policy = iam.CfnManagedPolicy(stack, "Policy", roles=[role.ref], policy_document={
         "Version": "2012-10-17",
@@ -102,7 +103,8 @@ for i in range(int(sys.argv[1])):
     model = sm.CfnModel(stack, "Model", execution_role_arn=role.attr_arn,
         enable_network_isolation=True,
         primary_container={"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1",
-                           "modelDataUrl": cdk.Fn.join("", ["s3://", bucket.ref, "/m/model.tar.gz"])})
+                           "modelDataUrl": cdk.Fn.join(
+                               "", ["s3://", bucket.ref, "/m/model.tar.gz"])})
     model.add_dependency(policy)
     config = sm.CfnEndpointConfig(stack, "Config", kms_key_id=endpoint_key.attr_arn,
         production_variants=[{"variantName": "AllTraffic", "modelName": model.attr_model_name,
