@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -68,17 +69,21 @@ class EncryptedBucket(Construct):
             removal_policy=removal_policy,
         )
 
+        # Both buckets: TLS 1.2+ only, private, no ACLs, versioned.
+        secure: dict[str, Any] = {
+            "enforce_ssl": True,
+            "minimum_tls_version": 1.2,
+            "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+            "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            "versioned": True,
+            "removal_policy": removal_policy,
+        }
         if server_access_logs_bucket is None:
             logs_bucket = s3.Bucket(
                 self,
                 "AccessLogs",
                 encryption=s3.BucketEncryption.S3_MANAGED,
-                enforce_ssl=True,
-                minimum_tls_version=1.2,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                versioned=True,
-                removal_policy=removal_policy,
+                **secure,
                 lifecycle_rules=[
                     s3.LifecycleRule(
                         id="expire-access-logs",
@@ -114,15 +119,10 @@ class EncryptedBucket(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.encryption_key,
             bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
             server_access_logs_bucket=server_access_logs_bucket,
             server_access_logs_prefix=server_access_logs_prefix,
             lifecycle_rules=rules,
-            removal_policy=removal_policy,
+            **secure,
         )
 
     @property

@@ -31,6 +31,16 @@ def hosting_stack(
     return stack, Endpoint(stack, "Endpoint", model=model, **endpoint_props)
 
 
+def changed_resources(before: cdk.Stack, after: cdk.Stack) -> dict[str, str]:
+    """Resource type -> what CloudFormation would do to it, for every resource that changes."""
+    t1, t2 = Template.from_stack(before).to_json(), Template.from_stack(after).to_json()
+    return {
+        t2["Resources"][lid]["Type"]: action
+        for lid, action in plan(t1, t2).items()
+        if action != "keep"
+    }
+
+
 def test_defaults_are_two_instances_on_one_weighted_variant() -> None:
     stack, _ = hosting_stack()
     template = Template.from_stack(stack)
@@ -205,18 +215,13 @@ def test_new_model_version_replaces_model_and_config_but_updates_the_endpoint() 
     """The update path, proven at synth level (moto cannot rehearse updates yet)."""
     v1, _ = hosting_stack("models/v1/model.tar.gz", endpoint_name="fraud")
     v2, _ = hosting_stack("models/v2/model.tar.gz", endpoint_name="fraud")
-    t1, t2 = Template.from_stack(v1).to_json(), Template.from_stack(v2).to_json()
+    t2 = Template.from_stack(v2).to_json()
 
     def by_type(template: dict[str, Any], rtype: str) -> str:
         (lid,) = [k for k, v in template["Resources"].items() if v["Type"] == rtype]
         return lid
 
-    changed = {
-        t2["Resources"][lid]["Type"]: action
-        for lid, action in plan(t1, t2).items()
-        if action != "keep"
-    }
-    assert changed == {
+    assert changed_resources(v1, v2) == {
         "AWS::SageMaker::Model": "replace",
         "AWS::SageMaker::EndpointConfig": "replace",
         "AWS::SageMaker::Endpoint": "update",
@@ -234,13 +239,7 @@ def test_new_model_version_replaces_model_and_config_but_updates_the_endpoint() 
 def test_changing_only_the_instance_count_replaces_only_the_config() -> None:
     s1, _ = hosting_stack(endpoint_name="fraud", instance_count=2)
     s2, _ = hosting_stack(endpoint_name="fraud", instance_count=4)
-    t1, t2 = Template.from_stack(s1).to_json(), Template.from_stack(s2).to_json()
-    changed = {
-        t2["Resources"][lid]["Type"]: action
-        for lid, action in plan(t1, t2).items()
-        if action != "keep"
-    }
-    assert changed == {
+    assert changed_resources(s1, s2) == {
         "AWS::SageMaker::EndpointConfig": "replace",
         "AWS::SageMaker::Endpoint": "update",
     }
