@@ -143,6 +143,35 @@ class EncryptedBucket(Construct):
         """ARN of the objects matching ``key_pattern`` (``*`` allowed)."""
         return self.bucket.arn_for_objects(key_pattern)
 
+    def grant_read_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
+        """Let ``grantee`` list ``prefix`` and read (and decrypt) the objects under it."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            )
+        )
+        self.grant_read_object(grantee, f"{prefix}*")
+
+    def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
+        """Let ``grantee`` write (``s3:PutObject``), and encrypt, objects under ``prefix``."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[self.arn_for_objects(f"{prefix}*")]
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[self.encryption_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": self._s3_service()}},
+            )
+        )
+
+    def _s3_service(self) -> str:
+        return f"s3.{self.bucket.stack.region}.amazonaws.com"
+
     def grant_read_object(self, grantee: iam.IGrantable, key: str) -> None:
         """Let ``grantee`` read exactly ``key`` (``s3:GetObject``) and decrypt it.
 
@@ -158,10 +187,6 @@ class EncryptedBucket(Construct):
             iam.PolicyStatement(
                 actions=["kms:Decrypt"],
                 resources=[self.encryption_key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"s3.{self.bucket.stack.region}.amazonaws.com"
-                    }
-                },
+                conditions={"StringEquals": {"kms:ViaService": self._s3_service()}},
             )
         )

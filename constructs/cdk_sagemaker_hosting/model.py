@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
+import enum
+import re
 from collections.abc import Mapping, Sequence
 
 import jsii
@@ -10,6 +13,7 @@ from aws_cdk import Annotations, Arn, ArnComponents, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 
 from cdk_sagemaker_hosting import validation
@@ -40,7 +44,7 @@ class ContainerImage(abc.ABC):
         return _UriImage(image_uri)
 
     @abc.abstractmethod
-    def bind(self, scope: Construct, grantee: iam.IGrantable) -> str:
+    def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "image") -> str:
         """Validate, grant ``grantee`` pull on the repository, and return the image URI."""
 
 
@@ -49,7 +53,7 @@ class _RepositoryImage(ContainerImage):
         self._repository = repository
         self._tag = tag
 
-    def bind(self, scope: Construct, grantee: iam.IGrantable) -> str:
+    def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "image") -> str:
         _grant_pull(grantee, self._repository.repository_arn)
         if self._tag.startswith("sha256:"):
             return self._repository.repository_uri_for_digest(self._tag)
@@ -60,8 +64,8 @@ class _UriImage(ContainerImage):
     def __init__(self, image_uri: str) -> None:
         self._image_uri = image_uri
 
-    def bind(self, scope: Construct, grantee: iam.IGrantable) -> str:
-        match = validation.parse_ecr_image_uri(scope, "image", self._image_uri)
+    def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "image") -> str:
+        match = validation.parse_ecr_image_uri(scope, prop, self._image_uri)
         if match is not None:
             arn = Arn.format(
                 components=ArnComponents(
@@ -101,15 +105,31 @@ def _grant_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
 
 
 class ModelData(abc.ABC):
-    """Where a model's artifact (``model.tar.gz``) is stored."""
+    """Where a model's artifact (``model.tar.gz``), or a multi-model prefix, is stored."""
+
+    #: True for a prefix of many artifacts (multi-model endpoints).
+    is_prefix = False
 
     @staticmethod
     def from_bucket(bucket: EncryptedBucket, key: str) -> ModelData:
         """An object in an :class:`EncryptedBucket`; the role may read that object only."""
         return _BucketModelData(bucket, key)
 
+    @staticmethod
+    def from_bucket_prefix(bucket: EncryptedBucket, prefix: str) -> ModelData:
+        """A prefix of artifacts for a multi-model endpoint (must end with ``/``).
+
+        The role may list that prefix and read the objects under it, nothing else.
+        """
+        return _BucketPrefixModelData(bucket, prefix)
+
+    @staticmethod
+    def from_asset(path: str) -> ModelData:
+        """A local ``.tar.gz`` file, uploaded by ``cdk deploy`` as a file asset."""
+        return _AssetModelData(path)
+
     @abc.abstractmethod
-    def bind(self, scope: Construct, grantee: iam.IGrantable) -> str:
+    def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
         """Validate, grant ``grantee`` read access, and return the ``s3://`` URL."""
 
 
@@ -118,19 +138,83 @@ class _BucketModelData(ModelData):
         self._bucket = bucket
         self._key = key
 
-    def bind(self, scope: Construct, grantee: iam.IGrantable) -> str:
-        validation.check_s3_key(scope, "model_data.key", self._key)
+    def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
+        validation.check_s3_key(scope, f"{prop}.key", self._key)
         self._bucket.grant_read_object(grantee, self._key)
         return self._bucket.s3_url_for_object(self._key)
 
 
+class _BucketPrefixModelData(ModelData):
+    is_prefix = True
+
+    def __init__(self, bucket: EncryptedBucket, prefix: str) -> None:
+        self._bucket = bucket
+        self._prefix = prefix
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
+        validation.check_s3_prefix(scope, f"{prop}.prefix", self._prefix)
+        self._bucket.grant_read_prefix(grantee, self._prefix)
+        return self._bucket.s3_url_for_object(self._prefix)
+
+
+class _AssetModelData(ModelData):
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
+        validation.check_model_archive(scope, f"{prop}.path", self._path)
+        asset = s3_assets.Asset(scope, f"{_construct_name(prop)}Asset", path=self._path)
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[asset.bucket.arn_for_objects(asset.s3_object_key)],
+            )
+        )
+        return asset.s3_object_url
+
+
+def _construct_name(prop: str) -> str:
+    """``containers[1].model_data`` -> ``Containers1ModelData``, a construct ID."""
+    return "".join(part.capitalize() for part in re.split(r"[^a-zA-Z0-9]+", prop) if part)
+
+
+class InferenceExecution(enum.Enum):
+    """How the containers of a multi-container model are invoked."""
+
+    #: An inference pipeline: each container's output is the next one's input.
+    SERIAL = "Serial"
+    #: Each container is invoked on its own, by its hostname.
+    DIRECT = "Direct"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ContainerDefinition:
+    """One container of a multi-container model.
+
+    :param image: the container image.
+    :param model_data: its artifact. Default: none.
+    :param environment: its environment variables. Default: none.
+    :param hostname: its name for direct invocation (required with
+        ``InferenceExecution.DIRECT``). Default: none.
+    """
+
+    image: ContainerImage
+    model_data: ModelData | None = None
+    environment: Mapping[str, str] | None = None
+    hostname: str | None = None
+
+
 @jsii.implements(iam.IGrantable)
 class Model(Construct):
-    """A SageMaker model with one container, isolated from the network by default.
+    """A SageMaker model, isolated from the network by default.
+
+    One container (``image``), or an inference pipeline / multi-container
+    model of 2-15 ``containers``, or one multi-model container serving many
+    artifacts under a prefix (``multi_model=True``).
 
     The execution role is created for this model alone and can do no more
-    than the model needs: pull its image's repository, read its artifact
-    object, decrypt with that bucket's key through S3, and (granted by the
+    than the model needs: pull its images' repositories, read its artifacts,
+    decrypt with their bucket's key through S3, and (granted by the
     :class:`~cdk_sagemaker_hosting.endpoint.Endpoint` that hosts it) write to
     that endpoint's log group. SageMaker names the model, so a new artifact
     or image replaces the model cleanly.
@@ -140,15 +224,20 @@ class Model(Construct):
     ``AWS::SageMaker::Model``), ``SecurityGroup`` (when a VPC is given and no
     security groups).
 
-    :param image: the container image.
-    :param model_data: the model artifact. Default: none (the image holds the model).
-    :param environment: container environment variables. Default: none.
-    :param network_isolation: forbid the container any network access. Default:
+    :param image: the container image of a one-container model.
+    :param model_data: its artifact. Default: none (the image holds the model).
+    :param environment: its environment variables. Default: none.
+    :param containers: 2-15 containers instead of ``image``. Default: none.
+    :param inference_execution: how ``containers`` are invoked. Default:
+        ``InferenceExecution.SERIAL`` (an inference pipeline).
+    :param multi_model: serve every artifact under ``model_data`` (a
+        ``ModelData.from_bucket_prefix``) from one container. Default: ``False``.
+    :param network_isolation: forbid the containers any network access. Default:
         ``True``; turning it off adds a warning to the construct.
-    :param vpc: run the container in this VPC. Default: no VPC.
-    :param vpc_subnets: which subnets of ``vpc``. Default: private subnets.
-    :param security_groups: security groups in ``vpc``. Default: one new group
-        that allows outbound HTTPS only.
+    :param vpc: run the containers in this VPC. Default: no VPC.
+    :param vpc_subnets: which subnets of ``vpc`` (1-16). Default: private subnets.
+    :param security_groups: 1-5 security groups in ``vpc``. Default: one new
+        group that allows outbound HTTPS only.
     """
 
     def __init__(
@@ -156,17 +245,47 @@ class Model(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        image: ContainerImage,
+        image: ContainerImage | None = None,
         model_data: ModelData | None = None,
         environment: Mapping[str, str] | None = None,
+        containers: Sequence[ContainerDefinition] | None = None,
+        inference_execution: InferenceExecution = InferenceExecution.SERIAL,
+        multi_model: bool = False,
         network_isolation: bool = True,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        env = dict(environment or {})
-        validation.check_environment(self, "environment", env)
+        if (image is None) == (containers is None):
+            validation.fail(
+                self,
+                "image/containers",
+                "both" if image else "neither",
+                "give either image (one container) or containers (2-15), not both",
+            )
+        if image is not None:
+            definitions = [
+                ContainerDefinition(image=image, model_data=model_data, environment=environment)
+            ]
+            props = [""]
+        else:
+            definitions = list(containers or [])
+            validation.check_container_count(self, "containers", len(definitions))
+            if model_data is not None or environment is not None:
+                validation.fail(
+                    self,
+                    "model_data/environment",
+                    "set",
+                    "with containers, give model_data and environment per ContainerDefinition",
+                )
+            props = [f"containers[{i}]." for i in range(len(definitions))]
+        validation.check_model_shape(
+            self,
+            containers=definitions,
+            multi_model=multi_model,
+            direct=inference_execution is InferenceExecution.DIRECT and containers is not None,
+        )
 
         stack = Stack.of(self)
         self.role: iam.Role = iam.Role(
@@ -190,52 +309,21 @@ class Model(Construct):
             )
         )
 
-        image_uri = image.bind(self, self)
-        container: dict[str, object] = {"image": image_uri, "mode": "SingleModel"}
-        if model_data is not None:
-            container["model_data_url"] = model_data.bind(self, self)
-        if env:
-            container["environment"] = env
+        rendered = [
+            self._render(definition, prop, multi_model=multi_model)
+            for definition, prop in zip(definitions, props, strict=True)
+        ]
 
         self.vpc = vpc
         self.security_groups: list[ec2.ISecurityGroup] = []
         self.subnet_availability_zones: list[str] = []
         vpc_config = None
         if vpc is not None:
-            selection = vpc_subnets or ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
-            )
-            selected = vpc.select_subnets(
-                availability_zones=selection.availability_zones,
-                one_per_az=selection.one_per_az,
-                subnet_filters=selection.subnet_filters,
-                subnet_group_name=selection.subnet_group_name,
-                subnets=selection.subnets,
-                subnet_type=selection.subnet_type,
-            )
-            self.subnet_availability_zones = list(selected.availability_zones)
-            self.security_groups = list(
-                security_groups
-                or [
-                    ec2.SecurityGroup(
-                        self,
-                        "SecurityGroup",
-                        vpc=vpc,
-                        description=f"SageMaker model {self.node.path}: outbound HTTPS only",
-                        allow_all_outbound=False,
-                    )
-                ]
-            )
-            if security_groups is None:
-                self.security_groups[0].add_egress_rule(
-                    ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3, ECR and CloudWatch"
-                )
-            vpc_config = sagemaker.CfnModel.VpcConfigProperty(
-                security_group_ids=[sg.security_group_id for sg in self.security_groups],
-                subnets=list(selected.subnet_ids),
-            )
-            self._grant_vpc_access()
+            vpc_config = self._vpc_config(vpc, vpc_subnets, security_groups)
+        elif vpc_subnets is not None or security_groups is not None:
+            validation.fail(self, "vpc", None, "vpc_subnets and security_groups need a vpc")
 
+        self.network_isolation = network_isolation
         if not network_isolation:
             Annotations.of(self).add_warning_v2(
                 "cdk-sagemaker-hosting:NetworkIsolationOff",
@@ -243,11 +331,20 @@ class Model(Construct):
                 "Keep it on unless the container must call other services.",
             )
 
+        self.container_count = len(definitions)
+        self.multi_model = multi_model
+        self.inference_execution = inference_execution if containers is not None else None
         self.resource = sagemaker.CfnModel(
             self,
             "Resource",
             execution_role_arn=self.role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(**container),  # type: ignore[arg-type]
+            primary_container=rendered[0] if image is not None else None,
+            containers=rendered if containers is not None else None,
+            inference_execution_config=sagemaker.CfnModel.InferenceExecutionConfigProperty(
+                mode=inference_execution.value
+            )
+            if containers is not None
+            else None,
             enable_network_isolation=network_isolation,
             vpc_config=vpc_config,
         )
@@ -265,6 +362,67 @@ class Model(Construct):
             self._principal.policy,
             reason + "; every other statement names exact ARNs.",
             "AwsSolutions-IAM5[Resource::*]",
+        )
+
+    def _render(
+        self, definition: ContainerDefinition, prop: str, *, multi_model: bool
+    ) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+        env = dict(definition.environment or {})
+        validation.check_environment(self, f"{prop}environment", env)
+        model_data_url = (
+            definition.model_data.bind(self, self, f"{prop}model_data")
+            if definition.model_data is not None
+            else None
+        )
+        return sagemaker.CfnModel.ContainerDefinitionProperty(
+            image=definition.image.bind(self, self, f"{prop}image"),
+            mode="MultiModel" if multi_model else "SingleModel",
+            model_data_url=model_data_url,
+            environment=env or None,
+            container_hostname=definition.hostname,
+        )
+
+    def _vpc_config(
+        self,
+        vpc: ec2.IVpc,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+    ) -> sagemaker.CfnModel.VpcConfigProperty:
+        selection = vpc_subnets or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+        )
+        selected = vpc.select_subnets(
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+            subnet_filters=selection.subnet_filters,
+            subnet_group_name=selection.subnet_group_name,
+            subnets=selection.subnets,
+            subnet_type=selection.subnet_type,
+        )
+        subnet_ids = list(selected.subnet_ids)
+        validation.check_count(self, "vpc_subnets", len(subnet_ids), low=1, high=16, what="subnets")
+        if security_groups is not None:
+            validation.check_count(
+                self, "security_groups", len(security_groups), low=1, high=5, what="security groups"
+            )
+        self.subnet_availability_zones = list(selected.availability_zones)
+        if security_groups is None:
+            group = ec2.SecurityGroup(
+                self,
+                "SecurityGroup",
+                vpc=vpc,
+                description=f"SageMaker model {self.node.path}: outbound HTTPS only",
+                allow_all_outbound=False,
+            )
+            group.add_egress_rule(
+                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3, ECR and CloudWatch"
+            )
+            security_groups = [group]
+        self.security_groups = list(security_groups)
+        self._grant_vpc_access()
+        return sagemaker.CfnModel.VpcConfigProperty(
+            security_group_ids=[sg.security_group_id for sg in self.security_groups],
+            subnets=subnet_ids,
         )
 
     def _grant_vpc_access(self) -> None:
@@ -290,6 +448,11 @@ class Model(Construct):
     def grant_principal(self) -> iam.IPrincipal:
         """Grants to the model land in its role's managed policy."""
         return self._principal
+
+    @property
+    def is_pipeline(self) -> bool:
+        """True for a model of several containers."""
+        return self.container_count > 1
 
     @property
     def model_name(self) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 from aws_cdk import Token
@@ -218,3 +218,92 @@ def check_environment(scope: IConstruct, prop: str, env: dict[str, str]) -> None
                 value,
                 f"values must be strings of at most {ENV_MAX_LENGTH} characters",
             )
+
+
+def check_count(scope: IConstruct, prop: str, count: int, low: int, high: int, what: str) -> None:
+    """A list whose length SageMaker bounds."""
+    if not low <= count <= high:
+        fail(scope, prop, f"{count} {what}", f"give {low}-{high} {what}")
+
+
+def check_range(
+    scope: IConstruct, prop: str, value: float | None, *, low: float, high: float, unit: str = ""
+) -> None:
+    """A number within SageMaker's bounds (``None`` means unset and passes)."""
+    if value is None or is_token(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        fail(scope, prop, value, f"must be between {low} and {high}{unit}")
+
+
+def check_container_count(scope: IConstruct, prop: str, count: int) -> None:
+    """A multi-container model has 2-15 containers."""
+    check_count(scope, prop, count, low=2, high=15, what="containers")
+
+
+def check_model_shape(
+    scope: IConstruct, *, containers: Sequence[Any], multi_model: bool, direct: bool
+) -> None:
+    """Multi-model needs one container and a prefix; direct invocation needs hostnames."""
+    if multi_model:
+        if len(containers) != 1:
+            fail(
+                scope,
+                "multi_model",
+                True,
+                "a multi-model endpoint serves one container; use image=, not containers=",
+            )
+        data = containers[0].model_data
+        if data is None or not data.is_prefix:
+            fail(
+                scope,
+                "model_data",
+                data,
+                "multi_model=True needs ModelData.from_bucket_prefix(bucket, 'prefix/')",
+            )
+    for i, container in enumerate(containers):
+        data = container.model_data
+        if data is not None and data.is_prefix and not multi_model:
+            fail(
+                scope,
+                f"containers[{i}].model_data" if len(containers) > 1 else "model_data",
+                "a prefix",
+                "a prefix of artifacts needs multi_model=True; "
+                "one model needs ModelData.from_bucket(bucket, key)",
+            )
+    if direct:
+        hostnames = [c.hostname for c in containers]
+        for i, name in enumerate(hostnames):
+            if name is None:
+                fail(
+                    scope,
+                    f"containers[{i}].hostname",
+                    None,
+                    "InferenceExecution.DIRECT invokes each container by its hostname; "
+                    "give every container one",
+                )
+            check_sagemaker_name(scope, f"containers[{i}].hostname", name)
+        duplicates = sorted({h for h in hostnames if hostnames.count(h) > 1 and h is not None})
+        if duplicates:
+            fail(scope, "containers[].hostname", duplicates, "hostnames must be unique")
+
+
+def check_s3_prefix(scope: IConstruct, prop: str, value: str) -> None:
+    """A key prefix: not empty, no leading slash, ending with a slash."""
+    if is_token(value):
+        return
+    if not value or value.startswith("/") or not value.endswith("/") or len(value) > 512:
+        fail(
+            scope,
+            prop,
+            value,
+            "must be an S3 key prefix of 1-512 characters ending with '/', not starting with '/'",
+        )
+
+
+def check_model_archive(scope: IConstruct, prop: str, path: str) -> None:
+    """A local model artifact: an existing ``.tar.gz`` file."""
+    import os  # noqa: PLC0415
+
+    if not path.endswith(".tar.gz") or not os.path.isfile(path):
+        fail(scope, prop, path, "must be an existing .tar.gz file (SageMaker's model archive)")
