@@ -220,7 +220,9 @@ def check_environment(scope: IConstruct, prop: str, env: dict[str, str]) -> None
             )
 
 
-def check_count(scope: IConstruct, prop: str, count: int, low: int, high: int, what: str) -> None:
+def check_count(
+    scope: IConstruct, prop: str, count: int, *, low: int, high: int, what: str
+) -> None:
     """A list whose length SageMaker bounds."""
     if not low <= count <= high:
         fail(scope, prop, f"{count} {what}", f"give {low}-{high} {what}")
