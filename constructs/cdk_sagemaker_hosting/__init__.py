@@ -2,19 +2,39 @@
 
 The public API is re-exported here::
 
-    from cdk_sagemaker_hosting import ContainerImage, EncryptedBucket, Endpoint, Model, ModelData
+    from cdk_sagemaker_hosting import Endpoint, InstanceVariant, Model, ModelData
 """
 
+from cdk_sagemaker_hosting.async_inference import AsyncInference
+from cdk_sagemaker_hosting.data_capture import DataCapture
+from cdk_sagemaker_hosting.deployment import DeploymentConfig, TrafficRouting
 from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
-from cdk_sagemaker_hosting.endpoint import Endpoint
-from cdk_sagemaker_hosting.model import ContainerImage, Model, ModelData
+from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase
+from cdk_sagemaker_hosting.model import (
+    ContainerDefinition,
+    ContainerImage,
+    InferenceExecution,
+    Model,
+    ModelData,
+)
 from cdk_sagemaker_hosting.validation import ValidationError
+from cdk_sagemaker_hosting.variants import InstanceVariant, RoutingStrategy, ServerlessVariant
 
 __all__ = [
+    "AsyncInference",
+    "ContainerDefinition",
     "ContainerImage",
+    "DataCapture",
+    "DeploymentConfig",
     "EncryptedBucket",
     "Endpoint",
+    "EndpointBase",
+    "InferenceExecution",
+    "InstanceVariant",
     "Model",
     "ModelData",
+    "RoutingStrategy",
+    "ServerlessVariant",
+    "TrafficRouting",
     "ValidationError",
 ]

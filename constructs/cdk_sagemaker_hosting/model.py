@@ -369,13 +369,14 @@ class Model(Construct):
     ) -> sagemaker.CfnModel.ContainerDefinitionProperty:
         env = dict(definition.environment or {})
         validation.check_environment(self, f"{prop}environment", env)
+        image_uri = definition.image.bind(self, self, f"{prop}image")
         model_data_url = (
             definition.model_data.bind(self, self, f"{prop}model_data")
             if definition.model_data is not None
             else None
         )
         return sagemaker.CfnModel.ContainerDefinitionProperty(
-            image=definition.image.bind(self, self, f"{prop}image"),
+            image=image_uri,
             mode="MultiModel" if multi_model else "SingleModel",
             model_data_url=model_data_url,
             environment=env or None,

@@ -309,3 +309,380 @@ def check_model_archive(scope: IConstruct, prop: str, path: str) -> None:
 
     if not path.endswith(".tar.gz") or not os.path.isfile(path):
         fail(scope, prop, path, "must be an existing .tar.gz file (SageMaker's model archive)")
+
+
+MAX_VARIANTS = 10
+RETAINABLE_PROPERTIES = ("DesiredInstanceCount", "DesiredWeight")
+
+
+def _seconds(duration: Any) -> float | None:
+    return None if duration is None else float(duration.to_seconds())
+
+
+def check_endpoint(  # noqa: PLR0912, PLR0915 - one place for every endpoint rule
+    scope: IConstruct,
+    *,
+    variants: Sequence[Any],
+    shadow_variant: Any,
+    shadow_sampling_percentage: int,
+    multi_az: bool,
+    data_capture: Any,
+    async_inference: Any,
+    deployment: Any,
+    retain_all_variant_properties: bool,
+    exclude_retained_variant_properties: Sequence[str],
+    shortcut: bool = False,
+) -> None:
+    """Every rule of an endpoint config and its endpoint that SageMaker enforces.
+
+    ``shortcut``: the one variant came from ``Endpoint(model=...)``, so errors
+    name that call's properties (``instance_count``) rather than the variant's.
+    """
+    from cdk_sagemaker_hosting.variants import ServerlessVariant  # noqa: PLC0415
+
+    check_count(scope, "variants", len(variants), low=1, high=MAX_VARIANTS, what="variants")
+    serverless = [v for v in variants if isinstance(v, ServerlessVariant)]
+    if serverless and len(variants) > 1:
+        fail(
+            scope,
+            "variants",
+            [type(v).__name__ for v in variants],
+            "a serverless endpoint has exactly one variant; serverless and instance variants "
+            "cannot be mixed",
+        )
+    names = [v.variant_name for v in variants]
+    if shadow_variant is not None:
+        names.append(shadow_variant.variant_name)
+    for i, name in enumerate(names):
+        check_sagemaker_name(
+            scope, "variant_name" if shortcut else f"variants[{i}].variant_name", name
+        )
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        fail(
+            scope,
+            "variants[].variant_name",
+            duplicates,
+            "variant names (shadow included) must be unique in an endpoint",
+        )
+    weights = [v.initial_weight for v in variants]
+    for i, weight in enumerate(weights):
+        if not is_token(weight) and (not isinstance(weight, int | float) or weight < 0):
+            fail(scope, f"variants[{i}].initial_weight", weight, "weights must be >= 0")
+    if all(not is_token(w) for w in weights) and not any(w > 0 for w in weights):
+        fail(
+            scope,
+            "variants[].initial_weight",
+            weights,
+            "at least one variant needs a positive weight, or no request is served",
+        )
+
+    for i, variant in enumerate([*variants, *([shadow_variant] if shadow_variant else [])]):
+        prop = f"variants[{i}]" if i < len(variants) else "shadow_variant"
+        if isinstance(variant, ServerlessVariant):
+            _check_serverless(scope, prop, variant)
+        else:
+            _check_instance_variant(
+                scope, prop, variant, multi_az=multi_az, shortcut=shortcut and i == 0
+            )
+
+    if shadow_variant is not None:
+        if len(variants) != 1:
+            fail(
+                scope,
+                "shadow_variant",
+                shadow_variant.variant_name,
+                f"shadow testing pairs one production variant with one shadow variant; "
+                f"this endpoint has {len(variants)} production variants",
+            )
+        if serverless:
+            fail(
+                scope,
+                "shadow_variant",
+                shadow_variant.variant_name,
+                "serverless endpoints do not support shadow variants",
+            )
+        check_range(
+            scope,
+            "shadow_sampling_percentage",
+            shadow_sampling_percentage,
+            low=1,
+            high=100,
+            unit=" %",
+        )
+
+    if data_capture is not None:
+        if serverless:
+            fail(scope, "data_capture", "set", "serverless endpoints do not support data capture")
+        check_range(
+            scope,
+            "data_capture.sampling_percentage",
+            data_capture.sampling_percentage,
+            low=0,
+            high=100,
+            unit=" %",
+        )
+        if not (data_capture.capture_input or data_capture.capture_output):
+            fail(
+                scope,
+                "data_capture.capture_input/capture_output",
+                False,
+                "capture the input, the output, or both",
+            )
+        check_s3_prefix(scope, "data_capture.prefix", data_capture.prefix)
+        for prop in ("csv_content_types", "json_content_types"):
+            types = list(getattr(data_capture, prop))
+            if len(types) > 10:
+                fail(scope, f"data_capture.{prop}", types, "at most 10 content types")
+            for content_type in types:
+                if not re.match(r"^[a-zA-Z0-9!#$&^_.+-]+/[a-zA-Z0-9!#$&^_.+-]+$", content_type):
+                    fail(
+                        scope,
+                        f"data_capture.{prop}",
+                        content_type,
+                        "must be a MIME type such as text/csv or application/json",
+                    )
+
+    if async_inference is not None:
+        if serverless:
+            fail(
+                scope,
+                "async_inference",
+                "set",
+                "serverless endpoints cannot be asynchronous; use instance variants",
+            )
+        check_s3_prefix(scope, "async_inference.output_prefix", async_inference.output_prefix)
+        check_s3_prefix(scope, "async_inference.failure_prefix", async_inference.failure_prefix)
+        check_range(
+            scope,
+            "async_inference.max_concurrent_invocations_per_instance",
+            async_inference.max_concurrent_invocations_per_instance,
+            low=1,
+            high=1000,
+        )
+
+    if deployment is not None:
+        _check_deployment(scope, deployment, variants, serverless=bool(serverless))
+    for prop in exclude_retained_variant_properties:
+        if prop not in RETAINABLE_PROPERTIES:
+            fail(
+                scope,
+                "exclude_retained_variant_properties",
+                prop,
+                f"only {', '.join(RETAINABLE_PROPERTIES)} can be excluded",
+            )
+    if exclude_retained_variant_properties and not retain_all_variant_properties:
+        fail(
+            scope,
+            "exclude_retained_variant_properties",
+            list(exclude_retained_variant_properties),
+            "only applies with retain_all_variant_properties=True",
+        )
+
+
+def _check_instance_variant(
+    scope: IConstruct, prop: str, variant: Any, *, multi_az: bool, shortcut: bool
+) -> None:
+    def name(field: str) -> str:
+        shortcuts = {"initial_instance_count": "instance_count", "instance_type": "instance_type"}
+        return shortcuts.get(field, field) if shortcut else f"{prop}.{field}"
+
+    if variant.accelerator_type is not None:
+        fail(
+            scope,
+            f"{prop}.accelerator_type",
+            variant.accelerator_type,
+            "Elastic Inference ended in April 2024; use an AWS Inferentia (ml.inf2.*) "
+            "or GPU (ml.g5.*, ml.g6.*) instance type instead",
+        )
+    check_instance_type(scope, name("instance_type"), variant.instance_type)
+    check_instance_count(
+        scope, name("initial_instance_count"), variant.initial_instance_count, multi_az=multi_az
+    )
+    check_range(
+        scope, f"{prop}.volume_size_gb", variant.volume_size_gb, low=1, high=512, unit=" GB"
+    )
+    for timeout in ("model_data_download_timeout", "container_startup_health_check_timeout"):
+        check_range(
+            scope,
+            f"{prop}.{timeout}",
+            _seconds(getattr(variant, timeout)),
+            low=60,
+            high=3600,
+            unit=" s",
+        )
+    if multi_az and variant.model.vpc is not None:
+        check_availability_zones(
+            scope,
+            "model.vpc_subnets" if shortcut else f"{prop}.model.vpc_subnets",
+            variant.model.subnet_availability_zones,
+        )
+
+
+def _check_serverless(scope: IConstruct, prop: str, variant: Any) -> None:
+    memory = variant.memory_size_mb
+    if not is_token(memory) and (
+        not isinstance(memory, int) or memory % 1024 or not 1024 <= memory <= 6144
+    ):
+        fail(
+            scope, f"{prop}.memory_size_mb", memory, "must be 1024, 2048, 3072, 4096, 5120 or 6144"
+        )
+    check_range(scope, f"{prop}.max_concurrency", variant.max_concurrency, low=1, high=200)
+    provisioned = variant.provisioned_concurrency
+    check_range(scope, f"{prop}.provisioned_concurrency", provisioned, low=1, high=200)
+    if (
+        provisioned is not None
+        and not is_token(provisioned)
+        and provisioned > variant.max_concurrency
+    ):
+        fail(
+            scope,
+            f"{prop}.provisioned_concurrency",
+            provisioned,
+            f"must not exceed max_concurrency ({variant.max_concurrency})",
+        )
+    model = variant.model
+    for refused, why in (
+        (model.network_isolation, "network isolation (pass network_isolation=False to the model)"),
+        (model.vpc is not None, "a VPC"),
+        (model.is_pipeline, "several containers"),
+        (model.multi_model, "multi-model mode"),
+    ):
+        if refused:
+            fail(
+                scope,
+                f"{prop}.model",
+                model.node.path,
+                f"serverless inference does not support {why}",
+            )
+
+
+def _check_deployment(
+    scope: IConstruct, deployment: Any, variants: Sequence[Any], *, serverless: bool
+) -> None:
+    alarms = list(deployment.rollback_alarms)
+    if len(alarms) > 10:
+        fail(scope, "deployment.rollback_alarms", f"{len(alarms)} alarms", "give at most 10")
+    check_range(
+        scope,
+        "deployment.maximum_execution_timeout",
+        _seconds(deployment.maximum_execution_timeout),
+        low=600,
+        high=28800,
+        unit=" s",
+    )
+    if deployment.kind == "rolling":
+        if serverless or len(variants) > 1:
+            fail(
+                scope,
+                "deployment",
+                "rolling",
+                "SageMaker refuses rolling updates for serverless and multi-variant endpoints; "
+                "use DeploymentConfig.blue_green",
+            )
+        if not alarms:
+            fail(
+                scope,
+                "deployment.rollback_alarms",
+                [],
+                "a rolling update needs 1-10 alarms to roll back on",
+            )
+        _check_capacity(
+            scope,
+            "deployment.batch",
+            deployment.batch_percent,
+            deployment.batch_instances,
+            high_percent=100,
+            required=True,
+        )
+        _check_capacity(
+            scope,
+            "deployment.rollback_batch",
+            deployment.rollback_batch_percent,
+            deployment.rollback_batch_instances,
+            high_percent=100,
+            required=False,
+        )
+        check_range(
+            scope, "deployment.wait", _seconds(deployment.wait), low=0, high=3600, unit=" s"
+        )
+        return
+    check_range(
+        scope,
+        "deployment.termination_wait",
+        _seconds(deployment.termination_wait),
+        low=0,
+        high=3600,
+        unit=" s",
+    )
+    routing = deployment.traffic_routing
+    if routing.type == "ALL_AT_ONCE":
+        return
+    if not alarms:
+        fail(
+            scope,
+            "deployment.rollback_alarms",
+            [],
+            f"a {routing.type.lower()} deployment needs 1-10 alarms to roll back on",
+        )
+    check_range(
+        scope,
+        "deployment.traffic_routing.wait",
+        _seconds(routing.wait),
+        low=0,
+        high=3600,
+        unit=" s",
+    )
+    low = 10 if routing.type == "LINEAR" else 1
+    _check_capacity(
+        scope,
+        f"deployment.traffic_routing ({routing.type})",
+        routing.percent,
+        routing.instances,
+        high_percent=50,
+        low_percent=low,
+        required=True,
+    )
+    if routing.instances is not None and not serverless:
+        smallest = min(v.initial_instance_count for v in variants)
+        if routing.instances * 2 > smallest:
+            fail(
+                scope,
+                f"deployment.traffic_routing ({routing.type}).instances",
+                routing.instances,
+                f"at most half of the smallest variant's {smallest} instances",
+            )
+
+
+def _check_capacity(
+    scope: IConstruct,
+    prop: str,
+    percent: int | None,
+    instances: int | None,
+    *,
+    high_percent: int,
+    required: bool,
+    low_percent: int = 1,
+) -> None:
+    if percent is not None and instances is not None:
+        fail(
+            scope,
+            prop,
+            {"percent": percent, "instances": instances},
+            "give percent or instances, not both",
+        )
+    if percent is None and instances is None:
+        if required:
+            fail(scope, prop, None, "give percent or instances")
+        return
+    if percent is not None:
+        check_range(
+            scope,
+            f"{prop}.percent",
+            percent,
+            low=low_percent,
+            high=high_percent,
+            unit=" % of capacity",
+        )
+    if instances is not None:
+        check_range(scope, f"{prop}.instances", instances, low=1, high=10_000)
