@@ -196,6 +196,18 @@ def environments(override: dict[str, Any] | None = None) -> dict[str, Any]:
     return envs
 
 
+def data_keys(config: Any) -> list[str]:
+    """Every artifact key an environment's configuration names (``*data_key``), nested too."""
+    if not isinstance(config, dict):
+        return []
+    found = []
+    for name, value in config.items():
+        if name.endswith("data_key") and isinstance(value, str):
+            found.append(value)
+        found += data_keys(value)
+    return sorted(set(found))
+
+
 def upload_artifacts(emulator: Emulator, stacks: Sequence[str], envs: dict[str, Any]) -> list[str]:
     """Put a placeholder artifact at every key the hosting stacks' models read."""
     s3 = emulator.client("s3")
@@ -205,9 +217,9 @@ def upload_artifacts(emulator: Emulator, stacks: Sequence[str], envs: dict[str, 
         env_name = stack.removesuffix(FIRST_PHASE_SUFFIX)
         outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
         bucket = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "ArtifactsBucketName")
-        key = envs[env_name]["model_data_key"]
-        s3.put_object(Bucket=bucket, Key=key, Body=placeholder_model_artifact())
-        uploaded.append(f"s3://{bucket}/{key}")
+        for key in data_keys(envs[env_name]):
+            s3.put_object(Bucket=bucket, Key=key, Body=placeholder_model_artifact())
+            uploaded.append(f"s3://{bucket}/{key}")
     return uploaded
 
 
@@ -266,8 +278,10 @@ def dropped_properties(emulator: Emulator, endpoints: dict[str, Any]) -> list[st
         for variant in ep["variants"].values():
             if not sm.describe_model(ModelName=variant["model"]).get("EnableNetworkIsolation"):
                 dropped.add("AWS::SageMaker::Model EnableNetworkIsolation (reads back false)")
-            bucket = (variant["model_data"] or "s3:///").removeprefix("s3://").split("/")[0]
-            if bucket:
+            for url in variant["model_data"]:
+                bucket = (url or "s3:///").removeprefix("s3://").split("/")[0]
+                if not bucket:
+                    continue
                 rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
                 if not rules["Rules"][0].get("BucketKeyEnabled"):
                     dropped.add("AWS::S3::Bucket BucketKeyEnabled (reads back false)")
@@ -307,18 +321,22 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
                 ),
                 {},
             )
+            containers = model.get("Containers") or [model.get("PrimaryContainer", {})]
             variants[v["VariantName"]] = {
                 # moto omits CurrentWeight when it is zero
                 "weight": live.get("CurrentWeight", 0.0 if live else v["InitialVariantWeight"]),
                 "instances": v.get("InitialInstanceCount"),
                 "instance_type": v.get("InstanceType"),
                 "model": v["ModelName"],
-                "model_data": model.get("PrimaryContainer", {}).get("ModelDataUrl"),
+                "containers": len(containers),
+                "model_data": [c.get("ModelDataUrl") for c in containers],
             }
+        capture = config.get("DataCaptureConfig") or {}
         summary["endpoints"][ep["EndpointName"]] = {
             "status": desc["EndpointStatus"],
             "config": desc["EndpointConfigName"],
             "kms_key": config.get("KmsKeyId"),
+            "data_capture_percentage": capture.get("InitialSamplingPercentage"),
             "variants": variants,
         }
     summary["models"] = sorted(m["ModelName"] for m in sm.list_models()["Models"])
@@ -342,11 +360,17 @@ def print_summary(summary: dict[str, Any]) -> None:
         print(f"  {name:32} {status}")
     print("Endpoints:")
     for name, ep in summary["endpoints"].items():
-        print(f"  {name}: {ep['status']} (config {ep['config']})")
+        capture = ep["data_capture_percentage"]
+        print(
+            f"  {name}: {ep['status']} (config {ep['config']}; data capture "
+            + (f"{capture} %" if capture is not None else "off")
+            + ")"
+        )
         for variant, v in ep["variants"].items():
             print(
                 f"    variant {variant}: weight {v['weight']}, {v['instances']} x "
-                f"{v['instance_type']}, model {v['model']} <- {v['model_data']}"
+                f"{v['instance_type']}, model {v['model']} ({v['containers']} container(s)) <- "
+                + ", ".join(str(u) for u in v["model_data"])
             )
     print(
         f"Models: {len(summary['models'])}; buckets: {len(summary['buckets'])}; "

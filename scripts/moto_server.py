@@ -27,6 +27,12 @@ Fixes (moto 5.2.5):
     the endpoint by the name the template gives it. moto is told that
     ``EndpointName`` is the resource's name property, as it is in AWS.
 
+``pipeline-model``
+    ``AWS::SageMaker::Model`` reads only ``PrimaryContainer`` and fails with a
+    ``KeyError`` on an inference-pipeline model, which has ``Containers``
+    instead. The model is created with its ``Containers`` and an empty
+    primary container, as moto's own ``CreateModel`` API already allows.
+
 ``kms-key-policy``
     A KMS key created by CloudFormation keeps its ``KeyPolicy`` as a parsed
     object, and every later ``DescribeKey`` on it fails with HTTP 500
@@ -44,7 +50,13 @@ from moto.cloudformation import models as cfn_models
 from moto.kms import responses as kms_responses
 from moto.sagemaker import models as sagemaker_models
 
-FIXES = ("change-set-outputs", "change-set-imports", "endpoint-name", "kms-key-policy")
+FIXES = (
+    "change-set-outputs",
+    "change-set-imports",
+    "endpoint-name",
+    "pipeline-model",
+    "kms-key-policy",
+)
 
 _execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
 _create_change_set = cfn_models.CloudFormationBackend.create_change_set
@@ -73,6 +85,19 @@ def _create_change_set_with_imports(self: Any, *args: Any, **kwargs: Any) -> tup
     return change_set_id, stack_id
 
 
+_create_model_from_cfn = sagemaker_models.Model.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _create_model_with_containers(
+    cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any
+) -> Any:
+    properties = cloudformation_json["Properties"]
+    if "PrimaryContainer" not in properties:
+        properties = {**properties, "PrimaryContainer": {}}
+        cloudformation_json = {**cloudformation_json, "Properties": properties}
+    return _create_model_from_cfn(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+
 _validate_policy = kms_responses.validate_policy
 
 
@@ -90,6 +115,11 @@ PATCHES: tuple[tuple[Any, str, Any], ...] = (
         sagemaker_models.FakeEndpoint,
         "cloudformation_name_type",
         staticmethod(lambda: "EndpointName"),
+    ),
+    (
+        sagemaker_models.Model,
+        "create_from_cloudformation_json",
+        classmethod(_create_model_with_containers),
     ),
     (kms_responses, "validate_policy", _validate_policy_as_json),
 )

@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from cdk_sagemaker_hosting import EncryptedBucket
-from cdk_sagemaker_hosting.compliance import acknowledge
 
 from constructs import Construct
+from stacks.hosting import acknowledge_single_region
 
 
 class ArtifactsStack(Stack):
@@ -22,12 +22,6 @@ class ArtifactsStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.artifacts = EncryptedBucket(self, "ModelArtifacts")
         CfnOutput(self, "ArtifactsBucketName", value=self.artifacts.bucket_name)
-        for bucket in (self.artifacts.bucket, self.artifacts.access_logs_bucket):
-            acknowledge(
-                bucket,
-                "Artifacts are rebuilt by the training pipeline from versioned sources; the "
-                "reference deployment is single-Region, so replication has no destination.",
-                "HIPAA.Security-S3BucketReplicationEnabled",
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-                "PCI.DSS.321-S3BucketReplicationEnabled",
-            )
+        acknowledge_single_region(
+            self.artifacts, "Model artifacts, rebuilt by the training pipeline,"
+        )

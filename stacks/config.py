@@ -20,6 +20,22 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ChallengerConfig:
+    """A second variant: an inference pipeline (pre-processing + model) under test.
+
+    :param preprocess_image: ECR URI of the pre-processing container.
+    :param preprocess_data_key: its artifact's key in the artifacts bucket.
+    :param model_data_key: the challenger model's artifact key (served by ``model_image``).
+    :param weight: percent of traffic, 1-99; the champion gets the rest.
+    """
+
+    preprocess_image: str
+    preprocess_data_key: str
+    model_data_key: str
+    weight: int = 50
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """Settings of one environment of the reference deployment.
 
@@ -29,6 +45,10 @@ class EnvironmentConfig:
     :param instance_type: endpoint instance type.
     :param instance_count: instances of the production variant.
     :param multi_az: require the endpoint to span Availability Zones.
+    :param challenger: an A/B challenger variant; default: none.
+    :param data_capture_percentage: capture this share of traffic; default: no capture.
+    :param canary_instances: blue/green canary size on update, with rollback on
+        the variants' alarms; default: SageMaker's all-at-once.
     :param account: AWS account; default: environment-agnostic.
     :param region: AWS Region; default: environment-agnostic.
     """
@@ -39,6 +59,9 @@ class EnvironmentConfig:
     instance_type: str = "ml.m5.large"
     instance_count: int = 2
     multi_az: bool = True
+    challenger: ChallengerConfig | None = None
+    data_capture_percentage: int | None = None
+    canary_instances: int | None = None
     account: str | None = None
     region: str | None = None
 
@@ -52,7 +75,10 @@ class EnvironmentConfig:
                 f"{CONTEXT_KEY}.{name}: unknown keys {unknown}; allowed: {sorted(known)}"
             )
         try:
-            return cls(name=name, **raw)
+            values = dict(raw)
+            if values.get("challenger") is not None:
+                values["challenger"] = ChallengerConfig(**values["challenger"])
+            return cls(name=name, **values)
         except TypeError as err:
             raise ConfigError(f"{CONTEXT_KEY}.{name}: {err}") from err
 

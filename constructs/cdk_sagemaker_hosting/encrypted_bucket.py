@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -153,6 +153,7 @@ class EncryptedBucket(Construct):
             )
         )
         self.grant_read_object(grantee, f"{prefix}*")
+        self._acknowledge_prefix(grantee, prefix, "reads the artifacts under its prefix")
 
     def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
         """Let ``grantee`` write (``s3:PutObject``), and encrypt, objects under ``prefix``."""
@@ -167,6 +168,28 @@ class EncryptedBucket(Construct):
                 resources=[self.encryption_key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": self._s3_service()}},
             )
+        )
+        self._acknowledge_prefix(
+            grantee, prefix, "writes objects whose keys SageMaker generates under its prefix"
+        )
+
+    def _acknowledge_prefix(self, grantee: iam.IGrantable, prefix: str, what: str) -> None:
+        """Acknowledge the one object wildcard a prefix grant needs, on the grantee's policy.
+
+        cdk-nag names the finding after the bucket's logical ID, known here only
+        when the grantee's policy is in this bucket's stack; elsewhere the
+        finding is left for the app to acknowledge.
+        """
+        principal = grantee.grant_principal
+        scope = getattr(principal, "policy", principal)
+        if not isinstance(scope, Construct) or Stack.of(scope) is not Stack.of(self):
+            return
+        logical_id = Stack.of(self).get_logical_id(self.bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            scope,
+            f"The role {what} ({prefix}*) in bucket {self.node.path} only; SageMaker chooses "
+            "the object names, so no narrower resource exists.",
+            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]",
         )
 
     def _s3_service(self) -> str:

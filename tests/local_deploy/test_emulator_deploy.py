@@ -39,23 +39,39 @@ def test_every_stack_is_created(deployed: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "instances", "instance_type"),
-    [("dev-fraud-detection", 1, "ml.m5.large"), ("prod-fraud-detection", 2, "ml.m5.xlarge")],
+    ("endpoint", "variants", "instances", "instance_type", "capture"),
+    [
+        ("dev-fraud-detection", {"Champion": (1.0, 1)}, 1, "ml.m5.large", None),
+        (
+            "prod-fraud-detection",
+            {"Champion": (50.0, 1), "Challenger": (50.0, 2)},
+            2,
+            "ml.m5.xlarge",
+            20,
+        ),
+    ],
 )
-def test_endpoint_serves_the_model_from_the_artifacts_bucket(
-    deployed: dict[str, Any], endpoint: str, instances: int, instance_type: str
+def test_endpoint_serves_its_variants_from_the_artifacts_bucket(
+    deployed: dict[str, Any],
+    endpoint: str,
+    variants: dict[str, tuple[float, int]],
+    instances: int,
+    instance_type: str,
+    capture: int | None,
 ) -> None:
     ep = deployed["summary"]["endpoints"][endpoint]
     assert ep["status"] == "InService"
-    (variant,) = ep["variants"].values()
-    assert variant["weight"] == 1.0
-    assert variant["instances"] == instances
-    assert variant["instance_type"] == instance_type
+    assert ep["data_capture_percentage"] == capture
+    assert {n: (v["weight"], v["containers"]) for n, v in ep["variants"].items()} == variants
     env = endpoint.split("-", maxsplit=1)[0]
-    assert variant["model_data"].startswith(f"s3://{env}-artifacts-modelartifacts")
-    assert variant["model_data"].endswith("/fraud-detection/v1/model.tar.gz")
-    bucket, key = variant["model_data"].removeprefix("s3://").split("/", 1)
-    deployed["emulator"].client("s3").head_object(Bucket=bucket, Key=key)
+    s3 = deployed["emulator"].client("s3")
+    for variant in ep["variants"].values():
+        assert variant["instances"] == instances
+        assert variant["instance_type"] == instance_type
+        for url in variant["model_data"]:
+            assert url.startswith(f"s3://{env}-artifacts-modelartifacts")
+            bucket, key = url.removeprefix("s3://").split("/", 1)
+            s3.head_object(Bucket=bucket, Key=key)
 
 
 def test_model_is_network_isolated_with_its_own_role_and_managed_policy(
@@ -64,7 +80,7 @@ def test_model_is_network_isolated_with_its_own_role_and_managed_policy(
     sm = deployed["emulator"].client("sagemaker")
     iam = deployed["emulator"].client("iam")
     ep = deployed["summary"]["endpoints"]["prod-fraud-detection"]
-    model = sm.describe_model(ModelName=ep["variants"]["AllTraffic"]["model"])
+    model = sm.describe_model(ModelName=ep["variants"]["Champion"]["model"])
     # EnableNetworkIsolation is dropped by moto: see test_summary_names_what_the_emulator_skipped
     role = model["ExecutionRoleArn"].rsplit("/", 1)[1]
     assert iam.list_role_policies(RoleName=role)["PolicyNames"] == []
@@ -81,7 +97,13 @@ def test_model_is_network_isolated_with_its_own_role_and_managed_policy(
         )
     )
     assert "s3:GetObject" in actions
-    assert not [a for a in actions if a.endswith("*") or a.startswith("s3:Put")]
+    assert not [a for a in actions if a.endswith("*")]
+    # The only writes: captured traffic, under the capture prefix.
+    for statement in document["Statement"]:
+        if statement["Action"] == "s3:PutObject":
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                assert resource.endswith("/data-capture/*"), resource
 
 
 def test_endpoint_config_volume_and_every_key_are_kms_with_rotation(
@@ -94,7 +116,8 @@ def test_endpoint_config_volume_and_every_key_are_kms_with_rotation(
         assert key["KeyManager"] == "CUSTOMER"
         key_id = key["KeyId"]
         assert summary["kms_keys"][key_id] is True
-    assert len(summary["kms_keys"]) == 4  # artifacts and endpoint key, per environment
+    # per environment: artifacts and endpoint keys; in prod also capture and alarm-topic keys
+    assert len(summary["kms_keys"]) == 6
     assert all(summary["kms_keys"].values())
 
 
@@ -128,7 +151,11 @@ def test_summary_names_what_the_emulator_skipped(
     deployed: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Fails once moto creates bucket policies: then update this and the README.
-    assert deployed["summary"]["not_emulated"] == {"AWS::S3::BucketPolicy": 4}
+    assert deployed["summary"]["not_emulated"] == {
+        "AWS::CloudWatch::Alarm": 4,
+        "AWS::S3::BucketPolicy": 6,
+        "AWS::SNS::TopicPolicy": 1,
+    }
     assert deployed["summary"]["dropped_properties"] == [
         "AWS::Logs::LogGroup KmsKeyId (reads back unset)",
         "AWS::S3::Bucket BucketKeyEnabled (reads back false)",
@@ -140,9 +167,9 @@ def test_summary_names_what_the_emulator_skipped(
     local_deploy.print_summary(deployed["summary"])
     out = capsys.readouterr().out
     assert "NOT EMULATED" in out
-    assert "AWS::S3::BucketPolicy x4" in out
+    assert "AWS::S3::BucketPolicy x6" in out
     assert "ACCEPTED BUT NOT STORED" in out
-    assert "change-set-outputs, change-set-imports, endpoint-name, kms-key-policy" in out
+    assert "change-set-outputs, change-set-imports, endpoint-name, pipeline-model, " in out
 
 
 @pytest.mark.xfail(
@@ -167,4 +194,4 @@ def test_new_model_version_updates_the_endpoint_in_place(deployed: dict[str, Any
     after = local_deploy.summarize(emulator, deployed["assembly"], deployed["stacks"])
     endpoint = after["endpoints"]["prod-fraud-detection"]
     assert endpoint["config"] != before["config"]
-    assert endpoint["variants"]["AllTraffic"]["model_data"].endswith("/v2/model.tar.gz")
+    assert endpoint["variants"]["Champion"]["model_data"][0].endswith("/v2/model.tar.gz")

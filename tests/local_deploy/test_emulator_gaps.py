@@ -113,7 +113,13 @@ KEY = {
 
 
 def test_every_fix_is_covered_here() -> None:
-    assert FIXES == ("change-set-outputs", "change-set-imports", "endpoint-name", "kms-key-policy")
+    assert FIXES == (
+        "change-set-outputs",
+        "change-set-imports",
+        "endpoint-name",
+        "pipeline-model",
+        "kms-key-policy",
+    )
 
 
 @pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
@@ -168,3 +174,35 @@ def test_kms_key_policy(fixed: bool) -> None:
         else:
             with pytest.raises(TypeError, match="must be str, bytes or bytearray, not dict"):
                 kms.describe_key(KeyId=key["KeyId"])
+
+
+PIPELINE = {
+    "Resources": {
+        "Model": {
+            "Type": "AWS::SageMaker::Model",
+            "Properties": {
+                "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+                "InferenceExecutionConfig": {"Mode": "Serial"},
+                "Containers": [
+                    {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pre:1"},
+                    {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"},
+                ],
+            },
+        }
+    }
+}
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_pipeline_model(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        cfn = boto3.client("cloudformation", REGION)
+        if fixed:
+            cfn.create_stack(StackName="pipeline", TemplateBody=json.dumps(PIPELINE))
+            sm = boto3.client("sagemaker", REGION)
+            (model,) = sm.list_models()["Models"]
+            containers = sm.describe_model(ModelName=model["ModelName"])["Containers"]
+            assert [c["Image"].rsplit("/", 1)[1] for c in containers] == ["pre:1", "model:1"]
+        else:
+            with pytest.raises(KeyError, match="PrimaryContainer"):
+                cfn.create_stack(StackName="pipeline", TemplateBody=json.dumps(PIPELINE))

@@ -16,7 +16,12 @@ def test_prod_endpoint_is_multi_az_and_dev_is_a_visible_opt_out(
     prod = Template.from_json(reference_templates["prod-hosting"])
     prod.has_resource_properties(
         "AWS::SageMaker::EndpointConfig",
-        {"ProductionVariants": [Match.object_like({"InitialInstanceCount": 2})]},
+        {
+            "ProductionVariants": [
+                Match.object_like({"InitialInstanceCount": 2}),
+                Match.object_like({"InitialInstanceCount": 2}),
+            ]
+        },
     )
     dev = Template.from_json(reference_templates["dev-hosting"])
     dev.has_resource_properties(
@@ -89,3 +94,73 @@ def test_config_rejects_unknown_and_missing_keys() -> None:
         EnvironmentConfig.from_mapping("dev", {"model_image": "x"})
     with pytest.raises(ConfigError, match=r"context key .* is missing"):
         load_environments(None)
+
+
+def test_prod_is_an_ab_test_of_the_champion_against_a_pipeline_challenger(
+    reference_templates: dict[str, Any],
+) -> None:
+    template = reference_templates["prod-hosting"]
+    (config,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::EndpointConfig"
+    ]
+    champion, challenger = config["ProductionVariants"]
+    assert (champion["VariantName"], champion["InitialVariantWeight"]) == ("Champion", 50)
+    assert (challenger["VariantName"], challenger["InitialVariantWeight"]) == ("Challenger", 50)
+    pipeline = template["Resources"][challenger["ModelName"]["Fn::GetAtt"][0]]["Properties"]
+    assert pipeline["InferenceExecutionConfig"] == {"Mode": "Serial"}
+    images = [c["Image"].rsplit("/", 1)[1] for c in pipeline["Containers"]]
+    assert images == ["sagemaker-scikit-learn:1.2-1-cpu-py3", "sagemaker-xgboost:1.7-1"]
+    capture = config["DataCaptureConfig"]
+    assert capture["InitialSamplingPercentage"] == 20
+    assert capture["CaptureContentTypeHeader"]["CsvContentTypes"] == ["text/csv"]
+
+
+def test_prod_updates_are_canaries_that_roll_back_on_each_variants_alarms(
+    reference_templates: dict[str, Any],
+) -> None:
+    template = reference_templates["prod-hosting"]
+    (endpoint,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::Endpoint"
+    ]
+    policy = endpoint["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"] == {
+        "Type": "CANARY",
+        "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
+        "WaitIntervalInSeconds": 600,
+    }
+    alarms = [
+        template["Resources"][a["AlarmName"]["Ref"]]["Properties"]
+        for a in endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    ]
+    watched = sorted((a["MetricName"], a["Dimensions"][1]["Value"]) for a in alarms)
+    assert watched == [
+        ("Invocation5XXErrors", "Challenger"),
+        ("Invocation5XXErrors", "Champion"),
+        ("ModelLatency", "Challenger"),
+        ("ModelLatency", "Champion"),
+    ]
+    for alarm in alarms:
+        assert alarm["AlarmActions"], "every alarm notifies the encrypted alarm topic"
+
+
+def test_dev_is_a_single_variant_without_capture_or_guardrails(
+    reference_templates: dict[str, Any],
+) -> None:
+    template = reference_templates["dev-hosting"]
+    (config,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::EndpointConfig"
+    ]
+    assert [v["VariantName"] for v in config["ProductionVariants"]] == ["Champion"]
+    assert "DataCaptureConfig" not in config
+    (endpoint,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::Endpoint"
+    ]
+    assert "DeploymentConfig" not in endpoint
