@@ -23,6 +23,7 @@ from aws_cdk import aws_sns as sns
 
 from cdk_sagemaker_hosting import validation
 from cdk_sagemaker_hosting.async_inference import AsyncInference
+from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.deployment import DeploymentConfig, TrafficRouting
 from cdk_sagemaker_hosting.model import Model
@@ -275,6 +276,13 @@ class Endpoint(EndpointBase):
         self.log_group = self._log_group(stack, log_retention, removal_policy)
 
         serverless = isinstance(self.variants[0], ServerlessVariant)
+        local_storage = sorted(
+            {
+                v.instance_type
+                for v in [*self.variants, *([shadow_variant] if shadow_variant else [])]
+                if isinstance(v, InstanceVariant) and validation.has_local_storage(v.instance_type)
+            }
+        )
         production = [self._render(v) for v in self.variants]
         shadow = None
         if shadow_variant is not None:
@@ -283,13 +291,27 @@ class Endpoint(EndpointBase):
         self.config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
-            # Serverless endpoints have no storage volume to encrypt.
-            kms_key_id=None if serverless else self.encryption_key.key_arn,
+            kms_key_id=None if serverless or local_storage else self.encryption_key.key_arn,
             production_variants=production,
             shadow_production_variants=shadow,
             data_capture_config=self._data_capture(data_capture),
             async_inference_config=self._async(async_inference),
         )
+        if serverless or local_storage:
+            reason = (
+                "Serverless variants have no instance storage volume for KmsKeyId to encrypt."
+                if serverless
+                else f"{', '.join(local_storage)} keep their storage on local NVMe volumes, "
+                "encrypted by the instance's hardware module; SageMaker refuses KmsKeyId "
+                "for such instance types."
+            )
+            acknowledge(
+                self.config,
+                reason,
+                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+                "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
+            )
         self.resource = sagemaker.CfnEndpoint(
             self,
             "Resource",
@@ -425,8 +447,8 @@ class Endpoint(EndpointBase):
         for model in self.models:
             config.output.grant_write_prefix(model, config.output_prefix)
             config.output.grant_write_prefix(model, config.failure_prefix)
-            self.success_topic.grant_publish(model)
-            self.error_topic.grant_publish(model)
+            for topic in (self.success_topic, self.error_topic):
+                _grant_publish(model, topic)
         return sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
             output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
                 s3_output_path=config.output.s3_url_for_object(config.output_prefix),
@@ -467,6 +489,24 @@ class Endpoint(EndpointBase):
     def from_endpoint_name(scope: Construct, construct_id: str, endpoint_name: str) -> EndpointBase:
         """An endpoint made elsewhere, for grants and metrics."""
         return _ImportedEndpoint(scope, construct_id, endpoint_name)
+
+
+def _grant_publish(model: Model, topic: sns.ITopic) -> None:
+    """``sns:Publish`` on the topic, and the two KMS actions an encrypted topic needs.
+
+    Narrower than ``ITopic.grant_publish``, which grants ``kms:GenerateDataKey*``.
+    """
+    principal = model.grant_principal
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn])
+    )
+    if topic.master_key is not None:
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[topic.master_key.key_arn],
+            )
+        )
 
 
 def _seconds(duration: Duration | None) -> int | None:

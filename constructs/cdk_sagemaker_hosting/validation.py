@@ -686,3 +686,22 @@ def _check_capacity(
         )
     if instances is not None:
         check_range(scope, f"{prop}.instances", instances, low=1, high=10_000)
+
+
+#: Families with NVMe instance storage beyond the ``d`` naming rule (m5d, g4dn, p4d...).
+_LOCAL_STORAGE_FAMILIES = frozenset({"g5", "g6", "g6e", "p5", "p5e", "p5en", "trn1", "trn1n"})
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """True for instance types whose storage is local NVMe, encrypted by the instance.
+
+    SageMaker refuses ``KmsKeyId`` in an endpoint config that uses any such
+    type (CreateEndpointConfig API reference), so the endpoint leaves it out.
+    A family with local storage has ``d`` after its generation (``m5d``,
+    ``c6id``, ``g4dn``, ``p4d``), or is one of :data:`_LOCAL_STORAGE_FAMILIES`.
+    """
+    if is_token(instance_type) or instance_type.count(".") != 2:
+        return False
+    family = instance_type.split(".")[1]
+    match = re.match(r"^[a-z]+\d+([a-z-]*)$", family)
+    return family in _LOCAL_STORAGE_FAMILIES or bool(match and "d" in match.group(1))

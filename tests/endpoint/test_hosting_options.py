@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
@@ -21,6 +22,7 @@ from cdk_sagemaker_hosting import (
     RoutingStrategy,
     ServerlessVariant,
     TrafficRouting,
+    validation,
 )
 
 from tests.conftest import new_app
@@ -364,3 +366,32 @@ def test_metric_helpers_cover_invocations_latency_errors_and_utilisation() -> No
             statistic,
         ), method
         assert metric.dimensions == {"EndpointName": "e", "VariantName": "Blue"}
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "local"),
+    [
+        ("ml.m5.large", False),
+        ("ml.c5.xlarge", False),
+        ("ml.inf2.xlarge", False),
+        ("ml.g4dn.xlarge", True),
+        ("ml.m5d.large", True),
+        ("ml.c6id.large", True),
+        ("ml.p4d.24xlarge", True),
+        ("ml.g5.xlarge", True),
+        ("ml.p5.48xlarge", True),
+        ("ml.r5d.large", True),
+        ("ml.t2.medium", False),
+    ],
+)
+def test_local_storage_instance_types_are_recognised(instance_type: str, local: bool) -> None:
+    assert validation.has_local_storage(instance_type) is local
+
+
+def test_endpoint_on_local_storage_leaves_out_the_volume_key_sagemaker_would_refuse() -> None:
+    s = Setup()
+    Endpoint(s.stack, "Endpoint", model=s.model("M"), instance_type="ml.g5.xlarge")
+    assert "KmsKeyId" not in s.config()
+    t = Setup()
+    Endpoint(t.stack, "Endpoint", model=t.model("M"), instance_type="ml.m5.xlarge")
+    assert t.config()["KmsKeyId"]["Fn::GetAtt"][0].startswith("EndpointKey")

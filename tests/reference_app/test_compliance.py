@@ -33,7 +33,7 @@ def test_no_unacknowledged_cdk_nag_findings(reference_app: Any, pack: Any) -> No
         for v in report.violations
         for r in v.violating_resources
     )
-    assert findings == []
+    assert findings == [], "\n".join(findings)
 
 
 def acknowledgements(scope: cdk.App) -> list[tuple[str, str, str]]:

@@ -1,0 +1,218 @@
+"""A showcase app: one stack per hosting option the reference deployment does not use.
+
+Shared by the snapshot, cfn-lint and cdk-nag tests, so every option of the
+library is held to the same gates as the reference app.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from cdk_sagemaker_hosting import (
+    AsyncInference,
+    ContainerDefinition,
+    ContainerImage,
+    DeploymentConfig,
+    EncryptedBucket,
+    Endpoint,
+    InferenceExecution,
+    InstanceVariant,
+    Model,
+    ModelData,
+    RoutingStrategy,
+    ServerlessVariant,
+    TrafficRouting,
+)
+from cdk_sagemaker_hosting.compliance import acknowledge
+
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.3-cpu-py311"
+OPTIONS = [
+    "serverless",
+    "async",
+    "shadow",
+    "multi-model",
+    "direct",
+    "vpc",
+    "local-storage",
+    "asset",
+]
+
+
+def _archive(directory: Path) -> str:
+    """A small, deterministic model.tar.gz (same bytes, same asset hash, every run)."""
+    path = directory / "model.tar.gz"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = b"weights"
+        info = tarfile.TarInfo("model.bin")
+        info.size, info.mtime = len(data), 0
+        tar.addfile(info, io.BytesIO(data))
+    import gzip
+
+    path.write_bytes(gzip.compress(buf.getvalue(), mtime=0))
+    return str(path)
+
+
+def _single_region(bucket: EncryptedBucket) -> None:
+    for target in (bucket.bucket, bucket.access_logs_bucket):
+        acknowledge(
+            target,
+            "The showcase is single-Region, so cross-Region replication has no destination.",
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "PCI.DSS.321-S3BucketReplicationEnabled",
+        )
+
+
+def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:
+    """One stack per option, named ``showcase-<option>``."""
+    stacks = []
+    for option in OPTIONS:
+        stack = cdk.Stack(app, f"showcase-{option}")
+        bucket = EncryptedBucket(stack, "Artifacts")
+        _single_region(bucket)
+        data = ModelData.from_bucket(bucket, "m/model.tar.gz")
+        image = ContainerImage.from_registry(IMAGE)
+        if option == "serverless":
+            model = Model(stack, "Model", image=image, model_data=data, network_isolation=False)
+            Endpoint(
+                stack,
+                "Endpoint",
+                variants=[
+                    ServerlessVariant(
+                        model=model,
+                        memory_size_mb=3072,
+                        max_concurrency=10,
+                        provisioned_concurrency=2,
+                    )
+                ],
+            )
+        elif option == "async":
+            model = Model(stack, "Model", image=image, model_data=data)
+            output = EncryptedBucket(stack, "Output")
+            _single_region(output)
+            Endpoint(
+                stack,
+                "Endpoint",
+                model=model,
+                async_inference=AsyncInference(
+                    output=output, max_concurrent_invocations_per_instance=2
+                ),
+            )
+        elif option == "shadow":
+            Endpoint(
+                stack,
+                "Endpoint",
+                variants=[
+                    InstanceVariant(
+                        model=Model(stack, "Prod", image=image, model_data=data),
+                        variant_name="Prod",
+                        routing_strategy=RoutingStrategy.RANDOM,
+                    )
+                ],
+                shadow_variant=InstanceVariant(
+                    model=Model(
+                        stack,
+                        "Shadow",
+                        image=image,
+                        model_data=ModelData.from_bucket(bucket, "m/v2.tar.gz"),
+                    ),
+                    variant_name="Shadow",
+                ),
+                shadow_sampling_percentage=10,
+                deployment=DeploymentConfig.blue_green(
+                    traffic_routing=TrafficRouting.linear(percent=50, wait=cdk.Duration.minutes(5)),
+                    rollback_alarms=[cloudwatch.Alarm.from_alarm_name(stack, "Alarm", "errors")],
+                ),
+            )
+        elif option == "multi-model":
+            model = Model(
+                stack,
+                "Model",
+                image=image,
+                multi_model=True,
+                model_data=ModelData.from_bucket_prefix(bucket, "tenants/"),
+            )
+            Endpoint(
+                stack,
+                "Endpoint",
+                model=model,
+                retain_all_variant_properties=True,
+                exclude_retained_variant_properties=["DesiredWeight"],
+            )
+        elif option == "direct":
+            repo = ecr.Repository.from_repository_name(stack, "Repo", "churn")
+            model = Model(
+                stack,
+                "Model",
+                inference_execution=InferenceExecution.DIRECT,
+                containers=[
+                    ContainerDefinition(image=image, model_data=data, hostname="fraud"),
+                    ContainerDefinition(
+                        image=ContainerImage.from_ecr_repository(repo, "2.0"), hostname="churn"
+                    ),
+                ],
+            )
+            Endpoint(stack, "Endpoint", model=model, instance_type="ml.c5.xlarge")
+        elif option == "vpc":
+            vpc = ec2.Vpc(
+                stack,
+                "Vpc",
+                max_azs=2,
+                nat_gateways=0,
+                subnet_configuration=[
+                    ec2.SubnetConfiguration(
+                        name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+                    )
+                ],
+            )
+            vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+            vpc.add_flow_log("FlowLog")
+            acknowledge(
+                vpc,
+                "Test scaffolding that only shows the model's VPC options; the library does "
+                "not create VPCs, and this one carries no traffic.",
+                "HIPAA.Security-CloudWatchLogGroupEncrypted",
+                "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+                "PCI.DSS.321-CloudWatchLogGroupEncrypted",
+                "HIPAA.Security-IAMNoInlinePolicy",
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "PCI.DSS.321-IAMNoInlinePolicy",
+                "HIPAA.Security-VPCDefaultSecurityGroupClosed",
+                "NIST.800.53.R5-VPCDefaultSecurityGroupClosed",
+                "PCI.DSS.321-VPCDefaultSecurityGroupClosed",
+            )
+            model = Model(
+                stack,
+                "Model",
+                image=image,
+                model_data=data,
+                vpc=vpc,
+                vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            )
+            Endpoint(
+                stack,
+                "Endpoint",
+                model=model,
+                deployment=DeploymentConfig.rolling(
+                    batch_instances=1,
+                    wait=cdk.Duration.minutes(2),
+                    rollback_alarms=[cloudwatch.Alarm.from_alarm_name(stack, "Alarm", "errors")],
+                ),
+            )
+        elif option == "local-storage":
+            model = Model(stack, "Model", image=image, model_data=data)
+            Endpoint(stack, "Endpoint", model=model, instance_type="ml.g5.xlarge")
+        elif option == "asset":
+            model = Model(
+                stack, "Model", image=image, model_data=ModelData.from_asset(_archive(workdir))
+            )
+            Endpoint(stack, "Endpoint", model=model)
+        stacks.append(stack)
+    return stacks
