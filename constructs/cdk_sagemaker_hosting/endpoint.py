@@ -265,6 +265,7 @@ class Endpoint(EndpointBase):
             )
         )
         stack = Stack.of(self)
+        validation.claim_endpoint_name(self, self.endpoint_name, stack.account, stack.region)
 
         self.encryption_key: kms.IKey = encryption_key or kms.Key(
             self,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
@@ -705,3 +706,29 @@ def has_local_storage(instance_type: str) -> bool:
     family = instance_type.split(".")[1]
     match = re.match(r"^[a-z]+\d+([a-z-]*)$", family)
     return family in _LOCAL_STORAGE_FAMILIES or bool(match and "d" in match.group(1))
+
+
+#: Endpoint names claimed per app: root construct -> {(account, region, name): path}.
+_ENDPOINT_NAMES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def claim_endpoint_name(scope: IConstruct, name: str, account: str, region: str) -> None:
+    """Endpoint names are unique per account and Region: refuse a second one in the app.
+
+    Environment-agnostic stacks count as one environment (they may well be
+    deployed to the same account and Region).
+    """
+    if is_token(name):
+        return
+    claimed = _ENDPOINT_NAMES.setdefault(scope.node.root, {})
+    key = (account, region, name.lower())
+    if key in claimed and claimed[key] != scope.node.path:
+        fail(
+            scope,
+            "endpoint_name",
+            name,
+            f"already used by {claimed[key]}; endpoint names are unique per account and Region",
+        )
+    claimed[key] = scope.node.path

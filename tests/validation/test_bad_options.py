@@ -396,6 +396,20 @@ CASES: list[Case] = [
         lambda c: c.endpoint(exclude_retained_variant_properties=["DesiredWeight"]),
         "only applies with retain_all_variant_properties=True",
     ),
+    (
+        "endpoint name used twice in one environment",
+        lambda c: [
+            Endpoint(c.stack, "First", model=c.model(), endpoint_name="scoring"),
+            Endpoint(
+                cdk.Stack(c.stack.node.root, "Other"),
+                "Second",
+                model=c.model(),
+                endpoint_name="Scoring",
+            ),
+        ],
+        "Other/Second: endpoint_name='Scoring' is invalid: already used by Bad/First; endpoint "
+        "names are unique per account and Region",
+    ),
     # --- models
     (
         "image and containers",
