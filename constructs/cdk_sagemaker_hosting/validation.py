@@ -39,6 +39,10 @@ ECR_IMAGE_PATTERN = re.compile(
 )
 
 
+#: CDK encodes number tokens as doubles of magnitude ~1.9e289; ordinary numbers are far below.
+_NUMBER_TOKEN_MAGNITUDE = 1e280
+
+
 class ValidationError(ValueError):
     """A construct was given a value that SageMaker or CloudFormation would refuse."""
 
@@ -58,6 +62,8 @@ def is_token(value: Any) -> bool:
     if isinstance(value, str):
         return "${Token[" in value
     if isinstance(value, int):
+        return False
+    if isinstance(value, float) and abs(value) < _NUMBER_TOKEN_MAGNITUDE:
         return False
     return bool(Token.is_unresolved(value))
 
@@ -709,7 +715,7 @@ def has_local_storage(instance_type: str) -> bool:
 
 
 #: Endpoint names claimed per app: root construct -> {(account, region, name): path}.
-_ENDPOINT_NAMES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], str]] = (
+_ENDPOINT_NAMES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], IConstruct]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -724,11 +730,11 @@ def claim_endpoint_name(scope: IConstruct, name: str, account: str, region: str)
         return
     claimed = _ENDPOINT_NAMES.setdefault(scope.node.root, {})
     key = (account, region, name.lower())
-    if key in claimed and claimed[key] != scope.node.path:
+    owner = claimed.setdefault(key, scope)
+    if owner is not scope:
         fail(
             scope,
             "endpoint_name",
             name,
-            f"already used by {claimed[key]}; endpoint names are unique per account and Region",
+            f"already used by {owner.node.path}; endpoint names are unique per account and Region",
         )
-    claimed[key] = scope.node.path
