@@ -4,8 +4,10 @@ Each measurement is a fresh Python process that builds an app and
 synthesises it (jsii start-up included, as a user's `cdk synth` pays it).
 Apps hold 1, 10 and 25 endpoint stacks, each an encrypted bucket, a model
 and an endpoint; the L1 apps declare the same resource types, in the same
-numbers (checked), with raw ``Cfn*`` constructs. Medians of ``--repeat``
-runs are written as JSON with the ratio and the marginal cost per endpoint.
+numbers (checked), with raw ``Cfn*`` constructs. The two are run in turn
+(ours, L1, ours, L1...) so that noise from the machine falls on both; the
+medians of ``--repeat`` runs are written as JSON with their ratio, every
+paired ratio, and the marginal cost per endpoint.
 """
 
 from __future__ import annotations
@@ -169,10 +171,23 @@ def median_seconds(
     return statistics.median(t for t, _ in runs), runs[0][1]
 
 
+def paired_runs(
+    endpoints: int, work: Path, repeat: int
+) -> tuple[list[float], list[float], Counter[str], Counter[str]]:
+    """Our app and the L1 app, alternated run by run so machine noise hits both alike."""
+    ours, l1 = [], []
+    for _ in range(repeat):
+        t, ours_types = synth_seconds(CONSTRUCTS_APP, endpoints, work)
+        ours.append(t)
+        t, l1_types = synth_seconds(L1_APP, endpoints, work)
+        l1.append(t)
+    return ours, l1, ours_types, l1_types
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     results: dict[str, Any] = {

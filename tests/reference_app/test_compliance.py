@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import aws_cdk as cdk
-import cdk_nag
 import pytest
 
 from tests.conftest import new_app
-
-PACKS = [
-    cdk_nag.AwsSolutionsChecks,
-    cdk_nag.HIPAASecurityChecks,
-    cdk_nag.NIST80053R5Checks,
-    cdk_nag.PCIDSS321Checks,
-    cdk_nag.ServerlessChecks,
-]
+from tests.gates import PACKS, cfn_lint, nag_findings
 
 
 @pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.__name__)
 def test_no_unacknowledged_cdk_nag_findings(reference_app: Any, pack: Any) -> None:
     app, _, _ = reference_app
-    report = pack(app).validate_scope(app)
-    findings = sorted(
-        f"{v.rule_name} at {r.construct_path}"
-        for v in report.violations
-        for r in v.violating_resources
-    )
+    findings = nag_findings(app, pack)
     assert findings == [], "\n".join(findings)
 
 
@@ -91,18 +75,5 @@ def test_no_acknowledgement_is_stale() -> None:
 
 
 def test_cfn_lint_is_clean(reference_templates: dict[str, Any], tmp_path: Path) -> None:
-    paths = []
-    for name, template in reference_templates.items():
-        path = tmp_path / f"{name}.template.json"
-        path.write_text(json.dumps(template))
-        paths.append(str(path))
-    result = subprocess.run(
-        [sys.executable, "-m", "cfnlint", "--format", "json", "--", *paths],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    matches = json.loads(result.stdout or "[]")
-    assert [(Path(m["Filename"]).name, m["Rule"]["Id"], m["Message"]) for m in matches] == [], (
-        result.stderr
-    )
+    found, stderr = cfn_lint(reference_templates, tmp_path)
+    assert found == [], stderr

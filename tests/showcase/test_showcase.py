@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +10,7 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.conftest import new_app, normalise
-from tests.reference_app.test_compliance import PACKS
+from tests.gates import PACKS, cfn_lint, nag_findings
 from tests.showcase.app import OPTIONS, add_showcase_stacks
 
 
@@ -37,26 +34,11 @@ def test_snapshot(showcase: Any, option: str, snapshot: Any) -> None:
 @pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.__name__)
 def test_no_unacknowledged_cdk_nag_findings(showcase: Any, pack: Any) -> None:
     app, _ = showcase
-    findings = sorted(
-        f"{v.rule_name} at {r.construct_path}"
-        for v in pack(app).validate_scope(app).violations
-        for r in v.violating_resources
-    )
+    findings = nag_findings(app, pack)
     assert findings == [], "\n".join(findings)
 
 
 def test_cfn_lint_is_clean(showcase: Any, tmp_path: Path) -> None:
     _, templates = showcase
-    paths = []
-    for name, template in templates.items():
-        path = tmp_path / f"{name}.template.json"
-        path.write_text(json.dumps(template))
-        paths.append(str(path))
-    result = subprocess.run(
-        [sys.executable, "-m", "cfnlint", "--format", "json", "--", *paths],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    matches = json.loads(result.stdout or "[]")
-    assert [(Path(m["Filename"]).name, m["Rule"]["Id"], m["Message"]) for m in matches] == []
+    found, stderr = cfn_lint(templates, tmp_path)
+    assert found == [], stderr
