@@ -210,10 +210,11 @@ def main() -> int:
             "note": "dev and prod, artifacts and hosting stacks, five cdk-nag packs included",
         }
         for n in SIZES:
-            ours, ours_types = median_seconds(CONSTRUCTS_APP, n, work, args.repeat)
-            l1, l1_types = median_seconds(L1_APP, n, work, args.repeat)
+            ours_runs, l1_runs, ours_types, l1_types = paired_runs(n, work, args.repeat)
             if ours_types != l1_types:
                 raise SystemExit(f"unfair comparison at {n} endpoints: {ours_types} != {l1_types}")
+            ours, l1 = statistics.median(ours_runs), statistics.median(l1_runs)
+            pairs = [a / b for a, b in zip(ours_runs, l1_runs, strict=True)]
             results["apps"].append(
                 {
                     "endpoint_stacks": n,
@@ -221,6 +222,8 @@ def main() -> int:
                     "constructs_s": round(ours, 3),
                     "l1_s": round(l1, 3),
                     "ratio": round(ours / l1, 3),
+                    "median_paired_ratio": round(statistics.median(pairs), 3),
+                    "paired_ratios": [round(r, 3) for r in pairs],
                 }
             )
             print(json.dumps(results["apps"][-1]), flush=True)
