@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -141,11 +142,16 @@ def env() -> dict[str, str]:
     }
 
 
-def synth_seconds(source: str, endpoints: int, work: Path) -> tuple[float, Counter[str]]:
-    """Wall time of one fresh process building and synthesising the app."""
+def synth_seconds(source: str, endpoints: int, work: Path) -> tuple[float, float, Counter[str]]:
+    """Wall and CPU seconds of one fresh process (and its Node.js) synthesising the app.
+
+    CPU time (user + system of the children) is reported beside wall time
+    because it is far less sensitive to a busy or throttled machine.
+    """
     out = Path(tempfile.mkdtemp(dir=work))
     script = work / "app_under_test.py"
     script.write_text(source)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, str(script), str(endpoints), str(out)],
@@ -155,12 +161,14 @@ def synth_seconds(source: str, endpoints: int, work: Path) -> tuple[float, Count
         capture_output=True,
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     types: Counter[str] = Counter()
     for template in out.glob("*.template.json"):
         for resource in json.loads(template.read_text())["Resources"].values():
             if resource["Type"] not in ("AWS::CDK::Metadata",):
                 types[resource["Type"]] += 1
-    return elapsed, types
+    return elapsed, cpu, types
 
 
 def median_seconds(
@@ -168,19 +176,22 @@ def median_seconds(
 ) -> tuple[float, Counter[str]]:
     """Median of ``repeat`` runs, and the resource types the app declares."""
     runs = [synth_seconds(source, endpoints, work) for _ in range(repeat)]
-    return statistics.median(t for t, _ in runs), runs[0][1]
+    return statistics.median(t for t, _, _ in runs), runs[0][2]
 
 
 def paired_runs(
     endpoints: int, work: Path, repeat: int
-) -> tuple[list[float], list[float], Counter[str], Counter[str]]:
-    """Our app and the L1 app, alternated run by run so machine noise hits both alike."""
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]], Counter[str], Counter[str]]:
+    """Our app and the L1 app, alternated run by run so machine noise hits both alike.
+
+    Each run is (wall seconds, CPU seconds).
+    """
     ours, l1 = [], []
     for _ in range(repeat):
-        t, ours_types = synth_seconds(CONSTRUCTS_APP, endpoints, work)
-        ours.append(t)
-        t, l1_types = synth_seconds(L1_APP, endpoints, work)
-        l1.append(t)
+        wall, cpu, ours_types = synth_seconds(CONSTRUCTS_APP, endpoints, work)
+        ours.append((wall, cpu))
+        wall, cpu, l1_types = synth_seconds(L1_APP, endpoints, work)
+        l1.append((wall, cpu))
     return ours, l1, ours_types, l1_types
 
 
@@ -213,8 +224,11 @@ def main() -> int:
             ours_runs, l1_runs, ours_types, l1_types = paired_runs(n, work, args.repeat)
             if ours_types != l1_types:
                 raise SystemExit(f"unfair comparison at {n} endpoints: {ours_types} != {l1_types}")
-            ours, l1 = statistics.median(ours_runs), statistics.median(l1_runs)
-            pairs = [a / b for a, b in zip(ours_runs, l1_runs, strict=True)]
+            ours = statistics.median(w for w, _ in ours_runs)
+            l1 = statistics.median(w for w, _ in l1_runs)
+            ours_cpu = statistics.median(c for _, c in ours_runs)
+            l1_cpu = statistics.median(c for _, c in l1_runs)
+            pairs = [a[0] / b[0] for a, b in zip(ours_runs, l1_runs, strict=True)]
             results["apps"].append(
                 {
                     "endpoint_stacks": n,
@@ -224,6 +238,9 @@ def main() -> int:
                     "ratio": round(ours / l1, 3),
                     "median_paired_ratio": round(statistics.median(pairs), 3),
                     "paired_ratios": [round(r, 3) for r in pairs],
+                    "constructs_cpu_s": round(ours_cpu, 3),
+                    "l1_cpu_s": round(l1_cpu, 3),
+                    "cpu_ratio": round(ours_cpu / l1_cpu, 3),
                 }
             )
             print(json.dumps(results["apps"][-1]), flush=True)
