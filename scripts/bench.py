@@ -165,9 +165,9 @@ def synth_seconds(source: str, endpoints: int, work: Path) -> tuple[float, float
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     types: Counter[str] = Counter()
     for template in out.glob("*.template.json"):
-        for resource in json.loads(template.read_text())["Resources"].values():
-            if resource["Type"] not in ("AWS::CDK::Metadata",):
-                types[resource["Type"]] += 1
+        for res in json.loads(template.read_text())["Resources"].values():
+            if res["Type"] not in ("AWS::CDK::Metadata",):
+                types[res["Type"]] += 1
     return elapsed, cpu, types
 
 
