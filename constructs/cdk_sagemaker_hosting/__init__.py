@@ -17,6 +17,7 @@ from cdk_sagemaker_hosting.model import (
     Model,
     ModelData,
 )
+from cdk_sagemaker_hosting.scaling import VariantScaling
 from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.variants import InstanceVariant, RoutingStrategy, ServerlessVariant
 
@@ -37,4 +38,5 @@ __all__ = [
     "ServerlessVariant",
     "TrafficRouting",
     "ValidationError",
+    "VariantScaling",
 ]

@@ -27,6 +27,7 @@ from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.deployment import DeploymentConfig, TrafficRouting
 from cdk_sagemaker_hosting.model import Model
+from cdk_sagemaker_hosting.scaling import VariantScaling
 from cdk_sagemaker_hosting.variants import InstanceVariant, ServerlessVariant, Variant
 from constructs import Construct
 
@@ -233,6 +234,9 @@ class Endpoint(EndpointBase):
             ]
         )
         self.shadow_variant = shadow_variant
+        self.multi_az = multi_az
+        self.asynchronous = async_inference is not None
+        self._scaling: dict[str, VariantScaling] = {}
         validation.check_endpoint(
             self,
             variants=self.variants,
@@ -475,6 +479,33 @@ class Endpoint(EndpointBase):
             master_key=self.encryption_key,
             enforce_ssl=True,
         )
+
+    def auto_scale_variant(
+        self, variant_name: str | None = None, *, min_capacity: int, max_capacity: int
+    ) -> VariantScaling:
+        """Register a variant with Application Auto Scaling; add policies to the result.
+
+        One scalable target per variant: a second call for the same variant is refused.
+        Default variant: the first.
+        """
+        name = variant_name or self.default_variant_name
+        if name in self._scaling:
+            validation.fail(
+                self,
+                "auto_scale_variant",
+                name,
+                "a variant has one scalable target; add policies to the one returned before",
+            )
+        scaling = VariantScaling(
+            self,
+            f"Scaling{name}",
+            endpoint=self,
+            variant_name=name,
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
+        )
+        self._scaling[name] = scaling
+        return scaling
 
     @property
     def endpoint_arn(self) -> str:  # type: ignore[override]

@@ -738,3 +738,72 @@ def claim_endpoint_name(scope: IConstruct, name: str, account: str, region: str)
             name,
             f"already used by {owner.node.path}; endpoint names are unique per account and Region",
         )
+
+
+def check_positive(scope: IConstruct, prop: str, value: float) -> None:
+    """A target value of a scaling policy: a positive number."""
+    if is_token(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        fail(scope, prop, value, "must be a positive number")
+
+
+def check_scaling(
+    scope: IConstruct,
+    *,
+    variant: Any,
+    min_capacity: int,
+    max_capacity: int,
+    multi_az: bool,
+    asynchronous: bool,
+    prop: str = "",
+) -> None:
+    """Bounds of a variant's auto scaling, and the instance types that may scale."""
+    from cdk_sagemaker_hosting.variants import ServerlessVariant  # noqa: PLC0415
+
+    where = f"{prop}." if prop else ""
+    for name, value in (("min_capacity", min_capacity), ("max_capacity", max_capacity)):
+        if not is_token(value) and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            fail(scope, f"{where}{name}", value, "must be a whole number, at least 0")
+    if not (is_token(min_capacity) or is_token(max_capacity)) and min_capacity > max_capacity:
+        fail(
+            scope,
+            f"{where}min_capacity",
+            min_capacity,
+            f"must not exceed max_capacity ({max_capacity})",
+        )
+    if isinstance(variant, ServerlessVariant):
+        if min_capacity < 1 or max_capacity > variant.max_concurrency:
+            fail(
+                scope,
+                f"{where}min_capacity/max_capacity",
+                (min_capacity, max_capacity),
+                f"provisioned concurrency scales within 1-{variant.max_concurrency} "
+                "(the variant's max_concurrency)",
+            )
+        return
+    if variant.instance_type.startswith("ml.t"):
+        fail(
+            scope,
+            "variant_name",
+            variant.variant_name,
+            f"{variant.instance_type} is a burstable instance type, which SageMaker does not "
+            "auto scale; use ml.m5, ml.c5 or larger",
+        )
+    if min_capacity == 0 and not asynchronous:
+        fail(
+            scope,
+            f"{where}min_capacity",
+            0,
+            "only asynchronous endpoints can scale to zero instances",
+        )
+    if multi_az and 0 < min_capacity < MULTI_AZ_MIN_INSTANCES:
+        fail(
+            scope,
+            f"{where}min_capacity",
+            min_capacity,
+            f"a multi-AZ endpoint keeps at least {MULTI_AZ_MIN_INSTANCES} instances per "
+            "variant; raise it, or build the endpoint with multi_az=False (development only)",
+        )

@@ -11,6 +11,7 @@ import tarfile
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -40,6 +41,7 @@ OPTIONS = [
     "direct",
     "vpc",
     "local-storage",
+    "scaling",
     "asset",
 ]
 
@@ -209,6 +211,16 @@ def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:
         elif option == "local-storage":
             model = Model(stack, "Model", image=image, model_data=data)
             Endpoint(stack, "Endpoint", model=model, instance_type="ml.g5.xlarge")
+        elif option == "scaling":
+            model = Model(stack, "Model", image=image, model_data=data)
+            endpoint = Endpoint(stack, "Endpoint", model=model, instance_type="ml.c5.xlarge")
+            scaling = endpoint.auto_scale_variant(min_capacity=2, max_capacity=6)
+            scaling.scale_on_invocations(target_per_instance=500)
+            scaling.scale_on_schedule(
+                "Night",
+                schedule=appscaling.Schedule.cron(hour="22", minute="0"),
+                max_capacity=3,
+            )
         elif option == "asset":
             model = Model(
                 stack, "Model", image=image, model_data=ModelData.from_asset(_archive(workdir))
