@@ -17,11 +17,13 @@ from cdk_sagemaker_hosting.model import (
     Model,
     ModelData,
 )
+from cdk_sagemaker_hosting.monitoring import AlarmThresholds, EndpointMonitoring
 from cdk_sagemaker_hosting.scaling import VariantScaling
 from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.variants import InstanceVariant, RoutingStrategy, ServerlessVariant
 
 __all__ = [
+    "AlarmThresholds",
     "AsyncInference",
     "ContainerDefinition",
     "ContainerImage",
@@ -30,6 +32,7 @@ __all__ = [
     "EncryptedBucket",
     "Endpoint",
     "EndpointBase",
+    "EndpointMonitoring",
     "InferenceExecution",
     "InstanceVariant",
     "Model",
