@@ -36,6 +36,18 @@ class ChallengerConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ScalingConfig:
+    """Auto scaling of every variant, from ``instance_count`` up to ``max_instances``.
+
+    :param max_instances: the most instances per variant.
+    :param invocations_per_instance: target invocations per instance per minute.
+    """
+
+    max_instances: int
+    invocations_per_instance: float = 700
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """Settings of one environment of the reference deployment.
 
@@ -49,6 +61,8 @@ class EnvironmentConfig:
     :param data_capture_percentage: capture this share of traffic; default: no capture.
     :param canary_instances: blue/green canary size on update, with rollback on
         the variants' alarms; default: SageMaker's all-at-once.
+    :param scaling: auto scaling of the variants; default: fixed instance counts.
+    :param monitoring: alarms, an alarm topic and a dashboard; default: off.
     :param account: AWS account; default: environment-agnostic.
     :param region: AWS Region; default: environment-agnostic.
     """
@@ -62,6 +76,8 @@ class EnvironmentConfig:
     challenger: ChallengerConfig | None = None
     data_capture_percentage: int | None = None
     canary_instances: int | None = None
+    scaling: ScalingConfig | None = None
+    monitoring: bool = False
     account: str | None = None
     region: str | None = None
 
@@ -78,6 +94,8 @@ class EnvironmentConfig:
             values = dict(raw)
             if values.get("challenger") is not None:
                 values["challenger"] = ChallengerConfig(**values["challenger"])
+            if values.get("scaling") is not None:
+                values["scaling"] = ScalingConfig(**values["scaling"])
             return cls(name=name, **values)
         except TypeError as err:
             raise ConfigError(f"{CONTEXT_KEY}.{name}: {err}") from err

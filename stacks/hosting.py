@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
+from aws_cdk import CfnOutput, Duration, Stack
 from cdk_sagemaker_hosting import (
     ContainerDefinition,
     ContainerImage,
@@ -17,6 +12,7 @@ from cdk_sagemaker_hosting import (
     DeploymentConfig,
     EncryptedBucket,
     Endpoint,
+    EndpointMonitoring,
     InstanceVariant,
     Model,
     ModelData,
@@ -37,8 +33,10 @@ class HostingStack(Stack):
     With a challenger, the endpoint runs an A/B test between the champion (one
     XGBoost container) and an inference pipeline (pre-processing container +
     XGBoost); with ``data_capture_percentage`` it captures that share of the
-    traffic for the drift monitor; with ``canary_instances`` every update is a
-    blue/green canary that rolls back on the variants' error and latency alarms.
+    traffic for the drift monitor; with ``monitoring`` it gets alarms, an alarm
+    topic and a dashboard; with ``canary_instances`` every update is a
+    blue/green canary that rolls back on the variants' error and latency
+    alarms; with ``scaling`` every variant tracks invocations per instance.
     """
 
     def __init__(
@@ -90,14 +88,30 @@ class HostingStack(Stack):
                 sampling_percentage=config.data_capture_percentage,
             )
 
+        names = [v.variant_name for v in variants]
+        self.monitoring = None
+        if config.monitoring or config.canary_instances is not None:
+            # Built before the endpoint, from its name, so that its alarms can
+            # guard the endpoint's own deployments.
+            self.monitoring = EndpointMonitoring(
+                self,
+                "Monitoring",
+                endpoint=Endpoint.from_endpoint_name(self, "EndpointRef", endpoint_name),
+                variant_names=names,
+                instance_types=dict.fromkeys(names, config.instance_type),
+                max_instances=dict.fromkeys(names, config.scaling.max_instances)
+                if config.scaling
+                else None,
+            )
+
         deployment = None
         if config.canary_instances is not None:
-            alarms = self._rollback_alarms(endpoint_name, [v.variant_name for v in variants])
+            assert self.monitoring is not None
             deployment = DeploymentConfig.blue_green(
                 traffic_routing=TrafficRouting.canary(
                     instances=config.canary_instances, wait=Duration.minutes(10)
                 ),
-                rollback_alarms=alarms,
+                rollback_alarms=self.monitoring.rollback_alarms(),
                 termination_wait=Duration.minutes(10),
                 maximum_execution_timeout=Duration.hours(2),
             )
@@ -111,6 +125,13 @@ class HostingStack(Stack):
             data_capture=data_capture,
             deployment=deployment,
         )
+        if config.scaling is not None:
+            for name in names:
+                self.endpoint.auto_scale_variant(
+                    name,
+                    min_capacity=config.instance_count,
+                    max_capacity=config.scaling.max_instances,
+                ).scale_on_invocations(target_per_instance=config.scaling.invocations_per_instance)
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name)
 
     @staticmethod
@@ -124,50 +145,6 @@ class HostingStack(Stack):
             initial_instance_count=config.instance_count,
             initial_weight=weight,
         )
-
-    def _rollback_alarms(
-        self, endpoint_name: str, variant_names: list[str]
-    ) -> list[cloudwatch.IAlarm]:
-        """5XX errors and p99 model latency of every variant, notifying an encrypted topic."""
-        key = kms.Key(
-            self,
-            "AlarmTopicKey",
-            description=f"Encrypts the alarm notifications of {endpoint_name}",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        # CloudWatch publishes alarm notifications to the encrypted topic.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
-        topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
-        metrics = Endpoint.from_endpoint_name(self, "EndpointMetrics", endpoint_name)
-        alarms: list[cloudwatch.IAlarm] = []
-        for variant in variant_names:
-            for kind, metric, threshold in (
-                ("Errors", metrics.metric_invocation_5xx_errors(variant), 1),
-                ("Latency", metrics.metric_model_latency(variant), 500_000),  # 0.5 s, in µs
-            ):
-                alarm = cloudwatch.Alarm(
-                    self,
-                    f"{variant}{kind}Alarm",
-                    metric=metric,
-                    threshold=threshold,
-                    evaluation_periods=3,
-                    datapoints_to_alarm=2,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    # No traffic is no evidence of failure during a canary.
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    alarm_description=f"{kind} of variant {variant} of {endpoint_name}; "
-                    "rolls back a deployment in progress",
-                )
-                alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-                alarms.append(alarm)
-        return alarms
 
 
 def acknowledge_single_region(bucket: EncryptedBucket, what: str) -> None:

@@ -164,3 +164,26 @@ def test_dev_is_a_single_variant_without_capture_or_guardrails(
         if r["Type"] == "AWS::SageMaker::Endpoint"
     ]
     assert "DeploymentConfig" not in endpoint
+
+
+def test_prod_variants_scale_on_invocations_and_are_watched(
+    reference_templates: dict[str, Any],
+) -> None:
+    template = Template.from_json(reference_templates["prod-hosting"])
+    targets = template.find_resources("AWS::ApplicationAutoScaling::ScalableTarget")
+    assert sorted(
+        (
+            t["Properties"]["ResourceId"],
+            t["Properties"]["MinCapacity"],
+            t["Properties"]["MaxCapacity"],
+        )
+        for t in targets.values()
+    ) == [
+        ("endpoint/prod-fraud-detection/variant/Challenger", 2, 6),
+        ("endpoint/prod-fraud-detection/variant/Champion", 2, 6),
+    ]
+    template.resource_count_is("AWS::ApplicationAutoScaling::ScalingPolicy", 2)
+    template.resource_count_is("AWS::CloudWatch::CompositeAlarm", 1)
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    # per variant: 5XX, 4XX rate, model and overhead latency, CPU, memory, disk, at max
+    template.resource_count_is("AWS::CloudWatch::Alarm", 16)
