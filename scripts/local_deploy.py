@@ -340,6 +340,10 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
             "variants": variants,
         }
     summary["models"] = sorted(m["ModelName"] for m in sm.list_models()["Models"])
+    summary["dashboards"] = sorted(
+        d["DashboardName"]
+        for d in emulator.client("cloudwatch").list_dashboards()["DashboardEntries"]
+    )
     summary["buckets"] = sorted(b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"])
     kms = emulator.client("kms")
     summary["kms_keys"] = {
@@ -372,6 +376,7 @@ def print_summary(summary: dict[str, Any]) -> None:
                 f"{v['instance_type']}, model {v['model']} ({v['containers']} container(s)) <- "
                 + ", ".join(str(u) for u in v["model_data"])
             )
+    print(f"Dashboards: {', '.join(summary['dashboards']) or '(none)'}")
     print(
         f"Models: {len(summary['models'])}; buckets: {len(summary['buckets'])}; "
         f"KMS keys (rotation on): {sum(summary['kms_keys'].values())}/{len(summary['kms_keys'])}"

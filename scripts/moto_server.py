@@ -33,6 +33,13 @@ Fixes (moto 5.2.5):
     instead. The model is created with its ``Containers`` and an empty
     primary container, as moto's own ``CreateModel`` API already allows.
 
+``getatt-not-emulated``
+    ``Fn::GetAtt`` on a resource whose type moto skips (a composite alarm
+    read by a dashboard's alarm widget) fails the whole stack with
+    "references undefined resource". It resolves instead to the placeholder
+    ``not-emulated:<LogicalId>.<Attribute>``, so the resources moto does
+    create are created; the skipped ones are still listed as not emulated.
+
 ``kms-key-policy``
     A KMS key created by CloudFormation keeps its ``KeyPolicy`` as a parsed
     object, and every later ``DescribeKey`` on it fails with HTTP 500
@@ -47,6 +54,7 @@ import sys
 from typing import Any
 
 from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing as cfn_parsing
 from moto.kms import responses as kms_responses
 from moto.sagemaker import models as sagemaker_models
 
@@ -55,6 +63,7 @@ FIXES = (
     "change-set-imports",
     "endpoint-name",
     "pipeline-model",
+    "getatt-not-emulated",
     "kms-key-policy",
 )
 
@@ -98,6 +107,18 @@ def _create_model_with_containers(
     return _create_model_from_cfn(cls, resource_name, cloudformation_json, *args, **kwargs)
 
 
+_clean_json = cfn_parsing.clean_json
+
+
+def _clean_json_with_placeholders(resource_json: Any, resources_map: Any) -> Any:
+    if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
+        target, attribute = resource_json["Fn::GetAtt"][:2]
+        declared = resources_map._resource_json_map.get(target)
+        if declared and not cfn_parsing.resource_class_from_type(declared["Type"]):
+            return f"not-emulated:{target}.{attribute}"
+    return _clean_json(resource_json, resources_map)
+
+
 _validate_policy = kms_responses.validate_policy
 
 
@@ -121,6 +142,7 @@ PATCHES: tuple[tuple[Any, str, Any], ...] = (
         "create_from_cloudformation_json",
         classmethod(_create_model_with_containers),
     ),
+    (cfn_parsing, "clean_json", _clean_json_with_placeholders),
     (kms_responses, "validate_policy", _validate_policy_as_json),
 )
 

@@ -156,6 +156,7 @@ class EndpointMonitoring(Construct):
             alarm_description=f"Any variant of {endpoint.endpoint_name} failing or slow",
         )
         self.health.add_alarm_action(self._action)
+        self._max_instances = dict(max_instances or {})
         self.dashboard = self._dashboard(names) if dashboard else None
 
     def rollback_alarms(self, variant_name: str | None = None) -> list[cloudwatch.IAlarm]:
@@ -356,6 +357,13 @@ class EndpointMonitoring(Construct):
                         e.metric_disk_utilization(variant),
                     ],
                     right=[self._instance_count(variant)],
+                    right_annotations=[
+                        cloudwatch.HorizontalAnnotation(
+                            value=self._max_instances[variant], label="scaling maximum"
+                        )
+                    ]
+                    if variant in self._max_instances
+                    else None,
                     width=8,
                 ),
             )

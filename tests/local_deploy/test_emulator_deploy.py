@@ -152,10 +152,14 @@ def test_summary_names_what_the_emulator_skipped(
 ) -> None:
     # Fails once moto creates bucket policies: then update this and the README.
     assert deployed["summary"]["not_emulated"] == {
-        "AWS::CloudWatch::Alarm": 4,
+        "AWS::ApplicationAutoScaling::ScalableTarget": 2,
+        "AWS::ApplicationAutoScaling::ScalingPolicy": 2,
+        "AWS::CloudWatch::Alarm": 16,
+        "AWS::CloudWatch::CompositeAlarm": 1,
         "AWS::S3::BucketPolicy": 6,
         "AWS::SNS::TopicPolicy": 1,
     }
+    assert len(deployed["summary"]["dashboards"]) == 1
     assert deployed["summary"]["dropped_properties"] == [
         "AWS::Logs::LogGroup KmsKeyId (reads back unset)",
         "AWS::S3::Bucket BucketKeyEnabled (reads back false)",
@@ -169,7 +173,8 @@ def test_summary_names_what_the_emulator_skipped(
     assert "NOT EMULATED" in out
     assert "AWS::S3::BucketPolicy x6" in out
     assert "ACCEPTED BUT NOT STORED" in out
-    assert "change-set-outputs, change-set-imports, endpoint-name, pipeline-model, " in out
+    assert "Dashboards: " in out
+    assert "endpoint-name, pipeline-model, getatt-not-emulated, kms-key-policy" in out
 
 
 @pytest.mark.xfail(

@@ -118,6 +118,7 @@ def test_every_fix_is_covered_here() -> None:
         "change-set-imports",
         "endpoint-name",
         "pipeline-model",
+        "getatt-not-emulated",
         "kms-key-policy",
     )
 
@@ -206,3 +207,38 @@ def test_pipeline_model(fixed: bool) -> None:
         else:
             with pytest.raises(KeyError, match="PrimaryContainer"):
                 cfn.create_stack(StackName="pipeline", TemplateBody=json.dumps(PIPELINE))
+
+
+DASHBOARD = {
+    "Resources": {
+        "Health": {
+            "Type": "AWS::CloudWatch::CompositeAlarm",
+            "Properties": {"AlarmRule": "ALARM(x)"},
+        },
+        "Board": {
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardBody": {
+                    "Fn::Join": ["", ['{"alarms":["', {"Fn::GetAtt": ["Health", "Arn"]}, '"]}']]
+                }
+            },
+        },
+    }
+}
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_getatt_not_emulated(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        cfn = boto3.client("cloudformation", REGION)
+        if fixed:
+            cfn.create_stack(StackName="board", TemplateBody=json.dumps(DASHBOARD))
+            body = boto3.client("cloudwatch", REGION).get_dashboard(
+                DashboardName=boto3.client("cloudwatch", REGION).list_dashboards()[
+                    "DashboardEntries"
+                ][0]["DashboardName"]
+            )["DashboardBody"]
+            assert "not-emulated:Health.Arn" in body
+        else:
+            with pytest.raises(Exception, match="references undefined resource Health"):
+                cfn.create_stack(StackName="board", TemplateBody=json.dumps(DASHBOARD))

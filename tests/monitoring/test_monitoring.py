@@ -120,6 +120,8 @@ def test_optional_alarms_at_max_instances_and_no_invocations() -> None:
     found = alarms(stack)
     at_max = by_prefix(found, "MonitoringBlueAtMaxInstances")
     assert at_max["Threshold"] == 6 and at_max["EvaluationPeriods"] == 15
+    (board,) = Template.from_stack(stack).find_resources("AWS::CloudWatch::Dashboard").values()
+    assert "scaling maximum" in json.dumps(board["Properties"]["DashboardBody"])
     idle = by_prefix(found, "MonitoringBlueNoInvocations")
     assert (idle["ComparisonOperator"], idle["TreatMissingData"]) == (
         "LessThanThreshold",
