@@ -88,19 +88,18 @@ class VariantScaling(Construct):
         target_value: float,
         predefined_metric: appscaling.PredefinedMetric | None = None,
         custom_metric: cloudwatch.IMetric | None = None,
-        scale_in_cooldown: Duration,
-        scale_out_cooldown: Duration,
-        disable_scale_in: bool = False,
+        scale_in_cooldown: Duration | None = None,
+        scale_out_cooldown: Duration | None = None,
     ) -> appscaling.TargetTrackingScalingPolicy:
+        """Target tracking; cooldowns default to 5 minutes in and 1 minute out."""
         validation.check_positive(self, f"{construct_id}.target_value", target_value)
         return self.target.scale_to_track_metric(
             construct_id,
             target_value=target_value,
             predefined_metric=predefined_metric,
             custom_metric=custom_metric,
-            scale_in_cooldown=scale_in_cooldown,
-            scale_out_cooldown=scale_out_cooldown,
-            disable_scale_in=disable_scale_in,
+            scale_in_cooldown=scale_in_cooldown or Duration.minutes(5),
+            scale_out_cooldown=scale_out_cooldown or Duration.minutes(1),
         )
 
     def scale_on_invocations(
@@ -116,8 +115,8 @@ class VariantScaling(Construct):
             "InvocationsPerInstance",
             target_value=target_per_instance,
             predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
-            scale_in_cooldown=scale_in_cooldown or Duration.minutes(5),
-            scale_out_cooldown=scale_out_cooldown or Duration.minutes(1),
+            scale_in_cooldown=scale_in_cooldown,
+            scale_out_cooldown=scale_out_cooldown,
         )
 
     def scale_on_concurrent_requests(
@@ -133,8 +132,8 @@ class VariantScaling(Construct):
             "ConcurrentRequestsPerModel",
             target_value=target_per_model,
             predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_CONCURRENT_REQUESTS_PER_MODEL_HIGH_RESOLUTION,
-            scale_in_cooldown=scale_in_cooldown or Duration.minutes(5),
-            scale_out_cooldown=scale_out_cooldown or Duration.minutes(1),
+            scale_in_cooldown=scale_in_cooldown,
+            scale_out_cooldown=scale_out_cooldown,
         )
 
     def scale_on_metric(
@@ -151,8 +150,8 @@ class VariantScaling(Construct):
             construct_id,
             target_value=target_value,
             custom_metric=metric,
-            scale_in_cooldown=scale_in_cooldown or Duration.minutes(5),
-            scale_out_cooldown=scale_out_cooldown or Duration.minutes(1),
+            scale_in_cooldown=scale_in_cooldown,
+            scale_out_cooldown=scale_out_cooldown,
         )
 
     def scale_on_provisioned_concurrency(
@@ -171,8 +170,6 @@ class VariantScaling(Construct):
             "ProvisionedConcurrencyUtilization",
             target_value=target_utilization,
             predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_PROVISIONED_CONCURRENCY_UTILIZATION,
-            scale_in_cooldown=Duration.minutes(5),
-            scale_out_cooldown=Duration.minutes(1),
         )
 
     def scale_on_backlog(
@@ -202,8 +199,6 @@ class VariantScaling(Construct):
                 statistic="Average",
                 period=Duration.minutes(1),
             ),
-            scale_in_cooldown=Duration.minutes(5),
-            scale_out_cooldown=Duration.minutes(1),
         )
         self.target.scale_on_metric(
             "StartFromZero",
