@@ -227,7 +227,7 @@ DASHBOARD = {
 }
 
 
-@pytest.mark.filterwarnings("ignore:Tried to parse AWS::CloudWatch::CompositeAlarm")
+@pytest.mark.filterwarnings("ignore:Tried to parse")
 @pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
 def test_getatt_not_emulated(fixed: bool) -> None:
     with emulator(fixed=fixed):
