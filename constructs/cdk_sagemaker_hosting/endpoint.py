@@ -263,11 +263,8 @@ class Endpoint(EndpointBase):
         )
         self.default_variant_name = self.variants[0].variant_name
         self.variant_name = self.default_variant_name
-        self.models: list[Model] = list(
-            dict.fromkeys(
-                v.model for v in [*self.variants, *([shadow_variant] if shadow_variant else [])]
-            )
-        )
+        every_variant = [*self.variants, *([shadow_variant] if shadow_variant else [])]
+        self.models: list[Model] = list(dict.fromkeys(v.model for v in every_variant))
         stack = Stack.of(self)
         validation.claim_endpoint_name(self, self.endpoint_name, stack.account, stack.region)
 
@@ -284,7 +281,7 @@ class Endpoint(EndpointBase):
         local_storage = sorted(
             {
                 v.instance_type
-                for v in [*self.variants, *([shadow_variant] if shadow_variant else [])]
+                for v in every_variant
                 if isinstance(v, InstanceVariant) and validation.has_local_storage(v.instance_type)
             }
         )
