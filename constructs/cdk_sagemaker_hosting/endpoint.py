@@ -262,7 +262,6 @@ class Endpoint(EndpointBase):
             self, max_length=validation.NAME_MAX_LENGTH, separator="-"
         )
         self.default_variant_name = self.variants[0].variant_name
-        self.variant_name = self.default_variant_name
         every_variant = [*self.variants, *([shadow_variant] if shadow_variant else [])]
         self.models: list[Model] = list(dict.fromkeys(v.model for v in every_variant))
         stack = Stack.of(self)

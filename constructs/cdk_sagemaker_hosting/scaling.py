@@ -56,6 +56,7 @@ class VariantScaling(Construct):
                 variant_name,
                 f"the endpoint's variants are {[v.variant_name for v in endpoint.variants]}",
             )
+        self.variant = variant
         self.serverless = isinstance(variant, ServerlessVariant)
         self.endpoint = endpoint
         self.variant_name = variant_name
@@ -247,11 +248,10 @@ class VariantScaling(Construct):
         """Change the bounds on a schedule, e.g. fewer instances at night."""
         if min_capacity is None and max_capacity is None:
             validation.fail(self, construct_id, None, "give min_capacity, max_capacity or both")
-        variant = next(v for v in self.endpoint.variants if v.variant_name == self.variant_name)
         if min_capacity is not None:
             validation.check_scaling(
                 self,
-                variant=variant,
+                variant=self.variant,
                 min_capacity=min_capacity,
                 max_capacity=max_capacity if max_capacity is not None else 10**9,
                 multi_az=self.endpoint.multi_az,

@@ -43,6 +43,12 @@ ECR_IMAGE_PATTERN = re.compile(
 _NUMBER_TOKEN_MAGNITUDE = 1e280
 
 
+ELASTIC_INFERENCE_ENDED = (
+    "Elastic Inference ended in April 2024; use an AWS Inferentia (ml.inf2.*) "
+    "or GPU (ml.g5.*, ml.g6.*) instance type instead"
+)
+
+
 class ValidationError(ValueError):
     """A construct was given a value that SageMaker or CloudFormation would refuse."""
 
@@ -105,8 +111,7 @@ def check_instance_type(scope: IConstruct, prop: str, value: str) -> None:
             scope,
             prop,
             value,
-            "Elastic Inference ended in April 2024; use an AWS Inferentia (ml.inf2.*) "
-            "or GPU (ml.g5.*, ml.g6.*) instance type instead",
+            ELASTIC_INFERENCE_ENDED,
         )
     valid = production_variant_instance_types()
     if value not in valid:
@@ -499,8 +504,7 @@ def _check_instance_variant(
             scope,
             f"{prop}.accelerator_type",
             variant.accelerator_type,
-            "Elastic Inference ended in April 2024; use an AWS Inferentia (ml.inf2.*) "
-            "or GPU (ml.g5.*, ml.g6.*) instance type instead",
+            ELASTIC_INFERENCE_ENDED,
         )
     check_instance_type(scope, name("instance_type"), variant.instance_type)
     check_instance_count(
