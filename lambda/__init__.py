@@ -1,0 +1,1 @@
+"""Lambda handler code, shipped inside the package as cdk_sagemaker_hosting._lambda."""

@@ -1,0 +1,1 @@
+"""Data-drift checks on captured endpoint traffic."""

@@ -1,0 +1,1 @@
+"""Traffic shifting between live production variants."""
