@@ -1,0 +1,413 @@
+"""The actions of a shift, shared by the Lambda function and the command line.
+
+A shift is a JSON-serialisable *state* carried from action to action:
+
+- :func:`start` checks the request against the endpoint, takes the endpoint's
+  lock and records the weights it found;
+- :func:`apply` moves the endpoint towards the current step's weights (or,
+  rolling back, the recorded ones) and reports ``ready`` once they are in
+  place and the endpoint is ``InService``: it never updates an endpoint that
+  is not ``InService``;
+- :func:`check` judges a step: an alarm in ``ALARM`` fails it at once; the
+  step bakes for ``bake_seconds``; then every alarm must be ``OK`` (not
+  ``INSUFFICIENT_DATA``) and the optional comparison must pass, or the step
+  waits for data until ``data_timeout_seconds`` have gone, then fails;
+- :func:`rollback` turns the shift around towards the recorded weights;
+- :func:`finish` drops the lock and publishes the outcome.
+
+Every action is idempotent: run twice on the same state it leaves the same
+weights. The state machine of :mod:`cdk_sagemaker_hosting.traffic_shift`
+calls them one by one with Wait states between; :func:`run` loops over them
+in one process for the command line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from . import aws
+from .plan import (
+    Request,
+    ShiftError,
+    check_variants,
+    remaining_steps,
+    same_weights,
+    step_weights,
+)
+
+State = dict[str, Any]
+
+PROMOTED = "promoted"
+ROLLED_BACK = "rolled_back"
+#: The source of the EventBridge events a shift emits.
+EVENT_SOURCE = "cdk-sagemaker-hosting.traffic-shift"
+EVENT_DETAIL_TYPE = "SageMaker Traffic Shift Finished"
+#: Time a weight update may take, added to each step for the lock's expiry.
+UPDATE_ALLOWANCE_SECONDS = 1800
+
+
+def _iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
+
+
+def _request(state: State) -> Request:
+    return Request.from_json(state["request"])
+
+
+def start(sagemaker: Any, cloudwatch: Any, request: Request, *, owner: str, now: float) -> State:
+    """Check the request against the endpoint and lock it; nothing changes weights yet.
+
+    Raises :class:`BadRequest` (unknown endpoint, variant or alarm, one
+    variant, bad steps) or :class:`EndpointBusy` (another shift runs).
+    """
+    request.check()
+    description = aws.describe(sagemaker, request.endpoint)
+    found = aws.weights(description)
+    check_variants(request, found)
+    if request.alarms:
+        aws.alarm_states(cloudwatch, request.alarms)
+    state: State = {
+        "request": request.to_json(),
+        "owner": owner,
+        "arn": description["EndpointArn"],
+        "weights": found,
+        "mode": "shift",
+        "step": 0,
+        "ready": False,
+        "ready_at": None,
+        "verdict": None,
+        "done": False,
+        "result": None,
+        "reason": None,
+        "history": [],
+    }
+    steps = remaining_steps(found, request)
+    if not steps:
+        state.update(
+            initial={request.source: found[request.source], request.target: found[request.target]},
+            steps=[],
+            done=True,
+            result=PROMOTED,
+            reason=f"{request.target} already has all of the pair's traffic: nothing changed",
+        )
+        return state
+    expires = now + len(steps) * (
+        request.bake_seconds + request.data_timeout + UPDATE_ALLOWANCE_SECONDS
+    )
+    initial = aws.acquire(
+        sagemaker,
+        state["arn"],
+        owner=owner,
+        initial={request.source: found[request.source], request.target: found[request.target]},
+        now=now,
+        expires=expires,
+    )
+    state["initial"] = initial
+    # A retried start keeps the steps planned from the recorded weights.
+    state["steps"] = remaining_steps({**found, **initial}, request)
+    return state
+
+
+def desired(state: State) -> dict[str, float]:
+    """The weights the current step (or the rollback) wants for source and target."""
+    request = _request(state)
+    initial: dict[str, float] = state["initial"]
+    if state["mode"] == "rollback" or not state["steps"]:
+        return dict(initial)
+    return step_weights(initial, request.source, request.target, state["steps"][state["step"]])
+
+
+def apply(sagemaker: Any, state: State, *, now: float) -> State:
+    """One move towards :func:`desired`: ``ready`` once it is in place and ``InService``."""
+    request = _request(state)
+    state = {**state, "ready": False}
+    description = aws.describe(sagemaker, request.endpoint)
+    status = description["EndpointStatus"]
+    current = aws.weights(description)
+    state["weights"] = current
+    state["status"] = status
+    if status in aws.BROKEN:
+        msg = f"endpoint {request.endpoint} is {status}: {description.get('FailureReason', '')}"
+        raise ShiftError(msg.rstrip(": "))
+    if status != "InService":
+        return state
+    want = desired(state)
+    if same_weights(current, want):
+        state["ready"] = True
+        if state.get("ready_at") is None:
+            state["ready_at"] = now
+            state["history"] = [
+                *state["history"][-20:],
+                {"at": _iso(now), "mode": state["mode"], "weights": current},
+            ]
+        return state
+    aws.update_weights(sagemaker, request.endpoint, want)
+    return state
+
+
+def check(sagemaker: Any, cloudwatch: Any, state: State, *, now: float) -> State:
+    """Judge the current step: ``verdict`` is ``healthy``, ``wait`` or ``fail``.
+
+    ``healthy`` moves to the next step (``done`` after the last one).
+    """
+    del sagemaker  # the verdict reads alarms and metrics only
+    request = _request(state)
+    state = {**state}
+    ready_at = float(state["ready_at"] if state.get("ready_at") is not None else now)
+    baked = now - ready_at >= request.bake_seconds
+    overdue = now - ready_at > request.bake_seconds + request.data_timeout
+    alarms = aws.alarm_states(cloudwatch, request.alarms) if request.alarms else {}
+    firing = sorted(name for name, value in alarms.items() if value == "ALARM")
+    if firing:
+        return _verdict(state, "fail", f"alarm {', '.join(firing)} in ALARM")
+    if not baked:
+        return _verdict(state, "wait", "baking")
+    silent = sorted(name for name, value in alarms.items() if value != "OK")
+    waiting = f"alarm {', '.join(silent)} in INSUFFICIENT_DATA" if silent else None
+    if waiting is None and request.comparison is not None:
+        judgement = _compare(cloudwatch, request, ready_at, now)
+        if judgement.startswith("fail: "):
+            return _verdict(state, "fail", judgement.removeprefix("fail: "))
+        waiting = judgement.removeprefix("wait: ") if judgement.startswith("wait: ") else None
+    if waiting is not None:
+        if overdue:
+            return _verdict(
+                state, "fail", f"no verdict after {request.data_timeout} s of waiting: {waiting}"
+            )
+        return _verdict(state, "wait", waiting)
+    step = state["step"] + 1
+    state.update(step=min(step, len(state["steps"]) - 1), ready_at=None)
+    state["done"] = step >= len(state["steps"])
+    return _verdict(state, "healthy", f"step {step} of {len(state['steps'])} healthy")
+
+
+def _verdict(state: State, verdict: str, reason: str) -> State:
+    state["verdict"] = verdict
+    state["reason"] = reason
+    return state
+
+
+def _compare(cloudwatch: Any, request: Request, ready_at: float, now: float) -> str:
+    """``ok``, ``wait: why`` or ``fail: why`` for the target against the source."""
+    comparison = request.comparison
+    assert comparison is not None
+    metrics = aws.variant_metrics(
+        cloudwatch,
+        request.endpoint,
+        [request.source, request.target],
+        dt.datetime.fromtimestamp(ready_at, dt.UTC),
+        dt.datetime.fromtimestamp(now, dt.UTC),
+    )
+    source, target = metrics[request.source], metrics[request.target]
+    calls = target["Invocations"] or 0.0
+    if calls < comparison.min_invocations:
+        return (
+            f"wait: {request.target} had {calls:g} invocations, {comparison.min_invocations} needed"
+        )
+    target_rate = (target["Invocation5XXErrors"] or 0.0) / calls
+    source_calls = source["Invocations"] or 0.0
+    source_rate = (source["Invocation5XXErrors"] or 0.0) / source_calls if source_calls else 0.0
+    if target_rate > source_rate + comparison.max_error_rate_increase:
+        return (
+            f"fail: {request.target} 5XX rate {target_rate:.4f} exceeds "
+            f"{request.source}'s {source_rate:.4f} "
+            f"by more than {comparison.max_error_rate_increase}"
+        )
+    target_p99, source_p99 = target["ModelLatency"], source["ModelLatency"]
+    if (
+        target_p99 is not None
+        and source_p99 is not None
+        and target_p99 > source_p99 * (1 + comparison.max_latency_increase)
+    ):
+        return (
+            f"fail: {request.target} p99 model latency {target_p99:.0f} us exceeds "
+            f"{request.source}'s {source_p99:.0f} us by more than "
+            f"{comparison.max_latency_increase:.0%}"
+        )
+    return "ok"
+
+
+def rollback(sagemaker: Any, state: State, *, now: float, reason: str | None = None) -> State:
+    """Turn towards the recorded weights (idempotent); ``ready`` once they are back."""
+    if state["mode"] != "rollback":
+        state = {**state, "mode": "rollback", "ready_at": None, "done": False}
+        state["reason"] = reason or state.get("reason") or "rolled back"
+    return apply(sagemaker, state, now=now)
+
+
+def outcome(state: State) -> dict[str, Any]:
+    """What a finished shift reports (the CLI's last line, the event's detail)."""
+    request = _request(state)
+    return {
+        "result": state["result"],
+        "endpoint": request.endpoint,
+        "source": request.source,
+        "target": request.target,
+        "weights": state["weights"],
+        "reason": state["reason"],
+        "owner": state["owner"],
+    }
+
+
+def finish(
+    sagemaker: Any,
+    state: State,
+    *,
+    sns: Any | None = None,
+    topic_arn: str | None = None,
+    events: Any | None = None,
+    event_bus: str | None = None,
+) -> State:
+    """Set the result, drop the lock, publish the outcome to SNS and EventBridge."""
+    request = _request(state)
+    state = {**state}
+    if state.get("result") is None:
+        state["result"] = PROMOTED if state["mode"] == "shift" and state["done"] else ROLLED_BACK
+    state["weights"] = aws.weights(aws.describe(sagemaker, request.endpoint))
+    if state.get("arn"):
+        aws.release(sagemaker, state["arn"], owner=state["owner"])
+    publish(state, sns=sns, topic_arn=topic_arn, events=events, event_bus=event_bus)
+    return state
+
+
+def publish(
+    state: State,
+    *,
+    sns: Any | None,
+    topic_arn: str | None,
+    events: Any | None,
+    event_bus: str | None,
+) -> None:
+    """Send the outcome to the topic and the event bus (each when given)."""
+    detail = outcome(state)
+    if sns is not None and topic_arn:
+        sns.publish(
+            TopicArn=topic_arn,
+            Subject=f"Traffic shift {detail['result']}: {detail['endpoint']}"[:100],
+            Message=json.dumps(detail, indent=2),
+        )
+    if events is not None and event_bus:
+        response = events.put_events(
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": EVENT_DETAIL_TYPE,
+                    "Detail": json.dumps(detail),
+                    "EventBusName": event_bus,
+                    "Resources": [state["arn"]] if state.get("arn") else [],
+                }
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            msg = f"EventBridge refused the outcome event: {response.get('Entries')}"
+            raise ShiftError(msg)
+
+
+def abort(
+    sagemaker: Any,
+    request: Request,
+    *,
+    owner: str,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    deadline: float,
+    **publishing: Any,
+) -> State | None:
+    """Roll back a shift that stopped without finishing (aborted, timed out, crashed).
+
+    Does nothing unless ``owner`` still holds the endpoint's lock. Waits for
+    ``InService`` between moves, until ``deadline`` (epoch seconds).
+    """
+    description = aws.describe(sagemaker, request.endpoint)
+    arn = description["EndpointArn"]
+    initial = aws.recorded_start(sagemaker, arn, owner=owner)
+    if initial is None:
+        return None
+    state: State = {
+        "request": request.to_json(),
+        "owner": owner,
+        "arn": arn,
+        "initial": initial,
+        "steps": [],
+        "step": 0,
+        "weights": aws.weights(description),
+        "mode": "rollback",
+        "ready": False,
+        "ready_at": None,
+        "done": False,
+        "result": None,
+        "reason": f"shift {owner} stopped before it finished",
+        "history": [],
+    }
+    while True:
+        state = apply(sagemaker, state, now=clock())
+        if state["ready"]:
+            return finish(sagemaker, state, **publishing)
+        if clock() >= deadline:
+            msg = f"{request.endpoint} did not settle before the deadline; lock kept"
+            raise ShiftError(msg)
+        sleep(request.poll_seconds)
+
+
+def run(
+    sagemaker: Any,
+    cloudwatch: Any,
+    request: Request,
+    *,
+    owner: str,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    progress: Callable[[str], None],
+    **publishing: Any,
+) -> State:
+    """A whole shift in one process (the command line): start, steps, finish.
+
+    Ctrl-C (``KeyboardInterrupt``) rolls back, as a stopped execution does.
+    """
+    state = start(sagemaker, cloudwatch, request, owner=owner, now=clock())
+    if state["result"] is not None:
+        progress(state["reason"])
+        return finish(sagemaker, state, **publishing)
+    progress(f"start: {_weights(state['weights'])}; steps {state['steps']}")
+    try:
+        while not state["done"]:
+            state = _settle(sagemaker, state, sleep=sleep, clock=clock)
+            label = f"step {state['step'] + 1}/{len(state['steps'])}"
+            progress(f"{label} ({state['steps'][state['step']]:g}%): {_weights(state['weights'])}")
+            while True:
+                state = check(sagemaker, cloudwatch, state, now=clock())
+                if state["verdict"] != "wait":
+                    break
+                sleep(request.poll_seconds)
+            progress(f"{label}: {state['verdict']} ({state['reason']})")
+            if state["verdict"] == "fail":
+                break
+    except KeyboardInterrupt:
+        state = {**state, "reason": "interrupted"}
+        progress("interrupted: rolling back")
+    except Exception as error:
+        state = {**state, "reason": aws.error_text(error)}
+        progress(f"error: {state['reason']}: rolling back")
+    if not state["done"]:
+        state = rollback(sagemaker, state, now=clock())
+        state = _settle(sagemaker, state, sleep=sleep, clock=clock)
+        progress(f"rolled back: {_weights(state['weights'])}")
+    return finish(sagemaker, state, **publishing)
+
+
+def _settle(
+    sagemaker: Any, state: State, *, sleep: Callable[[float], None], clock: Callable[[], float]
+) -> State:
+    poll = _request(state).poll_seconds
+    while True:
+        state = apply(sagemaker, state, now=clock())
+        if state["ready"]:
+            return state
+        sleep(poll)
+
+
+def _weights(weights: dict[str, float]) -> str:
+    return " ".join(f"{name}={weight:g}" for name, weight in weights.items())

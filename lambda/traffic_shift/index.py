@@ -1,0 +1,90 @@
+"""Lambda entry point of the traffic-shift state machine: one action per invocation.
+
+Events: ``{"action": "start", "request": {...}, "owner": "<execution name>"}``
+(the request is merged over the ``SHIFT_DEFAULTS`` the construct set), then
+``{"action": "apply" | "check" | "rollback" | "finish", "state": {...}}``;
+each returns the new state. An EventBridge "Execution Status Change" event
+of an aborted, timed-out or failed execution rolls that shift back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from . import core
+from .plan import Request
+
+_clients: dict[str, Any] = {}
+
+
+def _client(service: str) -> Any:
+    """One client per service per container, created on first use (never at import)."""
+    if service not in _clients:
+        import boto3  # noqa: PLC0415 - in the Lambda runtime; imported when first needed
+
+        from .aws import client_config  # noqa: PLC0415
+
+        _clients[service] = boto3.client(service, config=client_config())
+    return _clients[service]
+
+
+def _request(overrides: dict[str, Any] | None) -> Request:
+    defaults = json.loads(os.environ.get("SHIFT_DEFAULTS", "{}"))
+    return Request.from_json({**defaults, **(overrides or {})})
+
+
+def _publishing() -> dict[str, Any]:
+    return {
+        "sns": _client("sns") if os.environ.get("TOPIC_ARN") else None,
+        "topic_arn": os.environ.get("TOPIC_ARN"),
+        "events": _client("events") if os.environ.get("EVENT_BUS_NAME") else None,
+        "event_bus": os.environ.get("EVENT_BUS_NAME"),
+    }
+
+
+def handler(event: dict[str, Any], context: Any) -> Any:
+    """Run the action an event asks for."""
+    now = time.time()
+    if event.get("source") == "aws.states":
+        return _abort(event, context)
+    action = event.get("action")
+    state = event.get("state")
+    sagemaker = _client("sagemaker")
+    if action == "start":
+        return core.start(
+            sagemaker,
+            _client("cloudwatch"),
+            _request(event.get("request")),
+            owner=event["owner"],
+            now=now,
+        )
+    if action == "apply":
+        return core.apply(sagemaker, state or {}, now=now)
+    if action == "check":
+        return core.check(sagemaker, _client("cloudwatch"), state or {}, now=now)
+    if action == "rollback":
+        return core.rollback(sagemaker, state or {}, now=now, reason=event.get("reason"))
+    if action == "finish":
+        return core.finish(sagemaker, state or {}, **_publishing())
+    msg = f"unknown action {action!r}"
+    raise ValueError(msg)
+
+
+def _abort(event: dict[str, Any], context: Any) -> Any:
+    """Roll back the shift of an execution that ended without finishing."""
+    detail = event.get("detail", {})
+    overrides = json.loads(detail.get("input") or "{}")
+    remaining = context.get_remaining_time_in_millis() / 1000 if context else 60.0
+    state = core.abort(
+        _client("sagemaker"),
+        _request(overrides if isinstance(overrides, dict) else {}),
+        owner=detail["name"],
+        sleep=time.sleep,
+        clock=time.time,
+        deadline=time.time() + max(0.0, remaining - 15),
+        **_publishing(),
+    )
+    return core.outcome(state) if state else {"result": None, "reason": "no lock held"}
