@@ -6,6 +6,7 @@ The public API is re-exported here::
 """
 
 from cdk_sagemaker_hosting.async_inference import AsyncInference
+from cdk_sagemaker_hosting.batch_transform import JoinSource, ScheduledBatchTransform
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.deployment import DeploymentConfig, TrafficRouting
 from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
@@ -35,9 +36,11 @@ __all__ = [
     "EndpointMonitoring",
     "InferenceExecution",
     "InstanceVariant",
+    "JoinSource",
     "Model",
     "ModelData",
     "RoutingStrategy",
+    "ScheduledBatchTransform",
     "ServerlessVariant",
     "TrafficRouting",
     "ValidationError",

@@ -811,3 +811,261 @@ def check_scaling(
             f"a multi-AZ endpoint keeps at least {MULTI_AZ_MIN_INSTANCES} instances per "
             "variant; raise it, or build the endpoint with multi_az=False (development only)",
         )
+
+
+# --- batch transform ---
+
+#: A transform job's name: SageMaker's ``TransformJobName`` (1-63 characters).
+TRANSFORM_JOB_NAME_MAX_LENGTH = 63
+#: Each run's job is ``<prefix>-<States.UUID()>``: a hyphen and 36 characters.
+TRANSFORM_JOB_SUFFIX_LENGTH = 37
+TRANSFORM_JOB_PREFIX_MAX_LENGTH = TRANSFORM_JOB_NAME_MAX_LENGTH - TRANSFORM_JOB_SUFFIX_LENGTH
+#: CreateTransformJob: ``MaxPayloadInMB`` at most 100, and, with
+#: ``MaxConcurrentTransforms``, their product at most 100 MB.
+TRANSFORM_MAX_PAYLOAD_MB = 100
+#: ``TransformResources.InstanceCount``: "The default value is 1, and the maximum is 100."
+TRANSFORM_MAX_INSTANCES = 100
+#: ``DataProcessing.InputFilter`` / ``OutputFilter``: JSONPath of at most 63 characters.
+TRANSFORM_FILTER_MAX_LENGTH = 63
+#: ``Environment`` of a transform job: at most 16 entries.
+TRANSFORM_ENV_MAX_ENTRIES = 16
+TRANSFORM_ENV_VALUE_MAX_LENGTH = 10240
+#: A Step Functions standard workflow runs for at most one year.
+STATE_MACHINE_MAX_SECONDS = 365 * 24 * 3600
+_RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minutes?|hours?|days?)\)$")
+_CRON = re.compile(r"^cron\((?P<fields>[^()]+)\)$")
+
+
+@functools.cache
+def transform_instance_types() -> frozenset[str]:
+    """Instance types SageMaker accepts for a transform job.
+
+    Read from botocore's SageMaker service model (shape ``TransformInstanceType``),
+    like :func:`production_variant_instance_types` for hosting.
+    """
+    import botocore.session  # noqa: PLC0415 - loaded only when an instance type is checked
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return frozenset(model.shape_for("TransformInstanceType").enum)
+
+
+def check_transform_instance_type(scope: IConstruct, prop: str, value: str) -> None:
+    """Instance types from botocore's ``TransformInstanceType`` enum."""
+    if is_token(value):
+        return
+    valid = transform_instance_types()
+    if value not in valid:
+        families = sorted({t.split(".")[1] for t in valid if t.count(".") == 2})
+        fail(
+            scope,
+            prop,
+            value,
+            "not a SageMaker batch transform instance type (botocore TransformInstanceType); "
+            f"families: {', '.join(families)}",
+        )
+
+
+def check_schedule_expression(scope: IConstruct, prop: str, expression: str) -> None:
+    """An EventBridge ``rate(...)`` or six-field ``cron(...)`` expression.
+
+    Rates take a positive whole number and a unit that is singular for 1 and
+    plural otherwise; in a cron expression exactly one of day-of-month and
+    day-of-week is ``?`` (EventBridge's schedule expression rules).
+    """
+    if is_token(expression):
+        return
+    rate = _RATE.match(expression)
+    if rate:
+        value, unit = int(rate["value"]), rate["unit"]
+        if value < 1 or (value == 1) == unit.endswith("s"):
+            fail(
+                scope,
+                prop,
+                expression,
+                "a rate is a positive whole number with a unit that is singular for 1 "
+                "(rate(1 day)) and plural otherwise (rate(7 days))",
+            )
+        return
+    cron = _CRON.match(expression)
+    if cron:
+        fields = cron["fields"].split()
+        if len(fields) == 6 and (fields[2] == "?") != (fields[4] == "?"):
+            return
+        fail(
+            scope,
+            prop,
+            expression,
+            "a cron expression has six fields (minutes hours day-of-month month day-of-week "
+            "year), exactly one of day-of-month and day-of-week being '?', e.g. "
+            "cron(0 3 ? * MON *); events.Schedule.cron(...) writes one",
+        )
+    fail(
+        scope,
+        prop,
+        expression,
+        "must be an EventBridge schedule: rate(<n> <minutes|hours|days>) or cron(<6 fields>)",
+    )
+
+
+def check_transform_job_prefix(scope: IConstruct, prop: str, value: str) -> None:
+    """A prefix that leaves room for the unique suffix in a 63-character job name."""
+    if is_token(value):
+        fail(scope, prop, "<token>", "must be known at synth time: IAM policies are scoped to it")
+    if not value or len(value) > TRANSFORM_JOB_PREFIX_MAX_LENGTH or not NAME_PATTERN.match(value):
+        fail(
+            scope,
+            prop,
+            value,
+            f"use 1-{TRANSFORM_JOB_PREFIX_MAX_LENGTH} letters, digits and hyphens, starting and "
+            f"ending with a letter or digit: each run appends '-' and a 36-character UUID, "
+            f"and a transform job name has at most {TRANSFORM_JOB_NAME_MAX_LENGTH} characters",
+        )
+
+
+def check_batch_transform(  # noqa: PLR0912 - one place for every transform-job rule
+    scope: IConstruct,
+    *,
+    model: Any,
+    input_bucket: Any,
+    input_prefix: str,
+    output_bucket: Any,
+    output_prefix: str,
+    instance_type: str,
+    instance_count: int,
+    split_type: str | None,
+    batch_strategy: str | None,
+    max_payload_mb: int | None,
+    max_concurrent_transforms: int | None,
+    input_filter: str | None,
+    output_filter: str | None,
+    environment: dict[str, str],
+    invocations_timeout_seconds: float | None,
+    invocations_max_retries: int | None,
+    timeout_seconds: float,
+) -> None:
+    """Every rule of CreateTransformJob (botocore model and API reference) checked at synth."""
+    if model.multi_model:
+        fail(
+            scope,
+            "model",
+            model.node.path,
+            "a multi-model model cannot run a transform job: batch transform sends no "
+            "TargetModel, so the container cannot tell which artifact to load; build a "
+            "one-artifact Model for the batch job",
+        )
+    if model.inference_execution is not None and model.inference_execution.value == "Direct":
+        fail(
+            scope,
+            "model",
+            model.node.path,
+            "a model with InferenceExecution.DIRECT cannot run a transform job: batch "
+            "transform sends no TargetContainerHostname; use InferenceExecution.SERIAL "
+            "(an inference pipeline)",
+        )
+    check_s3_prefix(scope, "input_prefix", input_prefix)
+    check_s3_prefix(scope, "output_prefix", output_prefix)
+    if (
+        input_bucket is output_bucket
+        and not (is_token(input_prefix) or is_token(output_prefix))
+        and (input_prefix.startswith(output_prefix) or output_prefix.startswith(input_prefix))
+    ):
+        fail(
+            scope,
+            "output_prefix",
+            output_prefix,
+            f"overlaps input_prefix {input_prefix!r} in the same bucket: the next run would "
+            "read this run's output as input; use prefixes that do not contain each other",
+        )
+    check_transform_instance_type(scope, "instance_type", instance_type)
+    if not is_token(instance_count) and (
+        not isinstance(instance_count, int)
+        or isinstance(instance_count, bool)
+        or not 1 <= instance_count <= TRANSFORM_MAX_INSTANCES
+    ):
+        fail(
+            scope,
+            "instance_count",
+            instance_count,
+            f"a transform job runs on 1-{TRANSFORM_MAX_INSTANCES} instances (whole number)",
+        )
+    if batch_strategy is not None and split_type in (None, "NONE"):
+        fail(
+            scope,
+            "batch_strategy",
+            batch_strategy,
+            "needs split_type Line, RecordIO or TFRecord: without splitting, each request "
+            "carries one whole input object, so there are no records to batch",
+        )
+    check_range(
+        scope, "max_payload_mb", max_payload_mb, low=0, high=TRANSFORM_MAX_PAYLOAD_MB, unit=" MB"
+    )
+    if max_concurrent_transforms is not None and not is_token(max_concurrent_transforms):
+        if (
+            not isinstance(max_concurrent_transforms, int)
+            or isinstance(max_concurrent_transforms, bool)
+            or max_concurrent_transforms < 0
+        ):
+            fail(
+                scope,
+                "max_concurrent_transforms",
+                max_concurrent_transforms,
+                "must be a whole number, at least 0 (0: the algorithm's own setting)",
+            )
+        if (
+            max_payload_mb is not None
+            and not is_token(max_payload_mb)
+            and max_payload_mb * max_concurrent_transforms > TRANSFORM_MAX_PAYLOAD_MB
+        ):
+            fail(
+                scope,
+                "max_concurrent_transforms",
+                max_concurrent_transforms,
+                f"max_concurrent_transforms x max_payload_mb = "
+                f"{max_concurrent_transforms * max_payload_mb} MB; SageMaker allows at most "
+                f"{TRANSFORM_MAX_PAYLOAD_MB} MB in flight per instance",
+            )
+    for prop, value in (("input_filter", input_filter), ("output_filter", output_filter)):
+        if value is None or is_token(value):
+            continue
+        if not value.startswith("$") or len(value) > TRANSFORM_FILTER_MAX_LENGTH:
+            fail(
+                scope,
+                prop,
+                value,
+                f"must be a JSONPath expression starting with '$' of at most "
+                f"{TRANSFORM_FILTER_MAX_LENGTH} characters, e.g. '$[1:]'",
+            )
+    if len(environment) > TRANSFORM_ENV_MAX_ENTRIES:
+        fail(
+            scope,
+            "environment",
+            f"{len(environment)} entries",
+            f"a transform job takes at most {TRANSFORM_ENV_MAX_ENTRIES} environment variables",
+        )
+    for key, value in environment.items():
+        if is_token(key):
+            continue
+        if not ENV_KEY_PATTERN.match(key) or len(key) > ENV_MAX_LENGTH:
+            fail(
+                scope,
+                f"environment[{key!r}]",
+                key,
+                f"names must match {ENV_KEY_PATTERN.pattern} and be at most {ENV_MAX_LENGTH} "
+                "characters",
+            )
+        if not is_token(value) and (
+            not isinstance(value, str) or len(value) > TRANSFORM_ENV_VALUE_MAX_LENGTH
+        ):
+            fail(
+                scope,
+                f"environment[{key!r}]",
+                value,
+                f"values must be strings of at most {TRANSFORM_ENV_VALUE_MAX_LENGTH} characters",
+            )
+    check_range(
+        scope, "invocations_timeout", invocations_timeout_seconds, low=1, high=3600, unit=" s"
+    )
+    check_range(scope, "invocations_max_retries", invocations_max_retries, low=0, high=3)
+    check_range(
+        scope, "timeout", timeout_seconds, low=60, high=STATE_MACHINE_MAX_SECONDS, unit=" s"
+    )
