@@ -1,0 +1,43 @@
+"""Lambda entry point of the drift check: one function, one action per state.
+
+The state machine passes ``{"action": ...}``:
+
+* ``plan`` (``time``: the scheduled time, ``run``: the execution name)
+* ``check`` (``plan``: what ``plan`` returned): read everything, conclude
+* ``count`` (``run``, ``items``: a Distributed Map batch): write partial counts
+* ``finish`` (``plan``): sum the partial counts, conclude
+
+Clients are created per invocation, here, and passed to the core functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+
+from .monitor import Config, check, count, finish, plan
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Run one step of the check."""
+    config = Config.from_json(json.loads(os.environ["DRIFT_CONFIG"]))
+    s3 = boto3.client("s3")
+    action = event.get("action")
+    if action == "plan":
+        return plan(s3, config, time=event["time"], run=event["run"])
+    if action == "count":
+        return count(s3, config, run=event["run"], items=event["items"])
+    clients = {
+        "s3": s3,
+        "cloudwatch": boto3.client("cloudwatch"),
+        "events": boto3.client("events"),
+    }
+    if action == "check":
+        return check(clients, config, event["plan"])
+    if action == "finish":
+        return finish(clients, config, event["plan"])
+    msg = f"unknown action {action!r}: plan, check, count or finish"
+    raise ValueError(msg)

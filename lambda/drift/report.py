@@ -1,0 +1,163 @@
+"""Scores and verdicts: the drift report of one window's counts against the baseline.
+
+Numeric features are scored with the Population Stability Index over the
+baseline's bins, categorical ones with the Jensen-Shannon distance (base 2)
+or, if chosen, the L-infinity distance Model Monitor uses; both distances are
+reported. A feature drifts when its score reaches its threshold; the dataset
+drifts when at least ``dataset_share`` of the features scored drift. Too few
+records give "insufficient_data", never "no_drift".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from . import stats
+from .baseline import CATEGORICAL, NUMERIC, Baseline
+from .counts import CategoricalCounts, Counts
+
+REPORT_FORMAT = "cdk-sagemaker-hosting/drift-report"
+DRIFT = "drift"
+NO_DRIFT = "no_drift"
+INSUFFICIENT_DATA = "insufficient_data"
+PSI = "psi"
+JENSEN_SHANNON = "jensen_shannon"
+LINF = "linf"
+CATEGORICAL_METRICS = (JENSEN_SHANNON, LINF)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Thresholds:
+    """When a feature, and the dataset, drift.
+
+    :param psi: PSI of a numeric feature. Default: 0.2 (the usual rule of
+        thumb reads < 0.1 as stable, 0.1-0.25 as a moderate shift, > 0.25 as
+        a major one; 0.2 alarms inside the moderate band).
+    :param jensen_shannon: Jensen-Shannon distance (base 2, 0-1) of a
+        categorical feature. Default: 0.1 (evidently's default for its
+        Jensen-Shannon test).
+    :param linf: L-infinity distance of a categorical feature, when it is the
+        metric. Default: 0.1 (Model Monitor's default comparison threshold).
+    :param categorical_metric: ``"jensen_shannon"`` or ``"linf"``. Default:
+        ``"jensen_shannon"``.
+    :param dataset_share: share of scored features that must drift for the
+        dataset to drift. Default: 0.5 (evidently's default).
+    :param min_records: fewer records used (or values of a feature) give
+        "insufficient_data". Default: 500.
+    :param epsilon: proportion given to an empty PSI bin. Default: 1e-4.
+    """
+
+    psi: float = 0.2
+    jensen_shannon: float = 0.1
+    linf: float = 0.1
+    categorical_metric: str = JENSEN_SHANNON
+    dataset_share: float = 0.5
+    min_records: int = 500
+    epsilon: float = stats.DEFAULT_EPSILON
+
+    def __post_init__(self) -> None:
+        if self.categorical_metric not in CATEGORICAL_METRICS:
+            msg = f"categorical_metric must be one of {CATEGORICAL_METRICS}"
+            raise ValueError(msg)
+        for name in ("psi", "jensen_shannon", "linf", "epsilon"):
+            if not getattr(self, name) > 0:
+                msg = f"{name} must be positive"
+                raise ValueError(msg)
+        if not 0 < self.dataset_share <= 1:
+            msg = "dataset_share must be in (0, 1]"
+            raise ValueError(msg)
+        if self.min_records < 1:
+            msg = "min_records must be at least 1"
+            raise ValueError(msg)
+
+    def to_json(self) -> dict[str, Any]:
+        """The thresholds, as the report and the Lambda's configuration carry them."""
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_json(data: dict[str, Any] | None) -> Thresholds:
+        """Thresholds from configuration; absent keys keep their defaults."""
+        return Thresholds(**(data or {}))
+
+
+def _feature(baseline_feature: Any, observed: Any, thresholds: Thresholds) -> dict[str, Any]:
+    counts: list[int] = observed.counts
+    used = sum(counts)
+    expected = list(baseline_feature.counts)
+    entry: dict[str, Any] = {"name": baseline_feature.name, "type": baseline_feature.kind}
+    if baseline_feature.kind == NUMERIC:
+        metric, threshold = PSI, thresholds.psi
+        score = stats.psi(expected, counts, thresholds.epsilon) if used else None
+        extra: dict[str, Any] = {}
+    else:
+        js = stats.js_distance(expected, counts) if used else None
+        linf = stats.linf_distance(expected, counts) if used else None
+        extra = {"jensen_shannon": js, "linf": linf}
+        metric = thresholds.categorical_metric
+        threshold = thresholds.jensen_shannon if metric == JENSEN_SHANNON else thresholds.linf
+        score = js if metric == JENSEN_SHANNON else linf
+    if used < thresholds.min_records or score is None:
+        verdict = INSUFFICIENT_DATA
+    else:
+        verdict = DRIFT if score >= threshold else NO_DRIFT
+    entry.update(
+        metric=metric,
+        score=score,
+        threshold=threshold,
+        verdict=verdict,
+        values=used,
+        rejected=observed.rejected(),
+        **extra,
+    )
+    if isinstance(observed, CategoricalCounts):
+        entry["categories"] = dict(
+            zip([*baseline_feature.categories, "<other>"], counts, strict=True)
+        )
+    return entry
+
+
+def score(
+    baseline: Baseline,
+    counts: Counts,
+    thresholds: Thresholds | None = None,
+    **context: Any,
+) -> dict[str, Any]:
+    """The report of ``counts``; ``context`` (endpoint, variant, window...) is copied in."""
+    thresholds = thresholds or Thresholds()
+    features = [
+        _feature(f, observed, thresholds)
+        for f, observed in zip(baseline.features, counts.features, strict=True)
+        if observed is not None and f.kind in (NUMERIC, CATEGORICAL)
+    ]
+    scored = [f for f in features if f["verdict"] != INSUFFICIENT_DATA]
+    drifted = [f["name"] for f in scored if f["verdict"] == DRIFT]
+    share = len(drifted) / len(scored) if scored else None
+    if counts.records_used < thresholds.min_records or share is None:
+        verdict = INSUFFICIENT_DATA
+    else:
+        verdict = DRIFT if share >= thresholds.dataset_share else NO_DRIFT
+    return {
+        "format": REPORT_FORMAT,
+        "version": 1,
+        **context,
+        "baseline": {"digest": counts.digest, "source": baseline.source},
+        "verdict": verdict,
+        "drift_share": share,
+        "drifted_features": drifted,
+        "features_scored": len(scored),
+        "objects": counts.objects,
+        "lines": {
+            "read": counts.lines,
+            "rejected": sum(counts.line_rejections.values()),
+            "rejections": dict(sorted(counts.line_rejections.items())),
+        },
+        "records": {
+            "read": counts.records,
+            "used": counts.records_used,
+            "rejected": sum(counts.record_rejections.values()),
+            "rejections": dict(sorted(counts.record_rejections.items())),
+        },
+        "thresholds": thresholds.to_json(),
+        "features": features,
+    }

@@ -1,0 +1,156 @@
+"""Baselines: inference, overrides, files, Model Monitor statistics.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdk_sagemaker_hosting._lambda.drift import baseline
+from cdk_sagemaker_hosting._lambda.drift.baseline import (
+    CATEGORICAL,
+    IGNORED,
+    NUMERIC,
+    BaselineError,
+    build,
+    loads,
+    read_table,
+)
+
+from tests.drift.helpers import COLUMNS, sample_baseline, training_rows
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_types_are_inferred_and_numeric_bins_are_deciles() -> None:
+    built = sample_baseline(5000)
+    assert [(f.name, f.kind) for f in built.features] == [
+        ("amount", NUMERIC),
+        ("age", NUMERIC),
+        ("state", CATEGORICAL),
+    ]
+    amount = built.features[0]
+    assert len(amount.edges) == 9 and len(amount.counts) == 10
+    assert all(c == 500 for c in amount.counts)
+    assert sorted(built.features[2].categories) == ["CA", "NY", "TX"]
+    assert built.features[2].counts[-1] == 0  # nothing in "other"
+    assert built.records == 5000
+
+
+def test_overrides_drop_and_ignore_columns() -> None:
+    rows = [[str(i % 2), str(i), f"id-{i}"] for i in range(100)]
+    built = build(
+        ["label", "zip", "id"],
+        rows,
+        types={"zip": CATEGORICAL, "id": IGNORED},
+        ignore=["label"],
+        max_categories=10,
+    )
+    assert [(f.name, f.kind) for f in built.features] == [("zip", CATEGORICAL), ("id", IGNORED)]
+    zip_code = built.features[0]
+    assert len(zip_code.categories) == 10 and zip_code.counts[-1] == 90  # the rest: "other"
+
+
+def test_missing_values_are_counted_not_binned() -> None:
+    built = build(["x"], [["1"], [""], ["2"], ["3"], [" "]])
+    assert built.features[0].missing == 2 and sum(built.features[0].counts) == 3
+
+
+def test_numeric_override_on_text_is_an_error() -> None:
+    with pytest.raises(BaselineError, match="no numeric value"):
+        build(["x"], [["a"], ["b"]], types={"x": NUMERIC})
+
+
+@pytest.mark.parametrize(
+    ("columns", "rows", "kwargs", "message"),
+    [
+        (["x"], [], {}, "holds no row"),
+        (["x", "y"], [["1"]], {}, "row 1: 1 values for 2 columns"),
+        (["x"], [["1"]], {"types": {"nope": NUMERIC}}, "unknown columns"),
+        (["x"], [["1"]], {"types": {"x": "text"}}, "must be one of"),
+        (["x"], [["1"]], {"bins": 0}, "bins must be at least 1"),
+    ],
+)
+def test_bad_training_data(
+    columns: list[str], rows: list[list[str]], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(BaselineError, match=message):
+        build(columns, rows, **kwargs)
+
+
+def test_file_round_trip_and_digest() -> None:
+    built = sample_baseline(1000)
+    again = loads(json.dumps(built.to_json()))
+    assert again == built and again.digest() == built.digest()
+    assert build(COLUMNS, training_rows(1000, seed=8)).digest() != built.digest()
+
+
+def test_json_lines_training_data() -> None:
+    columns, rows = read_table('{"a": 1, "b": "x"}\n{"a": 2.5, "b": "y", "c": true}\n')
+    assert columns == ["a", "b", "c"] and rows == [[1, "x", None], [2.5, "y", True]]
+    built = build(columns, rows)
+    assert [f.kind for f in built.features] == [NUMERIC, CATEGORICAL, CATEGORICAL]
+
+
+def test_csv_training_data_header_is_stripped() -> None:
+    columns, rows = read_table("a, b\n1,x\n\n2,y\n")
+    assert columns == ["a", "b"] and rows == [["1", "x"], ["2", "y"]]
+
+
+def test_model_monitor_statistics() -> None:
+    converted = loads((FIXTURES / "statistics.json").read_text())
+    assert converted.source == "model-monitor" and converted.records == 2333
+    account, day, state, notes = converted.features
+    assert (account.kind, len(account.edges), sum(account.counts)) == (NUMERIC, 9, 2333)
+    assert account.edges[0] == pytest.approx(1.0 + 24.2)  # the second bucket's lower bound
+    assert (day.missing, day.counts[0]) == (3, 120)
+    assert state.kind == CATEGORICAL and state.categories == ("CA", "NY", "TX", "WA")
+    assert state.counts == (900, 700, 500, 233, 0)
+    assert notes.kind == IGNORED  # no distribution: kept in position, never checked
+
+
+def test_model_monitor_feature_of_one_value_is_one_bin() -> None:
+    buckets = [{"lower_bound": 5.0, "upper_bound": 5.0, "count": 10.0}] * 3
+    stats = {
+        "version": 0,
+        "dataset": {"item_count": 30},
+        "features": [
+            {
+                "name": "flat",
+                "inferred_type": "Fractional",
+                "numerical_statistics": {"distribution": {"kll": {"buckets": buckets}}},
+            }
+        ],
+    }
+    (flat,) = baseline.from_model_monitor(stats).features
+    assert flat.edges == () and flat.counts == (30,)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("nope", "not JSON"),
+        ("[]", "a JSON object"),
+        ('{"features": []}', "neither a baseline"),
+        (
+            '{"format": "cdk-sagemaker-hosting/drift-baseline", "features": '
+            '[{"name": "x", "type": "numeric", "edges": [1, 0], "counts": [1, 1, 1]}]}',
+            "edges must be finite and increasing",
+        ),
+        (
+            '{"format": "cdk-sagemaker-hosting/drift-baseline", "features": '
+            '[{"name": "x", "type": "numeric", "edges": [1], "counts": [1]}]}',
+            "needs 2 non-negative counts",
+        ),
+        (
+            '{"format": "cdk-sagemaker-hosting/drift-baseline", "features": '
+            '[{"name": "x", "type": "numeric", "edges": [], "counts": [1]}, '
+            '{"name": "x", "type": "ignored"}]}',
+            "unique",
+        ),
+    ],
+)
+def test_bad_baseline_files(text: str, message: str) -> None:
+    with pytest.raises(BaselineError, match=message):
+        loads(text)

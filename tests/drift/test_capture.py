@@ -1,0 +1,210 @@
+"""Capture parsing: every encoding and payload shape, and every kind of bad data counted."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from cdk_sagemaker_hosting._lambda.drift import capture
+from cdk_sagemaker_hosting._lambda.drift.baseline import build
+from cdk_sagemaker_hosting._lambda.drift.counts import Counts
+
+from tests.drift.helpers import capture_line
+
+#: x numeric with one edge, 2.0 (bins: < 2 and >= 2); s categorical a, b (and "other").
+BASELINE = build(["x", "s"], [["1", "a"], ["2", "b"], ["3", "a"]], bins=2)
+
+
+def counted(*lines: str) -> Counts:
+    counts = Counts(BASELINE)
+    counts.add_lines(list(lines))
+    return counts
+
+
+def x_bins(counts: Counts) -> list[int]:
+    return counts.features[0].counts  # type: ignore[union-attr]
+
+
+def s_bins(counts: Counts) -> list[int]:
+    return counts.features[1].counts  # type: ignore[union-attr]
+
+
+def test_baseline_of_the_module() -> None:
+    assert BASELINE.features[0].edges == (2.0,)
+    assert BASELINE.features[1].categories == ("a", "b")
+
+
+def test_csv_payload() -> None:
+    counts = counted(capture_line("1,a"), capture_line("3,b"), capture_line("2.9,a"))
+    assert (counts.lines, counts.records, counts.records_used) == (3, 3, 3)
+    assert x_bins(counts) == [1, 2] and s_bins(counts) == [2, 1, 0]
+
+
+def test_json_payloads_objects_arrays_and_instances() -> None:
+    counts = counted(
+        capture_line('{"x": 1, "s": "a"}', "JSON", "application/json"),
+        capture_line('[3, "b"]', "JSON", "application/json"),
+        capture_line('[{"x": 2, "s": "a"}, [1.0, "b"]]', "JSON", "application/json"),
+        capture_line('{"instances": [{"x": 1, "s": "a"}]}', "JSON", "application/json"),
+        capture_line('{"x": 1, "s": "a"}\n{"x": 3, "s": "b"}', "JSON", "application/jsonlines"),
+    )
+    assert (counts.lines, counts.records, counts.records_used) == (5, 7, 7)
+    assert s_bins(counts) == [4, 3, 0]
+
+
+def test_base64_payloads_follow_their_content_type() -> None:
+    counts = counted(
+        capture_line("1,a", "BASE64", "text/csv"),
+        capture_line('{"x": 3, "s": "b"}', "BASE64", "application/json"),
+    )
+    assert counts.records_used == 2 and s_bins(counts) == [1, 1, 0]
+
+
+def test_multi_row_payloads() -> None:
+    counts = counted(capture_line("1,a\n2,b\r\n3,a\n"), capture_line("1,b", "BASE64"))
+    assert (counts.lines, counts.records, counts.records_used) == (2, 4, 4)
+
+
+def test_quoted_csv_fields() -> None:
+    counts = counted(capture_line('1,"a"'), capture_line('"2","b"'), capture_line('1,"a,b"'))
+    assert counts.records_used == 3
+    assert s_bins(counts) == [1, 1, 1]  # "a,b" is one unknown category
+    assert counts.features[1].unknown == 1  # type: ignore[union-attr]
+
+
+def _line_reasons(counts: Counts) -> dict[str, int]:
+    return dict(counts.line_rejections)
+
+
+BAD_LINES: list[tuple[str, str, dict[str, int]]] = [
+    ("truncated line", capture_line("1,a")[:40], {"malformed_json": 1}),
+    ("not JSON", "hello", {"malformed_json": 1}),
+    ("trailing garbage", capture_line("1,a") + " }", {"malformed_json": 1}),
+    ("a JSON array", "[1, 2]", {"not_a_capture_record": 1}),
+    ("no captureData", '{"eventVersion": "0"}', {"not_a_capture_record": 1}),
+    (
+        "data not a string",
+        '{"captureData": {"endpointInput": {"data": 5}}}',
+        {"not_a_capture_record": 1},
+    ),
+    (
+        "output only",
+        '{"captureData": {"endpointOutput": {"data": "0.5", "encoding": "CSV"}}}',
+        {"no_input": 1},
+    ),
+    ("unknown encoding", capture_line("1,a", "UTF16"), {"unsupported_encoding": 1}),
+    (
+        "bad base64",
+        json.dumps({"captureData": {"endpointInput": {"data": "%%%", "encoding": "BASE64"}}}),
+        {"undecodable_payload": 1},
+    ),
+    (
+        "base64 of binary",
+        capture_line("x", "BASE64", "application/x-npy"),
+        {"unsupported_content_type": 1},
+    ),
+    ("bad JSON payload", capture_line("{x", "JSON", "application/json"), {"malformed_payload": 1}),
+    ("undecodable bytes", capture.UNDECODABLE, {"undecodable_line": 1}),
+]
+
+
+@pytest.mark.parametrize(
+    ("line", "reasons"), [c[1:] for c in BAD_LINES], ids=[c[0] for c in BAD_LINES]
+)
+def test_bad_lines_are_counted_by_reason(line: str, reasons: dict[str, int]) -> None:
+    counts = counted(capture_line("1,a"), line)
+    assert counts.lines == 2
+    assert _line_reasons(counts) == reasons
+    assert counts.records_used == 1  # the good line still counts
+
+
+BAD_ROWS: list[tuple[str, str, str, str, dict[str, int]]] = [
+    ("too few columns", "1", "CSV", "text/csv", {"wrong_column_count": 1}),
+    ("too many columns", "1,a,9", "CSV", "text/csv", {"wrong_column_count": 1}),
+    ("quoted, too many", '1,"a",9', "CSV", "text/csv", {"wrong_column_count": 1}),
+    ("empty payload", "", "CSV", "text/csv", {"empty_row": 1}),
+    ("array too short", "[1]", "JSON", "application/json", {"wrong_column_count": 1}),
+    ("object of unknown keys", '{"y": 1}', "JSON", "application/json", {"not_a_row": 1}),
+    ("a bare number", "5", "JSON", "application/json", {"not_a_row": 1}),
+    ("empty array", "[[]]", "JSON", "application/json", {"empty_row": 1}),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "content_type", "reasons"),
+    [c[1:] for c in BAD_ROWS],
+    ids=[c[0] for c in BAD_ROWS],
+)
+def test_bad_rows_are_counted_by_reason(
+    data: str, encoding: str, content_type: str, reasons: dict[str, int]
+) -> None:
+    counts = counted(capture_line("1,a"), capture_line(data, encoding, content_type))
+    assert counts.lines == 2 and not counts.line_rejections
+    assert dict(counts.record_rejections) == reasons
+    assert (counts.records, counts.records_used) == (2, 1)
+
+
+BAD_VALUES: list[tuple[str, list[str], dict[str, Any]]] = [
+    ("missing number", ["", "a"], {"x": {"missing": 1}}),
+    ("text in a number", ["abc", "a"], {"x": {"non_numeric": 1}}),
+    ("NaN", ["nan", "a"], {"x": {"non_finite": 1}}),
+    ("infinity", ["-inf", "a"], {"x": {"non_finite": 1}}),
+    ("overflow", ["1e999", "a"], {"x": {"non_finite": 1}}),
+    ("missing category", ["1", " "], {"s": {"missing": 1}}),
+    ("unknown category", ["1", "zz"], {"s": {"unknown_category": 1}}),
+]
+
+
+@pytest.mark.parametrize(
+    ("row", "rejected"), [c[1:] for c in BAD_VALUES], ids=[c[0] for c in BAD_VALUES]
+)
+def test_bad_values_are_counted_per_feature(row: list[str], rejected: dict[str, Any]) -> None:
+    counts = counted(capture_line("1,a"), capture_line(",".join(row)))
+    assert counts.records_used == 2  # the row is read; the bad value alone is left out
+    for i, name in enumerate(("x", "s")):
+        expected = {k: 0 for k in counts.features[i].rejected()}  # type: ignore[union-attr]
+        expected.update(rejected.get(name, {}))
+        assert counts.features[i].rejected() == expected, name  # type: ignore[union-attr]
+
+
+def test_json_null_and_missing_keys_are_missing_values() -> None:
+    counts = counted(capture_line('{"x": null}', "JSON", "application/json"))
+    assert counts.features[0].missing == 1 and counts.features[1].missing == 1  # type: ignore[union-attr]
+
+
+def test_json_categories_are_normalised() -> None:
+    b = build(["flag"], [["true"], ["1"], ["false"]])
+    counts = Counts(b)
+    assert b.features[0].categories == ("1", "false", "true")
+    json_type = "application/json"
+    counts.add_lines(
+        [capture_line("[true]", "JSON", json_type), capture_line("[1]", "JSON", json_type)]
+    )
+    assert counts.features[0].counts == [1, 0, 1, 0]  # type: ignore[union-attr]
+
+
+def test_blank_lines_are_not_records() -> None:
+    counts = counted("", capture_line("1,a"), "   ", "")
+    assert (counts.lines, sum(counts.line_rejections.values())) == (1, 0)
+
+
+def test_streams_are_read_in_chunks_and_lines_cross_chunk_boundaries() -> None:
+    lines = [capture_line(f"{i % 3},a") for i in range(200)]
+    blob = ("\n".join(lines) + "\n").encode()
+    whole = Counts(BASELINE)
+    whole.add_lines(lines)
+    chunked = Counts(BASELINE)
+    stream = io.BytesIO(blob)
+    for batch in capture.line_batches(stream.read, chunk_size=97):
+        chunked.add_lines(batch)
+    assert chunked.to_json() == whole.to_json()
+
+
+def test_invalid_utf8_is_counted_per_line() -> None:
+    blob = capture_line("1,a").encode() + b"\n\xff\xfe\n" + capture_line("2,b").encode()
+    counts = Counts(BASELINE)
+    counts.add_stream(io.BytesIO(blob).read)
+    assert counts.lines == 3 and dict(counts.line_rejections) == {"undecodable_line": 1}
+    assert counts.records_used == 2

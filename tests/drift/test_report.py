@@ -1,0 +1,139 @@
+"""Counts merge exactly; reports score, decide, and never mistake too little data for no drift."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+from cdk_sagemaker_hosting._lambda.drift.counts import Counts, total
+from cdk_sagemaker_hosting._lambda.drift.report import Thresholds, score
+from scipy.spatial.distance import jensenshannon
+
+from tests.drift.helpers import capture_line, live_payloads, sample_baseline
+
+BASELINE = sample_baseline(5000)
+
+
+def counts_of(payloads: list[str]) -> Counts:
+    counts = Counts(BASELINE)
+    counts.add_lines([capture_line(p) for p in payloads])
+    return counts
+
+
+def test_split_counts_sum_to_the_single_pass() -> None:
+    payloads = live_payloads(3000, shift=5)
+    payloads[10] = "oops"
+    payloads[20] = "nan,30,CA"
+    single = counts_of(payloads)
+    parts = [counts_of(payloads[i : i + 700]) for i in range(0, 3000, 700)]
+    merged = total(BASELINE, [parts[0], *(p.to_json() for p in parts[1:])])
+    assert merged.to_json() == single.to_json()
+    assert score(BASELINE, merged) == score(BASELINE, single)
+
+
+def test_partial_counts_of_another_baseline_do_not_merge() -> None:
+    other = Counts(sample_baseline(4000))
+    with pytest.raises(ValueError, match="another baseline"):
+        Counts(BASELINE).merge(other)
+
+
+def test_no_drift_on_the_same_distribution() -> None:
+    report = score(BASELINE, counts_of(live_payloads(5000)))
+    assert report["verdict"] == "no_drift" and report["drifted_features"] == []
+    assert all(f["verdict"] == "no_drift" for f in report["features"])
+
+
+def test_drift_when_half_the_features_drift() -> None:
+    report = score(BASELINE, counts_of(live_payloads(5000, shift=20)))
+    amount = report["features"][0]
+    assert (amount["name"], amount["metric"], amount["verdict"]) == ("amount", "psi", "drift")
+    assert amount["score"] > 0.2
+    assert report["drift_share"] == pytest.approx(1 / 3) and report["verdict"] == "no_drift"
+    strict = score(
+        BASELINE, counts_of(live_payloads(5000, shift=20)), Thresholds(dataset_share=0.3)
+    )
+    assert strict["verdict"] == "drift"
+
+
+def test_categorical_metric_and_both_distances_reported() -> None:
+    payloads = [p.rsplit(",", 1)[0] + ",CA" for p in live_payloads(2000)]
+    report = score(BASELINE, counts_of(payloads))
+    state = report["features"][2]
+    assert state["metric"] == "jensen_shannon" and state["verdict"] == "drift"
+    expected = np.array(BASELINE.features[2].counts, dtype=float)
+    observed = np.array(list(state["categories"].values()), dtype=float)
+    assert state["jensen_shannon"] == pytest.approx(
+        float(jensenshannon(expected / expected.sum(), observed / observed.sum(), base=2)),
+        abs=1e-12,
+    )
+    linf = score(BASELINE, counts_of(payloads), Thresholds(categorical_metric="linf"))
+    assert linf["features"][2]["metric"] == "linf"
+    assert linf["features"][2]["score"] == state["linf"]
+
+
+def test_too_few_records_are_insufficient_data_not_no_drift() -> None:
+    report = score(BASELINE, counts_of(live_payloads(100)))
+    assert report["verdict"] == "insufficient_data" and report["drift_share"] is None
+    assert {f["verdict"] for f in report["features"]} == {"insufficient_data"}
+    assert report["features"][0]["score"] is not None  # still shown
+    assert (
+        score(BASELINE, counts_of(live_payloads(100)), Thresholds(min_records=50))["verdict"]
+        == "no_drift"
+    )
+
+
+def test_an_empty_window_is_insufficient_data() -> None:
+    report = score(BASELINE, Counts(BASELINE))
+    assert report["verdict"] == "insufficient_data"
+    assert (report["objects"], report["lines"]["read"], report["records"]["read"]) == (0, 0, 0)
+    assert all(f["score"] is None for f in report["features"])
+
+
+def test_a_feature_with_too_few_values_is_not_scored() -> None:
+    rows = [p.split(",") for p in live_payloads(2000)]
+    payloads = [f"{a},,{s}" if i % 10 else f"{a},{b},{s}" for i, (a, b, s) in enumerate(rows)]
+    report = score(BASELINE, counts_of(payloads))
+    age = report["features"][1]
+    assert age["verdict"] == "insufficient_data" and age["rejected"]["missing"] == 1800
+    assert report["features_scored"] == 2 and report["verdict"] == "no_drift"
+
+
+def test_report_is_json_and_names_every_rejection() -> None:
+    report = score(BASELINE, counts_of([*live_payloads(600), "1,2", "x,1,CA"]))
+    again = json.loads(json.dumps(report))
+    assert again["records"]["rejections"] == {"wrong_column_count": 1}
+    assert again["features"][0]["rejected"]["non_numeric"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"psi": 0}, "psi must be positive"),
+        ({"dataset_share": 1.5}, "dataset_share"),
+        ({"min_records": 0}, "min_records"),
+        ({"categorical_metric": "chi2"}, "categorical_metric"),
+    ],
+)
+def test_bad_thresholds(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Thresholds(**kwargs)  # type: ignore[arg-type]
+
+
+def test_memory_does_not_grow_with_the_window() -> None:
+    """Counting 10x more lines keeps the same state: bins, not values."""
+    batch = [capture_line(p) for p in live_payloads(2000)]
+    counts = Counts(BASELINE)
+    counts.add_lines(batch)
+    tracemalloc.start()
+    counts.add_lines(batch)
+    _, peak_small = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    before, _ = tracemalloc.get_traced_memory()
+    for _ in range(10):
+        counts.add_lines(batch)
+    after, peak_large = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert after - before < 10_000  # nothing kept per line
+    assert peak_large < 2 * peak_small
