@@ -37,12 +37,19 @@ def cfn_lint(templates: dict[str, Any], workdir: Path) -> tuple[list[tuple[str, 
         path = workdir / f"{name}.template.json"
         path.write_text(json.dumps(template))
         paths.append(str(path))
+    # The cfn-lint script of this venv (cfn-lint has no ``python -m`` entry point).
+    executable = Path(sys.executable).parent / "cfn-lint"
     result = subprocess.run(
-        [sys.executable, "-m", "cfnlint", "--format", "json", "--", *paths],
+        [str(executable), "--format", "json", "--", *paths],
         capture_output=True,
         text=True,
         check=False,
     )
-    matches = json.loads(result.stdout or "[]")
+    # Exit codes are bit flags: 2 errors, 4 warnings, 8 informational; 1 (or
+    # anything else) means cfn-lint itself failed, which must never pass.
+    if result.returncode & ~0b1110 or not result.stdout.strip().startswith("["):
+        msg = f"cfn-lint did not run (exit {result.returncode}): {result.stderr[-2000:]}"
+        raise RuntimeError(msg)
+    matches = json.loads(result.stdout)
     found = [(Path(m["Filename"]).name, m["Rule"]["Id"], m["Message"]) for m in matches]
     return found, result.stderr

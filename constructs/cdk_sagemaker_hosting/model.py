@@ -348,8 +348,9 @@ class Model(Construct):
             enable_network_isolation=network_isolation,
             vpc_config=vpc_config,
         )
-        # SageMaker checks the role's access when the model is created.
-        self.resource.node.add_dependency(self.role, self._principal.policy)
+        # SageMaker checks the role's access when the model is created: the
+        # role comes first through ExecutionRoleArn, its policy through this.
+        self.resource.node.add_dependency(self._principal.policy)
 
         reason = (
             "Wildcard resources only where IAM offers no resource-level permission: "
