@@ -9,6 +9,7 @@ from cdk_sagemaker_hosting.async_inference import AsyncInference
 from cdk_sagemaker_hosting.batch_transform import JoinSource, ScheduledBatchTransform
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.deployment import DeploymentConfig, TrafficRouting
+from cdk_sagemaker_hosting.drift import DriftMonitor, DriftThresholds
 from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
 from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase
 from cdk_sagemaker_hosting.model import (
@@ -30,6 +31,8 @@ __all__ = [
     "ContainerImage",
     "DataCapture",
     "DeploymentConfig",
+    "DriftMonitor",
+    "DriftThresholds",
     "EncryptedBucket",
     "Endpoint",
     "EndpointBase",

@@ -1069,3 +1069,96 @@ def check_batch_transform(  # noqa: PLR0912 - one place for every transform-job 
     check_range(
         scope, "timeout", timeout_seconds, low=60, high=STATE_MACHINE_MAX_SECONDS, unit=" s"
     )
+
+
+# --- drift monitoring ---
+
+#: CloudWatch namespaces: 1-255 characters of this set, never starting with "AWS/".
+METRIC_NAMESPACE_PATTERN = re.compile(r"^[0-9A-Za-z.\-_/#:]{1,255}$")
+DRIFT_CATEGORICAL_METRICS = ("jensen_shannon", "linf")
+
+
+def check_drift_monitor(
+    scope: IConstruct,
+    *,
+    variant_names: Sequence[str],
+    capture_input: bool,
+    capture_prefix: str,
+    same_bucket: bool,
+    baseline_key: str,
+    report_prefix: str,
+    window_seconds: float,
+    capture_delay_seconds: float,
+    thresholds: Any,
+    max_objects_per_invocation: int,
+    objects_per_batch: int,
+    max_concurrency: int,
+    memory_size_mb: int,
+    timeout_seconds: float,
+    metric_namespace: str,
+) -> None:
+    """Every rule of a drift monitor: what it reads, when, and how it decides."""
+    if not variant_names:
+        fail(scope, "variant_names", [], "name the variants of an imported endpoint")
+    for i, name in enumerate(variant_names):
+        check_sagemaker_name(scope, f"variant_names[{i}]", name)
+    if not capture_input:
+        fail(
+            scope,
+            "data_capture.capture_input",
+            False,
+            "the drift check reads the captured requests; capture input",
+        )
+    check_s3_key(scope, "baseline_key", baseline_key)
+    check_s3_prefix(scope, "report_prefix", report_prefix)
+    if (
+        same_bucket
+        and not is_token(report_prefix)
+        and not is_token(capture_prefix)
+        and (report_prefix.startswith(capture_prefix) or capture_prefix.startswith(report_prefix))
+    ):
+        fail(
+            scope,
+            "report_prefix",
+            report_prefix,
+            f"must not overlap the capture prefix {capture_prefix!r} in the same bucket",
+        )
+    if window_seconds % 60 or not 300 <= window_seconds <= 86400:
+        fail(
+            scope,
+            "window",
+            f"{window_seconds:g} s",
+            "must be whole minutes, from 5 minutes to 1 day",
+        )
+    check_range(scope, "capture_delay", capture_delay_seconds, low=0, high=3600, unit=" s")
+    for prop in ("psi", "jensen_shannon", "linf", "epsilon"):
+        value = getattr(thresholds, prop)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            fail(scope, f"thresholds.{prop}", value, "must be a positive number")
+    if thresholds.categorical_metric not in DRIFT_CATEGORICAL_METRICS:
+        fail(
+            scope,
+            "thresholds.categorical_metric",
+            thresholds.categorical_metric,
+            f"one of {', '.join(DRIFT_CATEGORICAL_METRICS)}",
+        )
+    share = thresholds.dataset_share
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        fail(scope, "thresholds.dataset_share", share, "must be above 0 and at most 1")
+    check_range(scope, "thresholds.min_records", thresholds.min_records, low=1, high=10**9)
+    check_range(
+        scope, "max_objects_per_invocation", max_objects_per_invocation, low=1, high=100_000
+    )
+    check_range(scope, "objects_per_batch", objects_per_batch, low=1, high=1000)
+    check_range(scope, "max_concurrency", max_concurrency, low=1, high=1000)
+    check_range(scope, "memory_size_mb", memory_size_mb, low=128, high=10240, unit=" MB")
+    check_range(scope, "timeout", timeout_seconds, low=60, high=900, unit=" s")
+    if not is_token(metric_namespace) and (
+        not METRIC_NAMESPACE_PATTERN.match(metric_namespace) or metric_namespace.startswith("AWS/")
+    ):
+        fail(
+            scope,
+            "metric_namespace",
+            metric_namespace,
+            "1-255 letters, digits and . - _ / # :, not starting with 'AWS/' (reserved)",
+        )
