@@ -21,6 +21,7 @@ from cdk_sagemaker_hosting.model import (
 )
 from cdk_sagemaker_hosting.monitoring import AlarmThresholds, EndpointMonitoring
 from cdk_sagemaker_hosting.scaling import VariantScaling
+from cdk_sagemaker_hosting.traffic_shift import MetricComparison, TrafficShift
 from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.variants import InstanceVariant, RoutingStrategy, ServerlessVariant
 
@@ -40,12 +41,14 @@ __all__ = [
     "InferenceExecution",
     "InstanceVariant",
     "JoinSource",
+    "MetricComparison",
     "Model",
     "ModelData",
     "RoutingStrategy",
     "ScheduledBatchTransform",
     "ServerlessVariant",
     "TrafficRouting",
+    "TrafficShift",
     "ValidationError",
     "VariantScaling",
 ]

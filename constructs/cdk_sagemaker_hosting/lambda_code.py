@@ -16,7 +16,7 @@ from pathlib import Path
 from aws_cdk import aws_lambda
 
 #: The runtime of every function: its boto3 is the only dependency they use.
-RUNTIME = aws_lambda.Runtime.PYTHON_3_13
+RUNTIME = aws_lambda.Runtime.PYTHON_3_14
 
 
 def lambda_root() -> Path:

@@ -13,6 +13,7 @@ skipped: they cannot be checked while the app synthesises.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import weakref
 from collections.abc import Iterable, Sequence
@@ -810,6 +811,89 @@ def check_scaling(
             min_capacity,
             f"a multi-AZ endpoint keeps at least {MULTI_AZ_MIN_INSTANCES} instances per "
             "variant; raise it, or build the endpoint with multi_az=False (development only)",
+        )
+
+
+# --- traffic shift ---
+
+#: A Step Functions Wait state waits at most a year; a shift's bake is far less.
+SHIFT_MAX_SECONDS = 86400
+
+
+def check_traffic_shift(  # noqa: PLR0912 - every rule of a shift, in one place
+    scope: IConstruct,
+    *,
+    endpoint: Any,
+    source_variant: str,
+    target_variant: str,
+    steps: Sequence[float],
+    bake_time: Any,
+    data_timeout: Any,
+    poll_interval: Any,
+    comparison: Any,
+) -> None:
+    """Every rule of a :class:`TrafficShift`, checked before anything is built."""
+    known = [v.variant_name for v in getattr(endpoint, "variants", [])]
+    shadow = getattr(getattr(endpoint, "shadow_variant", None), "variant_name", None)
+    if known and len(known) < 2:
+        fail(scope, "endpoint", endpoint.node.path, "must have at least two production variants")
+    for prop, name in (("source_variant", source_variant), ("target_variant", target_variant)):
+        check_sagemaker_name(scope, prop, name)
+        if name == shadow:
+            fail(
+                scope, prop, name, "must be a production variant (a shadow variant takes no weight)"
+            )
+        if known and name not in known:
+            fail(
+                scope,
+                prop,
+                name,
+                f"must be a production variant of the endpoint: {', '.join(known)}",
+            )
+    if source_variant == target_variant:
+        fail(scope, "target_variant", target_variant, "must differ from source_variant")
+    listed = ", ".join(f"{s:g}" if isinstance(s, int | float) else repr(s) for s in steps)
+    if not steps:
+        fail(scope, "steps", [], "must be 1-20 percentages, strictly increasing, ending at 100")
+    if len(steps) > 20:
+        fail(scope, "steps", listed, "must be at most 20 steps")
+    for step in steps:
+        if not isinstance(step, int | float) or not 0 < step <= 100:
+            fail(scope, "steps", listed, "must be percentages above 0 and at most 100")
+    if any(b <= a for a, b in itertools.pairwise(steps)):
+        fail(scope, "steps", listed, "must strictly increase")
+    if steps[-1] != 100:
+        fail(scope, "steps", listed, "must end at 100 (the promotion)")
+    for prop, duration, low in (
+        ("bake_time", bake_time, 0.0),
+        ("data_timeout", data_timeout, 0.0),
+        ("poll_interval", poll_interval, 1.0),
+    ):
+        seconds = _seconds(duration)
+        if seconds is not None and not low <= seconds <= SHIFT_MAX_SECONDS:
+            fail(
+                scope, prop, f"{seconds:g} s", f"must be {low:g} s to {SHIFT_MAX_SECONDS} s (a day)"
+            )
+    bake, poll = _seconds(bake_time), _seconds(poll_interval)
+    if bake is not None and poll is not None and bake and poll > bake:
+        fail(scope, "poll_interval", f"{poll:g} s", f"must be at most the bake time ({bake:g} s)")
+    if comparison is not None:
+        check_range(
+            scope,
+            "comparison.max_error_rate_increase",
+            comparison.max_error_rate_increase,
+            low=0,
+            high=1,
+        )
+        if comparison.max_latency_increase < 0:
+            fail(
+                scope,
+                "comparison.max_latency_increase",
+                comparison.max_latency_increase,
+                "must be a fraction of 0 or more (0.2 allows 20 % slower)",
+            )
+        check_range(
+            scope, "comparison.min_invocations", comparison.min_invocations, low=1, high=10**9
         )
 
 
