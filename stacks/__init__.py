@@ -1,4 +1,4 @@
-"""The reference deployment: one artifacts and one hosting stack per environment."""
+"""The reference deployment: artifacts, real-time hosting and batch stacks per environment."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from cdk_nag import (
 )
 
 from stacks.artifacts import ArtifactsStack
+from stacks.batch import BatchStack
 from stacks.config import CONTEXT_KEY, EnvironmentConfig, load_environments
 from stacks.hosting import HostingStack
 
@@ -30,7 +31,7 @@ def compliance_packs(app: App) -> list[object]:
 
 
 def add_reference_stacks(app: App) -> list[Stack]:
-    """Add ``<env>-artifacts`` and ``<env>-hosting`` for every configured environment."""
+    """Add ``<env>-artifacts``, ``<env>-hosting`` and ``<env>-batch`` for every environment."""
     stacks: list[Stack] = []
     for config in load_environments(app.node.try_get_context(CONTEXT_KEY)):
         env = Environment(account=config.account, region=config.region)
@@ -48,7 +49,15 @@ def add_reference_stacks(app: App) -> list[Stack]:
             env=env,
             description=f"SageMaker real-time fraud-detection endpoint ({config.name})",
         )
-        stacks += [artifacts, hosting]
+        batch = BatchStack(
+            app,
+            f"{config.name}-batch",
+            config=config,
+            artifacts=artifacts.artifacts,
+            env=env,
+            description=f"SageMaker batch transform: weekly inventory forecast ({config.name})",
+        )
+        stacks += [artifacts, hosting, batch]
     return stacks
 
 

@@ -27,12 +27,18 @@ class ChallengerConfig:
     :param preprocess_data_key: its artifact's key in the artifacts bucket.
     :param model_data_key: the challenger model's artifact key (served by ``model_image``).
     :param weight: percent of traffic, 1-99; the champion gets the rest.
+    :param promotion_steps: the challenger's share (percent) at each step of
+        its promotion by the ``PromoteChallenger`` state machine (with
+        monitoring only); steps at or below ``weight`` are skipped.
+    :param promotion_bake_minutes: how long each promotion step bakes.
     """
 
     preprocess_image: str
     preprocess_data_key: str
     model_data_key: str
     weight: int = 50
+    promotion_steps: tuple[int, ...] = (10, 25, 50, 75, 100)
+    promotion_bake_minutes: int = 15
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -93,7 +99,10 @@ class EnvironmentConfig:
         try:
             values = dict(raw)
             if values.get("challenger") is not None:
-                values["challenger"] = ChallengerConfig(**values["challenger"])
+                challenger = dict(values["challenger"])
+                if "promotion_steps" in challenger:
+                    challenger["promotion_steps"] = tuple(challenger["promotion_steps"])
+                values["challenger"] = ChallengerConfig(**challenger)
             if values.get("scaling") is not None:
                 values["scaling"] = ScalingConfig(**values["scaling"])
             return cls(name=name, **values)

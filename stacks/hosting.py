@@ -14,9 +14,11 @@ from cdk_sagemaker_hosting import (
     Endpoint,
     EndpointMonitoring,
     InstanceVariant,
+    MetricComparison,
     Model,
     ModelData,
     TrafficRouting,
+    TrafficShift,
 )
 from cdk_sagemaker_hosting.compliance import acknowledge
 
@@ -36,7 +38,9 @@ class HostingStack(Stack):
     traffic for the drift monitor; with ``monitoring`` it gets alarms, an alarm
     topic and a dashboard; with ``canary_instances`` every update is a
     blue/green canary that rolls back on the variants' error and latency
-    alarms; with ``scaling`` every variant tracks invocations per instance.
+    alarms; with ``scaling`` every variant tracks invocations per instance;
+    with a challenger and monitoring, a ``PromoteChallenger`` state machine
+    shifts traffic to the challenger step by step, rolling back on alarms.
     """
 
     def __init__(
@@ -132,6 +136,27 @@ class HostingStack(Stack):
                     min_capacity=config.instance_count,
                     max_capacity=config.scaling.max_instances,
                 ).scale_on_invocations(target_per_instance=config.scaling.invocations_per_instance)
+        self.promotion = None
+        if challenger is not None and self.monitoring is not None:
+            # Promote the challenger step by step, on the challenger's own
+            # alarms, the endpoint's health and a comparison with the champion.
+            self.promotion = TrafficShift(
+                self,
+                "PromoteChallenger",
+                endpoint=self.endpoint,
+                source_variant=CHAMPION,
+                target_variant=CHALLENGER,
+                steps=challenger.promotion_steps,
+                bake_time=Duration.minutes(challenger.promotion_bake_minutes),
+                monitoring=self.monitoring,
+                comparison=MetricComparison(),
+                topic=self.monitoring.topic,
+            )
+            CfnOutput(
+                self,
+                "PromoteChallengerStateMachineArn",
+                value=self.promotion.state_machine_arn,
+            )
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name)
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -185,5 +186,31 @@ def test_prod_variants_scale_on_invocations_and_are_watched(
     template.resource_count_is("AWS::ApplicationAutoScaling::ScalingPolicy", 2)
     template.resource_count_is("AWS::CloudWatch::CompositeAlarm", 1)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
-    # per variant: 5XX, 4XX rate, model and overhead latency, CPU, memory, disk, at max
-    template.resource_count_is("AWS::CloudWatch::Alarm", 16)
+    # per variant: 5XX, 4XX rate, model and overhead latency, CPU, memory, disk, at max;
+    # and the promotion's dead-letter alarm
+    template.resource_count_is("AWS::CloudWatch::Alarm", 17)
+
+
+def test_prod_promotes_the_challenger_on_its_alarms(reference_templates: dict[str, Any]) -> None:
+    template = reference_templates["prod-hosting"]
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    (shift,) = [f for f in functions if f["Properties"]["Handler"] == "traffic_shift.index.handler"]
+    parts = shift["Properties"]["Environment"]["Variables"]["SHIFT_DEFAULTS"]["Fn::Join"][1]
+    defaults = json.loads("".join(p if isinstance(p, str) else "<ref>" for p in parts))
+    assert defaults["endpoint"] == "prod-fraud-detection"
+    assert (defaults["source"], defaults["target"]) == ("Champion", "Challenger")
+    assert defaults["steps"] == [10, 25, 50, 75, 100]
+    assert defaults["bake_seconds"] == 900
+    assert defaults["comparison"] == {
+        "max_error_rate_increase": 0.01,
+        "max_latency_increase": 0.2,
+        "min_invocations": 100,
+    }
+    # the challenger's errors and latency alarms and the endpoint's health
+    assert len(defaults["alarms"]) == 3
+    assert "PromoteChallengerStateMachineArn" in template["Outputs"]
+    assert not any(
+        f["Properties"]["Handler"] == "traffic_shift.index.handler"
+        for f in reference_templates["dev-hosting"]["Resources"].values()
+        if f["Type"] == "AWS::Lambda::Function"
+    )

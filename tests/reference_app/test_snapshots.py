@@ -9,7 +9,14 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.conftest import normalise
 
-STACKS = ["dev-artifacts", "dev-hosting", "prod-artifacts", "prod-hosting"]
+STACKS = [
+    "dev-artifacts",
+    "dev-hosting",
+    "dev-batch",
+    "prod-artifacts",
+    "prod-hosting",
+    "prod-batch",
+]
 
 
 @pytest.fixture
