@@ -46,6 +46,7 @@ synth: setup
 ## bench: synth wall time against raw L1 constructs, written as JSON
 bench: setup
 	$(PY) -m scripts.bench --out bench-results.json
+	$(PY) -m scripts.bench_drift --out bench-drift-results.json
 
 ## lock: re-pin every Python dependency after editing pyproject.toml
 lock:

@@ -143,9 +143,9 @@ def local_files(path: Path) -> list[Path]:
     )
 
 
-def count_local(baseline: Baseline, path: Path) -> Counts:
+def count_local(baseline: Baseline, path: Path, *, strict: bool = False) -> Counts:
     """Counts of every capture file at ``path`` (a file or a folder)."""
-    counts = Counts(baseline)
+    counts = Counts(baseline, strict=strict)
     for file in local_files(path):
         with file.open("rb") as stream:
             counts.add_stream(stream.read)

@@ -99,6 +99,12 @@ def register(subparsers: Any) -> None:
         default=defaults.min_records,
         help="fewer records give insufficient_data",
     )
+    drift.add_argument(
+        "--strict",
+        action="store_true",
+        help="parse every capture line whole (default: lines in SageMaker's layout have their "
+        "input parsed and the rest checked for shape)",
+    )
     drift.add_argument("--out", help="also write the report here (path or s3://)")
     drift.set_defaults(run=run_drift)
 
@@ -202,10 +208,10 @@ def run_drift(args: argparse.Namespace) -> int:
             s3 = _s3()
             bucket, prefix = split_s3_uri(args.capture)
             counts = count_s3_objects(
-                s3, Counts(baseline), bucket, list_s3_prefix(s3, bucket, prefix)
+                s3, Counts(baseline, strict=args.strict), bucket, list_s3_prefix(s3, bucket, prefix)
             )
         else:
-            counts = count_local(baseline, Path(args.capture))
+            counts = count_local(baseline, Path(args.capture), strict=args.strict)
         report = score(
             baseline, counts, thresholds, capture=args.capture, baseline_uri=args.baseline
         )

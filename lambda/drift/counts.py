@@ -149,8 +149,9 @@ def _add_into(target: list[int], source: Sequence[int]) -> None:
 class Counts:
     """Counts of one baseline's features over capture lines; mergeable."""
 
-    def __init__(self, baseline: Baseline) -> None:
+    def __init__(self, baseline: Baseline, *, strict: bool = False) -> None:
         self.baseline = baseline
+        self.strict = strict
         self.digest = baseline.digest()
         self.width = len(baseline.features)
         self.features: list[NumericCounts | CategoricalCounts | None] = [
@@ -175,7 +176,7 @@ class Counts:
     def add_lines(self, lines: Sequence[str]) -> None:
         """Count a batch of capture lines (the lines of a chunk of an object)."""
         payloads = capture.Payloads()
-        capture.extract(lines, payloads)
+        capture.extract(lines, payloads, strict=self.strict)
         self.lines += payloads.lines
         self.line_rejections.update(payloads.rejected)
         if payloads.csv:

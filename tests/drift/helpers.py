@@ -15,8 +15,10 @@ def capture_line(
     encoding: str = "CSV",
     content_type: str = "text/csv",
     event_id: str = "f04a8538-696c-4648-8064-8b680b2e3318",
+    *,
+    compact: bool = True,
 ) -> str:
-    """One data-capture line as SageMaker writes it (input and output)."""
+    """One data-capture line as SageMaker writes it (compact JSON), or with spaces."""
     if encoding == "BASE64":
         data = base64.b64encode(data.encode()).decode()
     return json.dumps(
@@ -37,7 +39,8 @@ def capture_line(
             },
             "eventMetadata": {"eventId": event_id, "inferenceTime": "2024-05-01T13:21:48Z"},
             "eventVersion": "0",
-        }
+        },
+        separators=(",", ":") if compact else None,
     )
 
 

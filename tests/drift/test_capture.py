@@ -17,8 +17,8 @@ from tests.drift.helpers import capture_line
 BASELINE = build(["x", "s"], [["1", "a"], ["2", "b"], ["3", "a"]], bins=2)
 
 
-def counted(*lines: str) -> Counts:
-    counts = Counts(BASELINE)
+def counted(*lines: str, strict: bool = False) -> Counts:
+    counts = Counts(BASELINE, strict=strict)
     counts.add_lines(list(lines))
     return counts
 
@@ -82,6 +82,8 @@ BAD_LINES: list[tuple[str, str, dict[str, int]]] = [
     ("truncated line", capture_line("1,a")[:40], {"malformed_json": 1}),
     ("not JSON", "hello", {"malformed_json": 1}),
     ("trailing garbage", capture_line("1,a") + " }", {"malformed_json": 1}),
+    ("trailing garbage, spaced", capture_line("1,a", compact=False) + "x", {"malformed_json": 1}),
+    ("cut after an inner brace", capture_line("1,a")[:-1], {"malformed_json": 1}),
     ("a JSON array", "[1, 2]", {"not_a_capture_record": 1}),
     ("no captureData", '{"eventVersion": "0"}', {"not_a_capture_record": 1}),
     (
@@ -113,8 +115,9 @@ BAD_LINES: list[tuple[str, str, dict[str, int]]] = [
 @pytest.mark.parametrize(
     ("line", "reasons"), [c[1:] for c in BAD_LINES], ids=[c[0] for c in BAD_LINES]
 )
-def test_bad_lines_are_counted_by_reason(line: str, reasons: dict[str, int]) -> None:
-    counts = counted(capture_line("1,a"), line)
+@pytest.mark.parametrize("strict", [False, True], ids=["layout", "strict"])
+def test_bad_lines_are_counted_by_reason(line: str, reasons: dict[str, int], strict: bool) -> None:
+    counts = counted(capture_line("1,a"), line, strict=strict)
     assert counts.lines == 2
     assert _line_reasons(counts) == reasons
     assert counts.records_used == 1  # the good line still counts
@@ -208,3 +211,22 @@ def test_invalid_utf8_is_counted_per_line() -> None:
     counts.add_stream(io.BytesIO(blob).read)
     assert counts.lines == 3 and dict(counts.line_rejections) == {"undecodable_line": 1}
     assert counts.records_used == 2
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["layout", "strict"])
+def test_sagemaker_layout_and_spaced_json_count_alike(strict: bool) -> None:
+    payloads = ["1,a", "3,b", "2.5,a", "x,zz", "1", ""]
+    compact = counted(*(capture_line(p) for p in payloads), strict=strict)
+    spaced = counted(*(capture_line(p, compact=False) for p in payloads), strict=strict)
+    assert compact.to_json() == spaced.to_json()
+    assert (
+        compact.to_json()
+        == counted(*(capture_line(p) for p in payloads), strict=not strict).to_json()
+    )
+
+
+def test_corruption_outside_the_input_object_is_caught_only_when_strict() -> None:
+    """The documented trade of the fast path: output and metadata are checked for shape only."""
+    line = capture_line("1,a").replace('"eventVersion":"0"', '"eventVersion":"0" "x":1')
+    assert counted(line).records_used == 1
+    assert dict(counted(line, strict=True).line_rejections) == {"malformed_json": 1}

@@ -213,3 +213,15 @@ def test_s3_baseline_capture_and_report(
         report = json.loads(s3.get_object(Bucket="capture", Key="report.json")["Body"].read())
         assert (report["objects"], report["records"]["read"]) == (2, 2000)
         assert json.loads(capsys.readouterr().out) == report
+
+
+def test_strict_parses_every_line_whole(train_csv: Path, tmp_path: Path, capsys: Any) -> None:
+    baseline = built_baseline(train_csv, tmp_path, capsys)
+    capture = tmp_path / "capture.jsonl"
+    odd = capture_line("1,20,CA").replace('"eventVersion":"0"', '"eventVersion":"0" "x":1')
+    capture.write_text("\n".join([*(capture_line(p) for p in live_payloads(600)), odd]) + "\n")
+    args = ["drift", "--baseline", str(baseline), "--capture", str(capture)]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["lines"]["rejected"] == 0
+    assert main([*args, "--strict"]) == 0
+    assert json.loads(capsys.readouterr().out)["lines"]["rejections"] == {"malformed_json": 1}
