@@ -208,8 +208,36 @@ def data_keys(config: Any) -> list[str]:
     return sorted(set(found))
 
 
-def upload_artifacts(emulator: Emulator, stacks: Sequence[str], envs: dict[str, Any]) -> list[str]:
-    """Put a placeholder artifact at every key the hosting stacks' models read."""
+def model_data_keys(assembly: Path, env_name: str) -> list[str]:
+    """Artifact keys the models of an environment's stacks read from another stack's bucket.
+
+    A ``ModelDataUrl`` of ``ModelData.from_bucket`` is ``s3://`` + an imported
+    bucket name + ``/<key>``; the key is the join's last string.
+    """
+    keys: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            url = node.get("ModelDataUrl")
+            if isinstance(url, dict) and "Fn::Join" in url:
+                parts = url["Fn::Join"][1]
+                if any(isinstance(p, dict) and "Fn::ImportValue" in p for p in parts):
+                    keys.add(str(parts[-1]).lstrip("/"))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    for template in assembly.glob(f"{env_name}-*.template.json"):
+        visit(json.loads(template.read_text()))
+    return sorted(keys)
+
+
+def upload_artifacts(
+    emulator: Emulator, assembly: Path, stacks: Sequence[str], envs: dict[str, Any]
+) -> list[str]:
+    """Put a placeholder artifact at every key the environment's models read."""
     s3 = emulator.client("s3")
     cfn = emulator.client("cloudformation")
     uploaded = []
@@ -217,7 +245,8 @@ def upload_artifacts(emulator: Emulator, stacks: Sequence[str], envs: dict[str, 
         env_name = stack.removesuffix(FIRST_PHASE_SUFFIX)
         outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
         bucket = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "ArtifactsBucketName")
-        for key in data_keys(envs[env_name]):
+        keys = sorted({*data_keys(envs[env_name]), *model_data_keys(assembly, env_name)})
+        for key in keys:
             s3.put_object(Bucket=bucket, Key=key, Body=placeholder_model_artifact())
             uploaded.append(f"s3://{bucket}/{key}")
     return uploaded
@@ -243,7 +272,7 @@ def deploy_reference_app(
     cdk(["bootstrap", f"aws://{ACCOUNT}/{REGION}"], env=env)
     deploy = ["deploy", "--app", str(assembly), "--require-approval", "never", "--exclusively"]
     cdk([*deploy, *first], env=env, timeout=timeout)
-    for url in upload_artifacts(emulator, first, environments(envs)):
+    for url in upload_artifacts(emulator, assembly, first, environments(envs)):
         print(f"uploaded placeholder model artifact {url}", flush=True)
     cdk([*deploy, *rest], env=env, timeout=timeout)
     return names
@@ -353,7 +382,64 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
     summary["not_emulated"] = not_emulated(emulator, assembly, stacks)
     summary["dropped_properties"] = dropped_properties(emulator, summary["endpoints"])
     summary["emulator_fixes"] = list(FIXES)
+    summary["state_machines"] = state_machines(emulator)
     return summary
+
+
+#: The A/B endpoint of the reference app whose challenger the demo promotes.
+SHIFT_ENDPOINT = "prod-fraud-detection"
+
+
+def shift_demo(emulator: Emulator) -> dict[str, Any]:
+    """Promote the reference A/B endpoint's challenger with the code of ``shift``.
+
+    The same actions the ``PromoteChallenger`` state machine's function runs,
+    looped in one process as ``cdk-sagemaker-hosting shift`` does: moto's
+    server runs no Lambda function (no Docker here) and its CloudFormation
+    creates no CloudWatch alarm, so the steps are not gated on alarms and
+    do not bake.
+    """
+    from cdk_sagemaker_hosting._lambda.traffic_shift import core  # noqa: PLC0415
+    from cdk_sagemaker_hosting._lambda.traffic_shift.plan import Request  # noqa: PLC0415
+
+    lines: list[str] = []
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        print(f"  shift: {line}", flush=True)
+
+    request = Request.from_json(
+        {
+            "endpoint": SHIFT_ENDPOINT,
+            "source": "Champion",
+            "target": "Challenger",
+            "steps": [75, 90, 100],
+            "bake_seconds": 0,
+            "poll_seconds": 1,
+        }
+    )
+    state = core.run(
+        emulator.client("sagemaker"),
+        emulator.client("cloudwatch"),
+        request,
+        owner="deploy-local",
+        sleep=time.sleep,
+        clock=time.time,
+        progress=progress,
+    )
+    return {
+        "endpoint": SHIFT_ENDPOINT,
+        "result": state["result"],
+        "weights": state["weights"],
+        "steps": [h["weights"] for h in state["history"]],
+        "progress": lines,
+    }
+
+
+def state_machines(emulator: Emulator) -> list[str]:
+    """The state machines the emulator holds."""
+    sfn = emulator.client("stepfunctions")
+    return sorted(m["name"] for m in sfn.list_state_machines()["stateMachines"])
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -377,6 +463,17 @@ def print_summary(summary: dict[str, Any]) -> None:
                 + ", ".join(str(u) for u in v["model_data"])
             )
     print(f"Dashboards: {', '.join(summary['dashboards']) or '(none)'}")
+    print(f"State machines: {', '.join(summary['state_machines']) or '(none)'}")
+    shift = summary.get("shift")
+    if shift:
+        print(
+            f"Traffic shift on {shift['endpoint']} (the code of `cdk-sagemaker-hosting shift`): "
+            f"{shift['result']}"
+        )
+        for i, weights in enumerate(shift["steps"], 1):
+            print(f"    step {i}: " + ", ".join(f"{k} {v:g}" for k, v in weights.items()))
+        print("    not gated: moto creates no CloudWatch alarm and runs no Lambda function,")
+        print("    so the steps did not bake and the state machine itself did not run")
     print(
         f"Models: {len(summary['models'])}; buckets: {len(summary['buckets'])}; "
         f"KMS keys (rotation on): {sum(summary['kms_keys'].values())}/{len(summary['kms_keys'])}"
@@ -411,6 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 stacks = deploy_reference_app(emulator, work / "cdk.out")
                 summary = summarize(emulator, work / "cdk.out", stacks)
+                print("Promoting the challenger of the A/B endpoint:", flush=True)
+                summary["shift"] = shift_demo(emulator)
             except Exception:
                 print(f"--- last lines of {emulator.log_path.name} ---", file=sys.stderr)
                 lines = emulator.log_path.read_text(errors="replace").splitlines()

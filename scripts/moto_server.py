@@ -37,8 +37,11 @@ Fixes (moto 5.2.5):
     ``Fn::GetAtt`` on a resource whose type moto skips (a composite alarm
     read by a dashboard's alarm widget) fails the whole stack with
     "references undefined resource". It resolves instead to the placeholder
-    ``not-emulated:<LogicalId>.<Attribute>``, so the resources moto does
-    create are created; the skipped ones are still listed as not emulated.
+    ``not-emulated:<LogicalId>.<Attribute>`` (for ``Arn``, the ARN-shaped
+    ``arn:aws:not-emulated:::<LogicalId>.Arn``, which an IAM policy naming
+    it, such as a traffic shift's ``cloudwatch:DescribeAlarms`` on its
+    gating alarms, accepts), so the resources moto does create are created;
+    the skipped ones are still listed as not emulated.
 
 ``kms-key-policy``
     A KMS key created by CloudFormation keeps its ``KeyPolicy`` as a parsed
@@ -115,6 +118,9 @@ def _clean_json_with_placeholders(resource_json: Any, resources_map: Any) -> Any
         target, attribute = resource_json["Fn::GetAtt"][:2]
         declared = resources_map._resource_json_map.get(target)
         if declared and not cfn_parsing.resource_class_from_type(declared["Type"]):
+            if attribute == "Arn":
+                # ARN-shaped, so that an IAM policy naming it stays valid.
+                return f"arn:aws:not-emulated:::{target}.{attribute}"
             return f"not-emulated:{target}.{attribute}"
     return _clean_json(resource_json, resources_map)
 

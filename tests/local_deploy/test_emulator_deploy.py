@@ -8,6 +8,9 @@ list printed by `make deploy-local` stays true.
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,9 +36,17 @@ def test_every_stack_is_created(deployed: dict[str, Any]) -> None:
     assert deployed["summary"]["stacks"] == {
         "dev-artifacts": "CREATE_COMPLETE",
         "dev-hosting": "CREATE_COMPLETE",
+        "dev-batch": "CREATE_COMPLETE",
         "prod-artifacts": "CREATE_COMPLETE",
         "prod-hosting": "CREATE_COMPLETE",
+        "prod-batch": "CREATE_COMPLETE",
     }
+    machines = deployed["summary"]["state_machines"]
+    assert [m.rsplit("-", 1)[0] for m in machines] == [
+        "dev-batch-WeeklyForecast6068FD96",
+        "prod-batch-WeeklyForecast6068FD96",
+        "prod-hosting-PromoteChallengerF4F12EBE",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -116,8 +127,9 @@ def test_endpoint_config_volume_and_every_key_are_kms_with_rotation(
         assert key["KeyManager"] == "CUSTOMER"
         key_id = key["KeyId"]
         assert summary["kms_keys"][key_id] is True
-    # per environment: artifacts and endpoint keys; in prod also capture and alarm-topic keys
-    assert len(summary["kms_keys"]) == 6
+    # per environment: artifacts, endpoint, forecast data and forecast workflow keys;
+    # in prod also capture, alarm-topic and promotion keys
+    assert len(summary["kms_keys"]) == 11
     assert all(summary["kms_keys"].values())
 
 
@@ -154,10 +166,12 @@ def test_summary_names_what_the_emulator_skipped(
     assert deployed["summary"]["not_emulated"] == {
         "AWS::ApplicationAutoScaling::ScalableTarget": 2,
         "AWS::ApplicationAutoScaling::ScalingPolicy": 2,
-        "AWS::CloudWatch::Alarm": 16,
+        "AWS::CloudWatch::Alarm": 21,
         "AWS::CloudWatch::CompositeAlarm": 1,
-        "AWS::S3::BucketPolicy": 6,
-        "AWS::SNS::TopicPolicy": 1,
+        "AWS::Lambda::Permission": 1,
+        "AWS::S3::BucketPolicy": 10,
+        "AWS::SNS::TopicPolicy": 3,
+        "AWS::SQS::QueuePolicy": 3,
     }
     assert len(deployed["summary"]["dashboards"]) == 1
     assert deployed["summary"]["dropped_properties"] == [
@@ -171,10 +185,66 @@ def test_summary_names_what_the_emulator_skipped(
     local_deploy.print_summary(deployed["summary"])
     out = capsys.readouterr().out
     assert "NOT EMULATED" in out
-    assert "AWS::S3::BucketPolicy x6" in out
+    assert "AWS::S3::BucketPolicy x10" in out
     assert "ACCEPTED BUT NOT STORED" in out
     assert "Dashboards: " in out
     assert "endpoint-name, pipeline-model, getatt-not-emulated, kms-key-policy" in out
+
+
+def run_shift(deployed: dict[str, Any], *argv: str) -> tuple[int, dict[str, Any], str]:
+    """`cdk-sagemaker-hosting shift` as a person runs it, against the emulator."""
+    env = deployed["emulator"].env()
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cdk-sagemaker-hosting"), "shift", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stdout
+
+
+def test_the_command_line_shifts_traffic_both_ways(deployed: dict[str, Any]) -> None:
+    endpoint = ("--endpoint", "prod-fraud-detection", "--bake-seconds", "0", "--poll-seconds", "1")
+    code, summary, out = run_shift(
+        deployed, *endpoint, "--from", "Champion", "--to", "Challenger", "--steps", "75,100"
+    )
+    assert (code, summary) == (
+        0,
+        {"result": "promoted", "weights": {"Champion": 0.0, "Challenger": 100.0}},
+    )
+    assert "step 1/2 (75%): Champion=25 Challenger=75" in out
+    code, summary, _ = run_shift(
+        deployed, *endpoint, "--from", "Challenger", "--to", "Champion", "--steps", "50,100"
+    )
+    assert (code, summary) == (
+        0,
+        {"result": "promoted", "weights": {"Champion": 100.0, "Challenger": 0.0}},
+    )
+    code, summary, _ = run_shift(
+        deployed, *endpoint, "--from", "Champion", "--to", "Shadow", "--steps", "100"
+    )
+    assert code == 2
+    assert "target variant 'Shadow' is not on endpoint" in summary["error"]
+
+
+def test_deploy_local_promotes_the_challenger(deployed: dict[str, Any]) -> None:
+    emulator = deployed["emulator"]
+    emulator.client("sagemaker").update_endpoint_weights_and_capacities(
+        EndpointName="prod-fraud-detection",
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "Champion", "DesiredWeight": 50.0},
+            {"VariantName": "Challenger", "DesiredWeight": 50.0},
+        ],
+    )
+    shift = local_deploy.shift_demo(emulator)
+    assert shift["result"] == "promoted"
+    assert shift["steps"] == [
+        {"Champion": 25.0, "Challenger": 75.0},
+        {"Champion": 10.0, "Challenger": 90.0},
+        {"Champion": 0.0, "Challenger": 100.0},
+    ]
 
 
 @pytest.mark.xfail(

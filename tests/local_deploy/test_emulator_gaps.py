@@ -239,7 +239,7 @@ def test_getatt_not_emulated(fixed: bool) -> None:
                     "DashboardEntries"
                 ][0]["DashboardName"]
             )["DashboardBody"]
-            assert "not-emulated:Health.Arn" in body
+            assert "arn:aws:not-emulated:::Health.Arn" in body
         else:
             with pytest.raises(Exception, match="references undefined resource Health"):
                 cfn.create_stack(StackName="board", TemplateBody=json.dumps(DASHBOARD))
