@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -19,7 +20,9 @@ APP = """
 import json, sys
 import aws_cdk as cdk
 import cdk_sagemaker_hosting
-from cdk_sagemaker_hosting import ContainerImage, EncryptedBucket, Endpoint, Model, ModelData
+from cdk_sagemaker_hosting import (
+    ContainerImage, EncryptedBucket, Endpoint, InstanceVariant, Model, ModelData, TrafficShift,
+)
 
 app = cdk.App(outdir=sys.argv[1])
 stack = cdk.Stack(app, "Consumer")
@@ -29,7 +32,14 @@ model = Model(
     image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1"),
     model_data=ModelData.from_bucket(bucket, "m/model.tar.gz"),
 )
-Endpoint(stack, "Endpoint", model=model, endpoint_name="consumer")
+endpoint = Endpoint(
+    stack, "Endpoint", endpoint_name="consumer",
+    variants=[
+        InstanceVariant(model=model, variant_name="A"),
+        InstanceVariant(model=model, variant_name="B"),
+    ],
+)
+TrafficShift(stack, "Shift", endpoint=endpoint, source_variant="A", target_variant="B")
 app.synth()
 print(json.dumps({"module": cdk_sagemaker_hosting.__file__}))
 """
@@ -60,6 +70,27 @@ def test_wheel_holds_the_package_and_nothing_else(wheel: Path) -> None:
         "py.typed",
     ):
         assert f"cdk_sagemaker_hosting/{module}" in names
+
+
+def lambda_functions() -> list[str]:
+    return sorted(p.parent.name for p in (ROOT / "lambda").glob("*/index.py"))
+
+
+def test_pyproject_lists_every_lambda_folder_as_a_package() -> None:
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]
+    assert lambda_functions(), "no Lambda function found"
+    for function in lambda_functions():
+        assert f"cdk_sagemaker_hosting._lambda.{function}" in packages
+
+
+def test_wheel_ships_every_lambda_handler(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for function in lambda_functions():
+        for module in (ROOT / "lambda" / function).glob("*.py"):
+            assert f"cdk_sagemaker_hosting/_lambda/{function}/{module.name}" in names
+    assert not [n for n in names if "__pycache__" in n]
 
 
 def test_installed_wheel_synthesises_a_stack_outside_the_repo(wheel: Path, tmp_path: Path) -> None:
@@ -107,3 +138,18 @@ def test_installed_wheel_synthesises_a_stack_outside_the_repo(wheel: Path, tmp_p
     types = sorted({r["Type"] for r in template["Resources"].values()})
     assert "AWS::SageMaker::Endpoint" in types
     assert "AWS::IAM::ManagedPolicy" in types
+    assert "AWS::StepFunctions::StateMachine" in types
+    # the function's code came from the installed package, not from the repository
+    (fn,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    asset = tmp_path / "cdk.out" / f"asset.{fn['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+    assert (asset / "traffic_shift" / "index.py").is_file()
+    # and the command line the wheel installs runs the shift's code
+    cli = subprocess.run(
+        [str(venv / "bin" / "cdk-sagemaker-hosting"), "shift", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert "--bake-seconds" in cli.stdout
