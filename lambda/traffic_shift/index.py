@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from . import core
-from .plan import Request
+from .plan import BadRequest, Request
 
 _clients: dict[str, Any] = {}
 
@@ -31,8 +31,20 @@ def _client(service: str) -> Any:
     return _clients[service]
 
 
+#: What an execution's input may change; the rest is fixed by the construct
+#: (its permissions name the endpoint and the alarms).
+OVERRIDABLE = frozenset({"source", "target", "steps", "bake_seconds"})
+
+
 def _request(overrides: dict[str, Any] | None) -> Request:
     defaults = json.loads(os.environ.get("SHIFT_DEFAULTS", "{}"))
+    unknown = sorted(set(overrides or {}) - OVERRIDABLE)
+    if unknown:
+        msg = (
+            f"the execution input may set only {', '.join(sorted(OVERRIDABLE))}; "
+            f"not {', '.join(unknown)}"
+        )
+        raise BadRequest(msg)
     return Request.from_json({**defaults, **(overrides or {})})
 
 

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from cdk_sagemaker_hosting import cli
 from cdk_sagemaker_hosting._lambda.traffic_shift import aws, command, index
+from cdk_sagemaker_hosting._lambda.traffic_shift.plan import BadRequest
 
 from .conftest import ENDPOINT, REGION, weights_of
 
@@ -72,6 +73,14 @@ def test_execution_input_overrides_the_defaults(lambda_env: Any) -> None:
     assert state["request"]["steps"] == [100]
     assert state["request"]["bake_seconds"] == 5
     assert state["request"]["alarms"] == ["B-errors"]
+
+
+def test_execution_input_cannot_change_the_endpoint_or_alarms(lambda_env: Any) -> None:
+    with pytest.raises(BadRequest, match="may set only bake_seconds, source, steps, target"):
+        index.handler(
+            {"action": "start", "request": {"endpoint": "other", "alarms": []}, "owner": "e"},
+            None,
+        )
 
 
 def test_a_stopped_execution_rolls_back(lambda_env: Any, sagemaker: Any) -> None:
