@@ -3,27 +3,37 @@
 The public API is re-exported here::
 
     from cdk_sagemaker_hosting import Endpoint, InstanceVariant, Model, ModelData
+
+The names are imported on first use (PEP 562), so that the command line
+(``cdk_sagemaker_hosting.cli``) starts without loading the CDK and Node.js.
 """
 
-from cdk_sagemaker_hosting.async_inference import AsyncInference
-from cdk_sagemaker_hosting.batch_transform import JoinSource, ScheduledBatchTransform
-from cdk_sagemaker_hosting.data_capture import DataCapture
-from cdk_sagemaker_hosting.deployment import DeploymentConfig, TrafficRouting
-from cdk_sagemaker_hosting.drift import DriftMonitor, DriftThresholds
-from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
-from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase
-from cdk_sagemaker_hosting.model import (
-    ContainerDefinition,
-    ContainerImage,
-    InferenceExecution,
-    Model,
-    ModelData,
-)
-from cdk_sagemaker_hosting.monitoring import AlarmThresholds, EndpointMonitoring
-from cdk_sagemaker_hosting.scaling import VariantScaling
-from cdk_sagemaker_hosting.traffic_shift import MetricComparison, TrafficShift
-from cdk_sagemaker_hosting.validation import ValidationError
-from cdk_sagemaker_hosting.variants import InstanceVariant, RoutingStrategy, ServerlessVariant
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cdk_sagemaker_hosting.async_inference import AsyncInference
+    from cdk_sagemaker_hosting.batch_transform import JoinSource, ScheduledBatchTransform
+    from cdk_sagemaker_hosting.data_capture import DataCapture
+    from cdk_sagemaker_hosting.deployment import DeploymentConfig, TrafficRouting
+    from cdk_sagemaker_hosting.drift import DriftMonitor, DriftThresholds
+    from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
+    from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase
+    from cdk_sagemaker_hosting.model import (
+        ContainerDefinition,
+        ContainerImage,
+        InferenceExecution,
+        Model,
+        ModelData,
+    )
+    from cdk_sagemaker_hosting.monitoring import AlarmThresholds, EndpointMonitoring
+    from cdk_sagemaker_hosting.scaling import VariantScaling
+    from cdk_sagemaker_hosting.traffic_shift import MetricComparison, TrafficShift
+    from cdk_sagemaker_hosting.validation import ValidationError
+    from cdk_sagemaker_hosting.variants import InstanceVariant, RoutingStrategy, ServerlessVariant
+
 
 __all__ = [
     "AlarmThresholds",
@@ -52,3 +62,46 @@ __all__ = [
     "ValidationError",
     "VariantScaling",
 ]
+
+#: Public name -> the module that defines it.
+_MODULES = {
+    "AlarmThresholds": "cdk_sagemaker_hosting.monitoring",
+    "AsyncInference": "cdk_sagemaker_hosting.async_inference",
+    "ContainerDefinition": "cdk_sagemaker_hosting.model",
+    "ContainerImage": "cdk_sagemaker_hosting.model",
+    "DataCapture": "cdk_sagemaker_hosting.data_capture",
+    "DeploymentConfig": "cdk_sagemaker_hosting.deployment",
+    "DriftMonitor": "cdk_sagemaker_hosting.drift",
+    "DriftThresholds": "cdk_sagemaker_hosting.drift",
+    "EncryptedBucket": "cdk_sagemaker_hosting.encrypted_bucket",
+    "Endpoint": "cdk_sagemaker_hosting.endpoint",
+    "EndpointBase": "cdk_sagemaker_hosting.endpoint",
+    "EndpointMonitoring": "cdk_sagemaker_hosting.monitoring",
+    "InferenceExecution": "cdk_sagemaker_hosting.model",
+    "InstanceVariant": "cdk_sagemaker_hosting.variants",
+    "JoinSource": "cdk_sagemaker_hosting.batch_transform",
+    "MetricComparison": "cdk_sagemaker_hosting.traffic_shift",
+    "Model": "cdk_sagemaker_hosting.model",
+    "ModelData": "cdk_sagemaker_hosting.model",
+    "RoutingStrategy": "cdk_sagemaker_hosting.variants",
+    "ScheduledBatchTransform": "cdk_sagemaker_hosting.batch_transform",
+    "ServerlessVariant": "cdk_sagemaker_hosting.variants",
+    "TrafficRouting": "cdk_sagemaker_hosting.deployment",
+    "TrafficShift": "cdk_sagemaker_hosting.traffic_shift",
+    "ValidationError": "cdk_sagemaker_hosting.validation",
+    "VariantScaling": "cdk_sagemaker_hosting.scaling",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULES])

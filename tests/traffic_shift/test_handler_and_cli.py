@@ -182,3 +182,17 @@ def test_cli_main_parses_the_shift_command() -> None:
     with pytest.raises(SystemExit) as exit_:
         cli.main(["shift", "--endpoint", "x"])
     assert exit_.value.code == 2
+
+
+def test_the_command_line_starts_without_the_cdk() -> None:
+    import subprocess
+    import sys
+
+    check = (
+        "import sys, cdk_sagemaker_hosting.cli as c; c.build_parser(); "
+        "assert 'aws_cdk' not in sys.modules and 'jsii' not in sys.modules, sorted(sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
