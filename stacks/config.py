@@ -65,6 +65,9 @@ class EnvironmentConfig:
     :param multi_az: require the endpoint to span Availability Zones.
     :param challenger: an A/B challenger variant; default: none.
     :param data_capture_percentage: capture this share of traffic; default: no capture.
+    :param drift_baseline_key: with data capture, check the captured requests
+        for drift every hour against the baseline at this key of the capture
+        bucket (built by ``cdk-sagemaker-hosting baseline``); default: no check.
     :param canary_instances: blue/green canary size on update, with rollback on
         the variants' alarms; default: SageMaker's all-at-once.
     :param scaling: auto scaling of the variants; default: fixed instance counts.
@@ -81,6 +84,7 @@ class EnvironmentConfig:
     multi_az: bool = True
     challenger: ChallengerConfig | None = None
     data_capture_percentage: int | None = None
+    drift_baseline_key: str | None = None
     canary_instances: int | None = None
     scaling: ScalingConfig | None = None
     monitoring: bool = False

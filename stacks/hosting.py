@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from cdk_sagemaker_hosting import (
     ContainerDefinition,
     ContainerImage,
     DataCapture,
     DeploymentConfig,
+    DriftMonitor,
     EncryptedBucket,
     Endpoint,
     EndpointMonitoring,
@@ -39,7 +41,8 @@ class HostingStack(Stack):
     topic and a dashboard; with ``canary_instances`` every update is a
     blue/green canary that rolls back on the variants' error and latency
     alarms; with ``scaling`` every variant tracks invocations per instance;
-    with a challenger and monitoring, a ``PromoteChallenger`` state machine
+    with ``drift_baseline_key``, a ``DriftMonitor`` checks the captured
+    requests every hour; with a challenger and monitoring, a ``PromoteChallenger`` state machine
     shifts traffic to the challenger step by step, rolling back on alarms.
     """
 
@@ -136,6 +139,26 @@ class HostingStack(Stack):
                     min_capacity=config.instance_count,
                     max_capacity=config.scaling.max_instances,
                 ).scale_on_invocations(target_per_instance=config.scaling.invocations_per_instance)
+        self.drift = None
+        if data_capture is not None and config.drift_baseline_key:
+            self.drift = DriftMonitor(
+                self,
+                "DriftMonitor",
+                endpoint=self.endpoint,
+                data_capture=data_capture,
+                baseline_key=config.drift_baseline_key,
+                topic=self.monitoring.topic if self.monitoring else None,
+            )
+            if self.monitoring is not None and self.monitoring.dashboard is not None:
+                self.monitoring.dashboard.add_widgets(
+                    cloudwatch.GraphWidget(
+                        title="Data drift: share of features drifted (hourly)",
+                        left=[self.drift.metric_drift_share(name) for name in names],
+                        left_y_axis=cloudwatch.YAxisProps(min=0, max=1),
+                        width=24,
+                    )
+                )
+            CfnOutput(self, "DataCaptureBucketName", value=data_capture.destination.bucket_name)
         self.promotion = None
         if challenger is not None and self.monitoring is not None:
             # Promote the challenger step by step, on the challenger's own

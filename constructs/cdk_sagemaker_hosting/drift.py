@@ -36,7 +36,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from cdk_sagemaker_hosting import lambda_code, validation
+from cdk_sagemaker_hosting import serverless, validation
 from cdk_sagemaker_hosting._lambda.drift.monitor import EVENT_DETAIL_TYPE, EVENT_SOURCE
 from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
@@ -356,40 +356,20 @@ class DriftMonitor(Construct):
         retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
     ) -> aws_lambda.Function:
-        log_group = self._log_group(
-            stack, "FunctionLogs", "/aws/lambda/", retention, removal_policy
-        )
-        role = iam.Role(
-            self,
-            "FunctionRole",
-            description=f"Runs the drift checks of {self.node.path}",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        )
-        principal = ManagedPolicyPrincipal(self, "FunctionPolicy", role=role)
-        self._function_principal = principal
-        function = aws_lambda.Function(
+        function, principal = serverless.handler_function(
             self,
             "Function",
-            runtime=lambda_code.RUNTIME,
-            handler=lambda_code.handler("drift"),
-            code=lambda_code.function_code("drift"),
+            function="drift",
+            key=self.encryption_key,
             description=f"Drift check of {self.node.path}: plan, check, count, finish",
-            # The role by reference, immutable: every permission is in the managed policy.
-            role=iam.Role.from_role_arn(self, "FunctionRoleRef", role.role_arn, mutable=False),
-            memory_size=memory_size_mb,
             timeout=timeout,
-            tracing=aws_lambda.Tracing.ACTIVE,
-            log_group=log_group,
+            memory_size=memory_size_mb,
             environment={"DRIFT_CONFIG": stack.to_json_string(config)},
+            retention=retention,
+            removal_policy=removal_policy,
         )
-        function.node.add_dependency(principal.policy)
+        self._function_principal = principal
         add = principal.add_to_policy
-        add(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[log_group.log_group_arn],
-            )
-        )
         add(
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
@@ -402,52 +382,11 @@ class DriftMonitor(Construct):
                 actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]
             )
         )
-        add(
-            iam.PolicyStatement(
-                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
-            )
-        )
         acknowledge(
             principal.policy,
-            "Wildcards only where IAM offers nothing narrower: cloudwatch:PutMetricData has no "
-            f"resource-level permission (it is limited to the namespace {self.metric_namespace} "
-            "by condition) and X-Ray trace writes have none either.",
+            "cloudwatch:PutMetricData has no resource-level permission; it is limited to the "
+            f"namespace {self.metric_namespace} by condition.",
             "AwsSolutions-IAM5[Resource::*]",
-        )
-        acknowledge(
-            function,
-            "Every function of the library runs on one runtime, lambda_code.RUNTIME, which is "
-            "moved to a newer Python deliberately, after the handlers are tested on it.",
-            "AwsSolutions-L1",
-            "Serverless-LambdaLatestVersion",
-        )
-        acknowledge(
-            function,
-            "Step Functions invokes the function synchronously, retries it and records each "
-            "failure in the execution history (and the failed-run alarm fires); a dead-letter "
-            "queue only applies to asynchronous invocations.",
-            "HIPAA.Security-LambdaDLQ",
-            "NIST.800.53.R5-LambdaDLQ",
-            "PCI.DSS.321-LambdaDLQ",
-            "Serverless-LambdaDLQ",
-        )
-        acknowledge(
-            function,
-            "The drift check calls only S3, CloudWatch and EventBridge APIs and reaches no "
-            "private resource, so it runs outside a VPC; its IAM policy scopes what it reads "
-            "and writes.",
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321-LambdaInsideVPC",
-        )
-        acknowledge(
-            function,
-            "Concurrency is bounded by the state machine (one plan or check per run, at most "
-            "max_concurrency Map children); reserving concurrency would take it from the "
-            "account's pool and fails to deploy in accounts at the minimum limit.",
-            "HIPAA.Security-LambdaConcurrency",
-            "NIST.800.53.R5-LambdaConcurrency",
-            "PCI.DSS.321-LambdaConcurrency",
         )
         return function
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import (
+    Annotations,
     Arn,
     ArnComponents,
     ArnFormat,
@@ -44,32 +45,22 @@ def encryption_key(scope: Construct, construct_id: str, description: str) -> kms
     )
 
 
-def encrypted_log_group(
-    scope: Construct,
-    construct_id: str,
-    *,
-    key: kms.IKey,
-    prefix: str,
-    retention: logs.RetentionDays = LOG_RETENTION,
-) -> logs.LogGroup:
-    """A log group named ``<prefix><unique id>``, encrypted with ``key``.
+def allow_logs_to_use_key(scope: Construct, key: kms.IKey, log_group_name: str) -> None:
+    """Let CloudWatch Logs use ``key`` for the log group of that name only.
 
-    The key policy lets CloudWatch Logs use the key for this log group only
-    (its name is fixed here so the policy can name it).
+    An imported key's policy cannot be changed here: a warning says what to add.
     """
     stack = Stack.of(scope)
-    name = f"{prefix}{Names.unique_resource_name(scope, max_length=200, separator='-')}"
-    name = f"{name}-{construct_id}"[:512]
     arn = Arn.format(
         ArnComponents(
             service="logs",
             resource="log-group",
-            resource_name=name,
+            resource_name=log_group_name,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         ),
         stack,
     )
-    key.add_to_resource_policy(
+    added = key.add_to_resource_policy(
         iam.PolicyStatement(
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
             actions=[
@@ -83,13 +74,38 @@ def encrypted_log_group(
             conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
         )
     )
+    if not added.statement_added:
+        Annotations.of(scope).add_warning_v2(
+            "cdk-sagemaker-hosting:ImportedKey",
+            "the encryption key is imported, so its key policy cannot be changed here: allow "
+            f"the CloudWatch Logs service to use it for log group {log_group_name}.",
+        )
+
+
+def encrypted_log_group(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    prefix: str,
+    retention: logs.RetentionDays = LOG_RETENTION,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+) -> logs.LogGroup:
+    """A log group named ``<prefix><unique id>-<construct id>``, encrypted with ``key``.
+
+    The key policy lets CloudWatch Logs use the key for this log group only
+    (its name is fixed here so the policy can name it).
+    """
+    name = f"{prefix}{Names.unique_resource_name(scope, max_length=200, separator='-')}"
+    name = f"{name}-{construct_id}"[:512]
+    allow_logs_to_use_key(scope, key, name)
     return logs.LogGroup(
         scope,
         construct_id,
         log_group_name=name,
         encryption_key=key,
         retention=retention,
-        removal_policy=RemovalPolicy.RETAIN,
+        removal_policy=removal_policy,
     )
 
 
@@ -103,6 +119,8 @@ def handler_function(
     timeout: Duration,
     environment: Mapping[str, str] | None = None,
     memory_size: int = 256,
+    retention: logs.RetentionDays = LOG_RETENTION,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
 ) -> tuple[aws_lambda.Function, ManagedPolicyPrincipal]:
     """A function running ``lambda/<function>/``, and the grantee of its permissions.
 
@@ -111,7 +129,14 @@ def handler_function(
     function, whose role takes no inline policy), ``<id>Logs`` (encrypted
     with ``key``). The function may write its own logs and X-Ray traces.
     """
-    log_group = encrypted_log_group(scope, f"{construct_id}Logs", key=key, prefix="/aws/lambda/")
+    log_group = encrypted_log_group(
+        scope,
+        f"{construct_id}Logs",
+        key=key,
+        prefix="/aws/lambda/",
+        retention=retention,
+        removal_policy=removal_policy,
+    )
     role = iam.Role(
         scope,
         f"{construct_id}Role",

@@ -187,8 +187,31 @@ def test_prod_variants_scale_on_invocations_and_are_watched(
     template.resource_count_is("AWS::CloudWatch::CompositeAlarm", 1)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     # per variant: 5XX, 4XX rate, model and overhead latency, CPU, memory, disk, at max;
-    # and the promotion's dead-letter alarm
-    template.resource_count_is("AWS::CloudWatch::Alarm", 17)
+    # the promotion's dead-letter alarm; per variant dataset drift, and the drift
+    # monitor's failed-run and dead-letter alarms
+    template.resource_count_is("AWS::CloudWatch::Alarm", 21)
+
+
+def test_prod_checks_captured_traffic_for_drift(reference_templates: dict[str, Any]) -> None:
+    template = Template.from_json(reference_templates["prod-hosting"])
+    template.has_resource_properties(
+        "AWS::Lambda::Function", {"Handler": "drift.index.handler", "Runtime": "python3.14"}
+    )
+    template.has_resource_properties(
+        "AWS::Events::Rule", {"ScheduleExpression": "rate(1 hour)", "State": "ENABLED"}
+    )
+    (fn,) = [
+        r
+        for r in reference_templates["prod-hosting"]["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"]["Handler"] == "drift.index.handler"
+    ]
+    config = json.dumps(fn["Properties"]["Environment"]["Variables"]["DRIFT_CONFIG"])
+    assert "drift-baselines/fraud-detection/v1/baseline.json" in config
+    assert "prod-fraud-detection" in config
+    dashboard = json.dumps(template.find_resources("AWS::CloudWatch::Dashboard"))
+    assert "Data drift" in dashboard and "DriftShare" in dashboard
+    assert "DataCaptureBucketName" in reference_templates["prod-hosting"]["Outputs"]
 
 
 def test_prod_promotes_the_challenger_on_its_alarms(reference_templates: dict[str, Any]) -> None:
