@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import datetime as dt
 import io
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -436,6 +438,106 @@ def shift_demo(emulator: Emulator) -> dict[str, Any]:
     }
 
 
+#: Synthetic fraud-detection features: the training data, and live traffic.
+DRIFT_COLUMNS = ["amount", "customer_age", "merchant_category"]
+
+
+def drift_rows(n: int, *, seed: int, shift: bool) -> list[list[str]]:
+    """Rows of the synthetic features; ``shift`` moves amounts up and the category mix."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data
+    categories = ["grocery", "fuel", "travel", "online"]
+    weights = [0.1, 0.1, 0.2, 0.6] if shift else [0.4, 0.3, 0.2, 0.1]
+    return [
+        [
+            f"{rng.gauss(140 if shift else 100, 20):.2f}",
+            str(rng.randint(18, 90)),
+            rng.choices(categories, weights)[0],
+        ]
+        for _ in range(n)
+    ]
+
+
+def capture_object(rows: list[list[str]], at: dt.datetime) -> str:
+    """Data-capture JSON lines as SageMaker writes them, one request per row."""
+    return "".join(
+        json.dumps(
+            {
+                "captureData": {
+                    "endpointInput": {
+                        "observedContentType": "text/csv",
+                        "mode": "INPUT",
+                        "data": ",".join(row),
+                        "encoding": "CSV",
+                    }
+                },
+                "eventMetadata": {
+                    "eventId": f"demo-{i}",
+                    "inferenceTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+                "eventVersion": "0",
+            },
+            separators=(",", ":"),
+        )
+        + "\n"
+        for i, row in enumerate(rows)
+    )
+
+
+def drift_demo(emulator: Emulator) -> dict[str, Any]:
+    """Write captured traffic with a known shift and run the drift check on it.
+
+    The configuration is the deployed function's own (``DRIFT_CONFIG``); the
+    check runs the function's steps in-process (moto's server runs no Lambda
+    function): plan, one-pass check, report, metrics, event. The champion's
+    traffic follows the training data; the challenger's has larger amounts
+    and another mix of merchant categories.
+    """
+    from cdk_sagemaker_hosting._lambda.drift import baseline, monitor  # noqa: PLC0415
+    from cdk_sagemaker_hosting._lambda.drift.check import window  # noqa: PLC0415
+
+    functions = emulator.client("lambda").list_functions()["Functions"]
+    (raw,) = [
+        f["Environment"]["Variables"]["DRIFT_CONFIG"]
+        for f in functions
+        if "DRIFT_CONFIG" in (f.get("Environment") or {}).get("Variables", {})
+    ]
+    config = monitor.Config.from_json(json.loads(raw))
+    s3 = emulator.client("s3")
+    trained = baseline.build(DRIFT_COLUMNS, drift_rows(5000, seed=1, shift=False))
+    s3.put_object(
+        Bucket=config.baseline_bucket,
+        Key=config.baseline_key,
+        Body=json.dumps(trained.to_json()).encode(),
+    )
+    now = dt.datetime.now(dt.UTC)
+    start, _ = window(
+        now, dt.timedelta(seconds=config.window_seconds), dt.timedelta(seconds=config.delay_seconds)
+    )
+    for variant, shift in (("Champion", False), ("Challenger", True)):
+        for i in range(3):
+            at = start + dt.timedelta(minutes=10 * i + 1)
+            key = (
+                f"{config.capture_prefix}{config.endpoint}/{variant}/"
+                f"{at:%Y/%m/%d/%H}/{at:%M-%S}-000-demo-{i}.jsonl"
+            )
+            rows = drift_rows(400, seed=10 * i + shift, shift=shift)
+            s3.put_object(
+                Bucket=config.capture_bucket, Key=key, Body=capture_object(rows, at).encode()
+            )
+    clients = {
+        "s3": s3,
+        "cloudwatch": emulator.client("cloudwatch"),
+        "events": emulator.client("events"),
+    }
+    planned = monitor.plan(s3, config, time=now.isoformat(), run="deploy-local")
+    result = monitor.check(clients, config, planned)
+    reports = {}
+    for variant, found in result["variants"].items():
+        bucket, _, key = found["report"].removeprefix("s3://").partition("/")
+        reports[variant] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return {"window": planned["window"], "objects": planned["objects"], "reports": reports}
+
+
 def state_machines(emulator: Emulator) -> list[str]:
     """The state machines the emulator holds."""
     sfn = emulator.client("stepfunctions")
@@ -474,6 +576,22 @@ def print_summary(summary: dict[str, Any]) -> None:
             print(f"    step {i}: " + ", ".join(f"{k} {v:g}" for k, v in weights.items()))
         print("    not gated: moto creates no CloudWatch alarm and runs no Lambda function,")
         print("    so the steps did not bake and the state machine itself did not run")
+    drift = summary.get("drift")
+    if drift:
+        print(
+            f"Drift check of the captured traffic ({drift['objects']} objects, window "
+            f"{drift['window']['start']} to {drift['window']['end']}), the function's code:"
+        )
+        for variant, report in drift["reports"].items():
+            print(
+                f"  {variant}: {report['verdict']} ({report['drift_share']:.0%} of features "
+                f"drifted; {report['records']['used']} records used)"
+            )
+            for feature in report["features"]:
+                print(
+                    f"    {feature['name']:18} {feature['metric']:15} {feature['score']:.4f} "
+                    f"(threshold {feature['threshold']}) {feature['verdict']}"
+                )
     print(
         f"Models: {len(summary['models'])}; buckets: {len(summary['buckets'])}; "
         f"KMS keys (rotation on): {sum(summary['kms_keys'].values())}/{len(summary['kms_keys'])}"
@@ -510,6 +628,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 summary = summarize(emulator, work / "cdk.out", stacks)
                 print("Promoting the challenger of the A/B endpoint:", flush=True)
                 summary["shift"] = shift_demo(emulator)
+                print("Checking synthetic captured traffic for drift:", flush=True)
+                summary["drift"] = drift_demo(emulator)
             except Exception:
                 print(f"--- last lines of {emulator.log_path.name} ---", file=sys.stderr)
                 lines = emulator.log_path.read_text(errors="replace").splitlines()

@@ -43,6 +43,13 @@ Fixes (moto 5.2.5):
     gating alarms, accepts), so the resources moto does create are created;
     the skipped ones are still listed as not emulated.
 
+``schedule-rule-events``
+    A scheduled rule (``ScheduleExpression``, no ``EventPattern``) matches
+    every event ``PutEvents`` sends, and its target (a state machine) is
+    one moto cannot deliver to, so ``PutEvents`` fails with HTTP 500 as soon
+    as a stack holds a schedule. In AWS a scheduled rule matches no event:
+    such rules are left out of ``PutEvents``.
+
 ``kms-key-policy``
     A KMS key created by CloudFormation keeps its ``KeyPolicy`` as a parsed
     object, and every later ``DescribeKey`` on it fails with HTTP 500
@@ -58,6 +65,7 @@ from typing import Any
 
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
+from moto.events import models as events_models
 from moto.kms import responses as kms_responses
 from moto.sagemaker import models as sagemaker_models
 
@@ -67,6 +75,7 @@ FIXES = (
     "endpoint-name",
     "pipeline-model",
     "getatt-not-emulated",
+    "schedule-rule-events",
     "kms-key-policy",
 )
 
@@ -125,6 +134,15 @@ def _clean_json_with_placeholders(resource_json: Any, resources_map: Any) -> Any
     return _clean_json(resource_json, resources_map)
 
 
+_send_to_targets = events_models.Rule.send_to_targets
+
+
+def _send_to_targets_unless_scheduled(self: Any, *args: Any, **kwargs: Any) -> None:
+    if self.scheduled_expression and not self.event_pattern._pattern:
+        return  # a scheduled rule matches no event
+    _send_to_targets(self, *args, **kwargs)
+
+
 _validate_policy = kms_responses.validate_policy
 
 
@@ -149,6 +167,7 @@ PATCHES: tuple[tuple[Any, str, Any], ...] = (
         classmethod(_create_model_with_containers),
     ),
     (cfn_parsing, "clean_json", _clean_json_with_placeholders),
+    (events_models.Rule, "send_to_targets", _send_to_targets_unless_scheduled),
     (kms_responses, "validate_policy", _validate_policy_as_json),
 )
 

@@ -46,6 +46,7 @@ def test_every_stack_is_created(deployed: dict[str, Any]) -> None:
         "dev-batch-WeeklyForecast6068FD96",
         "prod-batch-WeeklyForecast6068FD96",
         "prod-hosting-PromoteChallengerF4F12EBE",
+        "prodhosting-DriftMonitor",
     ]
 
 
@@ -128,8 +129,8 @@ def test_endpoint_config_volume_and_every_key_are_kms_with_rotation(
         key_id = key["KeyId"]
         assert summary["kms_keys"][key_id] is True
     # per environment: artifacts, endpoint, forecast data and forecast workflow keys;
-    # in prod also capture, alarm-topic and promotion keys
-    assert len(summary["kms_keys"]) == 11
+    # in prod also capture, alarm-topic, promotion and drift-monitor keys
+    assert len(summary["kms_keys"]) == 12
     assert all(summary["kms_keys"].values())
 
 
@@ -166,12 +167,12 @@ def test_summary_names_what_the_emulator_skipped(
     assert deployed["summary"]["not_emulated"] == {
         "AWS::ApplicationAutoScaling::ScalableTarget": 2,
         "AWS::ApplicationAutoScaling::ScalingPolicy": 2,
-        "AWS::CloudWatch::Alarm": 21,
+        "AWS::CloudWatch::Alarm": 25,
         "AWS::CloudWatch::CompositeAlarm": 1,
         "AWS::Lambda::Permission": 1,
         "AWS::S3::BucketPolicy": 10,
         "AWS::SNS::TopicPolicy": 3,
-        "AWS::SQS::QueuePolicy": 3,
+        "AWS::SQS::QueuePolicy": 4,
     }
     assert len(deployed["summary"]["dashboards"]) == 1
     assert deployed["summary"]["dropped_properties"] == [
@@ -188,7 +189,7 @@ def test_summary_names_what_the_emulator_skipped(
     assert "AWS::S3::BucketPolicy x10" in out
     assert "ACCEPTED BUT NOT STORED" in out
     assert "Dashboards: " in out
-    assert "endpoint-name, pipeline-model, getatt-not-emulated, kms-key-policy" in out
+    assert "getatt-not-emulated, schedule-rule-events, kms-key-policy" in out
 
 
 def run_shift(deployed: dict[str, Any], *argv: str) -> tuple[int, dict[str, Any], str]:
@@ -245,6 +246,24 @@ def test_deploy_local_promotes_the_challenger(deployed: dict[str, Any]) -> None:
         {"Champion": 10.0, "Challenger": 90.0},
         {"Champion": 0.0, "Challenger": 100.0},
     ]
+
+
+def test_deploy_local_finds_the_drift_it_wrote(deployed: dict[str, Any]) -> None:
+    drift = local_deploy.drift_demo(deployed["emulator"])
+    assert drift["objects"] == 6
+    champion, challenger = drift["reports"]["Champion"], drift["reports"]["Challenger"]
+    assert champion["verdict"] == "no_drift"
+    assert challenger["verdict"] == "drift"
+    drifted = {f["name"] for f in challenger["features"] if f["verdict"] == "drift"}
+    assert drifted == {"amount", "merchant_category"}
+    assert challenger["records"]["used"] == 1200
+    # the deployed function's configuration found the capture bucket and baseline
+    s3 = deployed["emulator"].client("s3")
+    assert any(
+        o["Key"].startswith("drift-reports/prod-fraud-detection/Challenger/")
+        for b in s3.list_buckets()["Buckets"]
+        for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])
+    )
 
 
 @pytest.mark.xfail(

@@ -119,6 +119,7 @@ def test_every_fix_is_covered_here() -> None:
         "endpoint-name",
         "pipeline-model",
         "getatt-not-emulated",
+        "schedule-rule-events",
         "kms-key-policy",
     )
 
@@ -243,3 +244,26 @@ def test_getatt_not_emulated(fixed: bool) -> None:
         else:
             with pytest.raises(Exception, match="references undefined resource Health"):
                 cfn.create_stack(StackName="board", TemplateBody=json.dumps(DASHBOARD))
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_schedule_rule_events(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        events = boto3.client("events", REGION)
+        events.put_rule(Name="hourly", ScheduleExpression="rate(1 hour)")
+        events.put_targets(
+            Rule="hourly",
+            Targets=[
+                {
+                    "Id": "machine",
+                    "Arn": "arn:aws:states:us-east-1:123456789012:stateMachine:check",
+                    "RoleArn": "arn:aws:iam::123456789012:role/events",
+                }
+            ],
+        )
+        entry = {"Source": "demo", "DetailType": "Demo", "Detail": "{}"}
+        if fixed:
+            assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+        else:
+            with pytest.raises(NotImplementedError, match="Expr not defined"):
+                events.put_events(Entries=[entry])
