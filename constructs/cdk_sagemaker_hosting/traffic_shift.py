@@ -23,20 +23,20 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_destinations as lambda_destinations
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from cdk_sagemaker_hosting import compliance, serverless, validation
+from cdk_sagemaker_hosting._lambda.traffic_shift import plan as shift_plan
 from cdk_sagemaker_hosting.endpoint import EndpointBase
 from cdk_sagemaker_hosting.monitoring import EndpointMonitoring
 from constructs import Construct
 
 #: The tags of the endpoint lock (``lambda/traffic_shift/aws.py``).
 LOCK_TAG_PATTERN = "cdk-sagemaker-hosting:shift-*"
-#: Time a weight update may take, per step, in the execution's timeout.
-UPDATE_ALLOWANCE = Duration.minutes(30)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -62,8 +62,8 @@ class MetricComparison:
 class TrafficShift(Construct):
     """A state machine that moves an endpoint's traffic from one variant to another.
 
-    Start an execution (input ``{}``, or overrides of ``source``, ``target``,
-    ``steps``, ``bake_seconds``) to run a shift; it ends promoted (the
+    Start an execution (input ``{}``, or overrides of ``steps`` and
+    ``bake_seconds`` within the execution's time limit) to run a shift; it ends promoted (the
     execution succeeds) or rolled back (it fails with ``RolledBack``), and
     publishes the outcome to ``topic`` and as an EventBridge event (source
     ``cdk-sagemaker-hosting.traffic-shift``, detail type ``SageMaker Traffic
@@ -101,6 +101,11 @@ class TrafficShift(Construct):
     :param event_bus: where outcome events go. Default: the account's default bus.
     :param timeout: the execution's time limit (a timed-out shift is rolled
         back). Default: per step, bake + data timeout + 30 minutes.
+
+    The state machine looks at the endpoint every ``poll_interval``; a shift
+    may need at most 2,500 looks (a Step Functions execution keeps at most
+    25,000 history events), which bounds steps x (bake + data timeout + 30
+    minutes) / poll interval.
     """
 
     def __init__(
@@ -158,6 +163,11 @@ class TrafficShift(Construct):
         self.event_bus = event_bus or events.EventBus.from_event_bus_name(
             self, "DefaultBus", "default"
         )
+        self.timeout = timeout or Duration.seconds(
+            shift_plan.worst_case_seconds(
+                len(steps), bake_time.to_seconds(), data_timeout.to_seconds()
+            )
+        )
         defaults = {
             "endpoint": endpoint.endpoint_name,
             "source": source_variant,
@@ -180,13 +190,12 @@ class TrafficShift(Construct):
             timeout=Duration.minutes(5),
             environment={
                 "SHIFT_DEFAULTS": stack.to_json_string(defaults),
+                "SHIFT_TIMEOUT_SECONDS": str(int(self.timeout.to_seconds())),
                 "TOPIC_ARN": self.topic.topic_arn,
                 "EVENT_BUS_NAME": self.event_bus.event_bus_name,
             },
         )
         self._grant(gating)
-        per_step = bake_time.plus(data_timeout).plus(UPDATE_ALLOWANCE)
-        self.timeout = timeout or Duration.seconds(per_step.to_seconds() * len(steps))
         self.state_machine, _ = serverless.logged_state_machine(
             self,
             "Resource",
@@ -198,6 +207,19 @@ class TrafficShift(Construct):
                 f"Shift {endpoint.node.path} from {source_variant} to {target_variant} "
                 f"in steps of {', '.join(f'{s:g}' for s in steps)} %"
             ),
+        )
+        self.dead_letter_queue = self._dead_letter_queue()
+        # A rollback the abort rule started that still fails lands here too.
+        self.function.configure_async_invoke(
+            on_failure=lambda_destinations.SqsDestination(self.dead_letter_queue),
+            retry_attempts=2,
+        )
+        self.dead_letter_queue.grant_send_messages(self._function_grantee)
+        compliance.acknowledge(
+            self._function_grantee.policy,
+            "Sending to the KMS-encrypted dead-letter queue needs the key's data-key and "
+            "re-encrypt families (kms:GenerateDataKey*, kms:ReEncrypt*) on that one key.",
+            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
         )
         self.abort_rule = events.Rule(
             self,
@@ -215,7 +237,7 @@ class TrafficShift(Construct):
                 targets.LambdaFunction(
                     self.function,
                     retry_attempts=2,
-                    dead_letter_queue=self._dead_letter_queue(),
+                    dead_letter_queue=self.dead_letter_queue,
                 )
             ],
         )
@@ -252,7 +274,7 @@ class TrafficShift(Construct):
         return sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
 
     def _dead_letter_queue(self) -> sqs.Queue:
-        """Abort events EventBridge could not deliver, with an alarm on any of them."""
+        """Abort events not delivered or whose rollback failed, with an alarm on any of them."""
         # EventBridge writes undelivered events into the encrypted queue.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -272,8 +294,9 @@ class TrafficShift(Construct):
         )
         compliance.acknowledge(
             queue,
-            "This queue is itself the dead-letter queue of the abort rule's target; an alarm "
-            "notifies on any message in it, so it needs no queue of its own.",
+            "This queue is itself the dead-letter queue of the abort rule's target and the "
+            "function's on-failure destination; an alarm notifies on any message in it, so it "
+            "needs no queue of its own.",
             "AwsSolutions-SQS3",
             "Serverless-SQSRedrivePolicy",
         )
@@ -341,7 +364,7 @@ class TrafficShift(Construct):
     def _invoke(
         self, construct_id: str, payload: dict[str, object], comment: str
     ) -> tasks.LambdaInvoke:
-        return tasks.LambdaInvoke(
+        task = tasks.LambdaInvoke(
             self,
             construct_id,
             lambda_function=self.function,
@@ -354,6 +377,14 @@ class TrafficShift(Construct):
             # throttling, and a bad request must not be repeated.
             retry_on_service_exceptions=True,
         )
+        # Throttled by Lambda (an account at its concurrency limit): try again.
+        task.add_retry(
+            errors=["Lambda.TooManyRequestsException"],
+            interval=Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+        )
+        return task
 
     def _definition(self) -> sfn.IChainable:
         state = {"state.$": "$.state"}
@@ -370,9 +401,16 @@ class TrafficShift(Construct):
             {
                 "action": "start",
                 "request.$": "$$.Execution.Input",
-                "owner.$": "$$.Execution.Name",
+                "owner.$": "$$.Execution.Id",
             },
             "Check the request against the endpoint, lock it, record its weights",
+        )
+        # An endpoint in an update reports weights about to change: wait.
+        start.add_retry(
+            errors=["EndpointNotReady"],
+            interval=Duration.seconds(30),
+            max_attempts=shift_plan.UPDATE_ALLOWANCE_SECONDS // 30,
+            backoff_rate=1,
         )
         start.add_catch(refused, errors=["States.ALL"], result_path="$.error")
         apply = self._invoke(
@@ -383,7 +421,7 @@ class TrafficShift(Construct):
         )
         roll_back_after_error = self._invoke(
             "RollBackAfterError",
-            {"action": "rollback", **state, "reason.$": "$.error.Cause"},
+            {"action": "rollback", **state, "error.$": "$.error"},
             "An action failed: turn back to the recorded weights",
         )
         roll_back = self._invoke(

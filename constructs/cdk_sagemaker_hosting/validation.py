@@ -816,9 +816,6 @@ def check_scaling(
 
 # --- traffic shift ---
 
-#: A Step Functions Wait state waits at most a year; a shift's bake is far less.
-SHIFT_MAX_SECONDS = 86400
-
 
 def check_traffic_shift(  # noqa: PLR0912 - every rule of a shift, in one place
     scope: IConstruct,
@@ -832,7 +829,13 @@ def check_traffic_shift(  # noqa: PLR0912 - every rule of a shift, in one place
     poll_interval: Any,
     comparison: Any,
 ) -> None:
-    """Every rule of a :class:`TrafficShift`, checked before anything is built."""
+    """Every rule of a :class:`TrafficShift`, checked before anything is built.
+
+    The limits are the handler's own (``lambda/traffic_shift/plan.py``), so a
+    shift the construct accepts is one its function runs.
+    """
+    from cdk_sagemaker_hosting._lambda.traffic_shift import plan  # noqa: PLC0415
+
     known = [v.variant_name for v in getattr(endpoint, "variants", [])]
     shadow = getattr(getattr(endpoint, "shadow_variant", None), "variant_name", None)
     if known and len(known) < 2:
@@ -855,8 +858,8 @@ def check_traffic_shift(  # noqa: PLR0912 - every rule of a shift, in one place
     listed = ", ".join(f"{s:g}" if isinstance(s, int | float) else repr(s) for s in steps)
     if not steps:
         fail(scope, "steps", [], "must be 1-20 percentages, strictly increasing, ending at 100")
-    if len(steps) > 20:
-        fail(scope, "steps", listed, "must be at most 20 steps")
+    if len(steps) > plan.MAX_STEPS:
+        fail(scope, "steps", listed, f"must be at most {plan.MAX_STEPS} steps")
     for step in steps:
         if not isinstance(step, int | float) or not 0 < step <= 100:
             fail(scope, "steps", listed, "must be percentages above 0 and at most 100")
@@ -870,13 +873,23 @@ def check_traffic_shift(  # noqa: PLR0912 - every rule of a shift, in one place
         ("poll_interval", poll_interval, 1.0),
     ):
         seconds = _seconds(duration)
-        if seconds is not None and not low <= seconds <= SHIFT_MAX_SECONDS:
-            fail(
-                scope, prop, f"{seconds:g} s", f"must be {low:g} s to {SHIFT_MAX_SECONDS} s (a day)"
-            )
+        if seconds is not None and not low <= seconds <= plan.MAX_SECONDS:
+            fail(scope, prop, f"{seconds:g} s", f"must be {low:g} s to {plan.MAX_SECONDS} s")
     bake, poll = _seconds(bake_time), _seconds(poll_interval)
     if bake is not None and poll is not None and bake and poll > bake:
         fail(scope, "poll_interval", f"{poll:g} s", f"must be at most the bake time ({bake:g} s)")
+    wait = _seconds(data_timeout)
+    if bake is not None and poll is not None and wait is not None:
+        need = plan.polls(len(steps), bake, wait, poll)
+        if need > plan.MAX_POLLS:
+            fail(
+                scope,
+                "poll_interval",
+                f"{poll:g} s",
+                f"{len(steps)} steps of {bake:g} s bake and {wait:g} s data wait may need "
+                f"{need} polls, more than the {plan.MAX_POLLS} a Step Functions execution's "
+                "history holds (25,000 events): poll less often, or bake less",
+            )
     if comparison is not None:
         check_range(
             scope,

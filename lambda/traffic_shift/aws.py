@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .plan import BadRequest, EndpointBusy
+from .plan import BadRequest, EndpointBusy, LostLock
 
 #: botocore's retry settings for every client of a shift.
 RETRIES = {"mode": "standard", "max_attempts": 8}
@@ -91,7 +91,7 @@ def update_weights(sagemaker: Any, endpoint: str, desired: Mapping[str, float]) 
 # --- the lock ---------------------------------------------------------------
 
 
-def _tag_value(text: str) -> str:
+def tag_value(text: str) -> str:
     return _TAG_VALUE_UNSAFE.sub("-", text)[:256]
 
 
@@ -149,7 +149,7 @@ def acquire(
     taken over. Tags are not atomic: the lock is written, then read back, and
     a shift that finds another owner there gives way.
     """
-    owner = _tag_value(owner)
+    owner = tag_value(owner)
     tags = _tags(sagemaker, arn)
     held = _holder(tags)
     if held and held[0] == owner and INITIAL_TAG in tags:
@@ -172,10 +172,23 @@ def acquire(
     return dict(initial)
 
 
+def confirm(sagemaker: Any, arn: str, *, owner: str) -> None:
+    """Raise :class:`LostLock` unless ``owner`` still holds the lock.
+
+    Called before every weight change: two shifts that both believed they
+    took the lock (tags are not atomic) find out before either moves a weight
+    twice, and the one whose tag was overwritten stops.
+    """
+    held = holder(sagemaker, arn)
+    if not held or held[0] != tag_value(owner):
+        msg = f"the lock of {arn.rsplit('/', 1)[-1]} is now held by {held[0] if held else 'nobody'}"
+        raise LostLock(msg)
+
+
 def release(sagemaker: Any, arn: str, *, owner: str) -> bool:
     """Drop the lock if ``owner`` holds it; True when it did."""
     held = holder(sagemaker, arn)
-    if not held or held[0] != _tag_value(owner):
+    if not held or held[0] != tag_value(owner):
         return False
     sagemaker.delete_tags(ResourceArn=arn, TagKeys=[OWNER_TAG, INITIAL_TAG])
     return True
@@ -185,7 +198,7 @@ def recorded_start(sagemaker: Any, arn: str, *, owner: str) -> dict[str, float] 
     """The start weights ``owner`` recorded with its lock, if it holds it."""
     tags = _tags(sagemaker, arn)
     value = tags.get(OWNER_TAG, "")
-    if value.rpartition("@")[0] != _tag_value(owner) or INITIAL_TAG not in tags:
+    if value.rpartition("@")[0] != tag_value(owner) or INITIAL_TAG not in tags:
         return None
     return decode_weights(tags[INITIAL_TAG])
 

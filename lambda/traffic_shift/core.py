@@ -30,6 +30,10 @@ from typing import Any
 
 from . import aws
 from .plan import (
+    UPDATE_ALLOWANCE_SECONDS,
+    EndpointBusy,
+    EndpointNotReady,
+    LostLock,
     Request,
     ShiftError,
     check_variants,
@@ -45,8 +49,6 @@ ROLLED_BACK = "rolled_back"
 #: The source of the EventBridge events a shift emits.
 EVENT_SOURCE = "cdk-sagemaker-hosting.traffic-shift"
 EVENT_DETAIL_TYPE = "SageMaker Traffic Shift Finished"
-#: Time a weight update may take, added to each step for the lock's expiry.
-UPDATE_ALLOWANCE_SECONDS = 1800
 
 
 def _iso(epoch: float) -> str:
@@ -61,7 +63,9 @@ def start(sagemaker: Any, cloudwatch: Any, request: Request, *, owner: str, now:
     """Check the request against the endpoint and lock it; nothing changes weights yet.
 
     Raises :class:`BadRequest` (unknown endpoint, variant or alarm, one
-    variant, bad steps) or :class:`EndpointBusy` (another shift runs).
+    variant, bad steps), :class:`EndpointBusy` (another shift runs) or
+    :class:`EndpointNotReady` (an update runs: the weights it reports may be
+    about to change, so none is recorded yet; try again).
     """
     request.check()
     description = aws.describe(sagemaker, request.endpoint)
@@ -69,6 +73,17 @@ def start(sagemaker: Any, cloudwatch: Any, request: Request, *, owner: str, now:
     check_variants(request, found)
     if request.alarms:
         aws.alarm_states(cloudwatch, request.alarms)
+    held = aws.holder(sagemaker, description["EndpointArn"])
+    if held and held[0] != aws.tag_value(owner) and held[1] > now:
+        msg = f"another shift ({held[0]}) holds {request.endpoint}"
+        raise EndpointBusy(msg)
+    status = description["EndpointStatus"]
+    if status in aws.BROKEN:
+        msg = f"endpoint {request.endpoint} is {status}"
+        raise ShiftError(msg)
+    if status != "InService" and not (held and held[0] == aws.tag_value(owner)):
+        msg = f"endpoint {request.endpoint} is {status}, not InService"
+        raise EndpointNotReady(msg)
     state: State = {
         "request": request.to_json(),
         "owner": owner,
@@ -144,6 +159,7 @@ def apply(sagemaker: Any, state: State, *, now: float) -> State:
                 {"at": _iso(now), "mode": state["mode"], "weights": current},
             ]
         return state
+    aws.confirm(sagemaker, state["arn"], owner=state["owner"])
     aws.update_weights(sagemaker, request.endpoint, want)
     return state
 
@@ -367,7 +383,16 @@ def run(
 
     Ctrl-C (``KeyboardInterrupt``) rolls back, as a stopped execution does.
     """
-    state = start(sagemaker, cloudwatch, request, owner=owner, now=clock())
+    deadline = clock() + UPDATE_ALLOWANCE_SECONDS
+    while True:
+        try:
+            state = start(sagemaker, cloudwatch, request, owner=owner, now=clock())
+            break
+        except EndpointNotReady as error:
+            if clock() >= deadline:
+                raise
+            progress(f"waiting: {error}")
+            sleep(request.poll_seconds)
     if state["result"] is not None:
         progress(state["reason"])
         return finish(sagemaker, state, **publishing)
@@ -388,6 +413,9 @@ def run(
     except KeyboardInterrupt:
         state = {**state, "reason": "interrupted"}
         progress("interrupted: rolling back")
+    except LostLock as error:
+        progress(f"stopped, weights left to the other shift: {error}")
+        raise
     except Exception as error:
         state = {**state, "reason": aws.error_text(error)}
         progress(f"error: {state['reason']}: rolling back")
@@ -402,10 +430,17 @@ def _settle(
     sagemaker: Any, state: State, *, sleep: Callable[[float], None], clock: Callable[[], float]
 ) -> State:
     poll = _request(state).poll_seconds
+    deadline = clock() + UPDATE_ALLOWANCE_SECONDS
     while True:
         state = apply(sagemaker, state, now=clock())
         if state["ready"]:
             return state
+        if clock() >= deadline:
+            msg = (
+                f"{state['status']} endpoint did not take the weights {desired(state)} "
+                f"within {UPDATE_ALLOWANCE_SECONDS} s"
+            )
+            raise ShiftError(msg)
         sleep(poll)
 
 

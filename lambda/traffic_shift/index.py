@@ -1,6 +1,6 @@
 """Lambda entry point of the traffic-shift state machine: one action per invocation.
 
-Events: ``{"action": "start", "request": {...}, "owner": "<execution name>"}``
+Events: ``{"action": "start", "request": {...}, "owner": "<execution ARN>"}``
 (the request is merged over the ``SHIFT_DEFAULTS`` the construct set), then
 ``{"action": "apply" | "check" | "rollback" | "finish", "state": {...}}``;
 each returns the new state. An EventBridge "Execution Status Change" event
@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from . import core
-from .plan import BadRequest, Request
+from .plan import BadRequest, Request, check_budget
 
 _clients: dict[str, Any] = {}
 
@@ -32,8 +32,8 @@ def _client(service: str) -> Any:
 
 
 #: What an execution's input may change; the rest is fixed by the construct
-#: (its permissions name the endpoint and the alarms).
-OVERRIDABLE = frozenset({"source", "target", "steps", "bake_seconds"})
+#: (its permissions name the endpoint and the alarms, which gate the target).
+OVERRIDABLE = frozenset({"steps", "bake_seconds"})
 
 
 def _request(overrides: dict[str, Any] | None) -> Request:
@@ -45,7 +45,22 @@ def _request(overrides: dict[str, Any] | None) -> Request:
             f"not {', '.join(unknown)}"
         )
         raise BadRequest(msg)
-    return Request.from_json({**defaults, **(overrides or {})})
+    request = Request.from_json({**defaults, **(overrides or {})})
+    request.check()
+    check_budget(request, float(os.environ.get("SHIFT_TIMEOUT_SECONDS", "inf")))
+    return request
+
+
+def _reason(error: Any) -> str | None:
+    """A one-line reason from a Step Functions error (its Cause is Lambda's error JSON)."""
+    if not isinstance(error, dict):
+        return str(error) if error else None
+    cause = error.get("Cause", "")
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        return f"{error.get('Error', 'Error')}: {cause}"[:500]
+    return f"{parsed.get('errorType', error.get('Error'))}: {parsed.get('errorMessage', '')}"[:500]
 
 
 def _publishing() -> dict[str, Any]:
@@ -78,7 +93,7 @@ def handler(event: dict[str, Any], context: Any) -> Any:
     if action == "check":
         return core.check(sagemaker, _client("cloudwatch"), state or {}, now=now)
     if action == "rollback":
-        return core.rollback(sagemaker, state or {}, now=now, reason=event.get("reason"))
+        return core.rollback(sagemaker, state or {}, now=now, reason=_reason(event.get("error")))
     if action == "finish":
         return core.finish(sagemaker, state or {}, **_publishing())
     msg = f"unknown action {action!r}"
@@ -88,12 +103,17 @@ def handler(event: dict[str, Any], context: Any) -> Any:
 def _abort(event: dict[str, Any], context: Any) -> Any:
     """Roll back the shift of an execution that ended without finishing."""
     detail = event.get("detail", {})
-    overrides = json.loads(detail.get("input") or "{}")
+    try:
+        overrides = json.loads(detail.get("input") or "{}")
+        request = _request(overrides if isinstance(overrides, dict) else {})
+    except (BadRequest, ValueError):
+        # A refused input changed nothing, and the endpoint is the construct's.
+        request = _request({})
     remaining = context.get_remaining_time_in_millis() / 1000 if context else 60.0
     state = core.abort(
         _client("sagemaker"),
-        _request(overrides if isinstance(overrides, dict) else {}),
-        owner=detail["name"],
+        request,
+        owner=detail["executionArn"],
         sleep=time.sleep,
         clock=time.time,
         deadline=time.time() + max(0.0, remaining - 15),

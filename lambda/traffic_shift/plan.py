@@ -18,9 +18,20 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-#: Weights closer than this are equal (SageMaker reports floats).
+#: Weights closer than this, relative to their size, are equal (SageMaker
+#: may keep weights as 32-bit floats: 99.9 can read back as 99.9000015).
 TOLERANCE = 1e-6
 NAME_MAX_LENGTH = 63
+#: The most steps a shift takes, and the longest bake or data wait (a day).
+MAX_STEPS = 20
+MAX_SECONDS = 86400
+#: Time a weight update may take, per step (for the lock's expiry and the
+#: state machine's time and history budgets).
+UPDATE_ALLOWANCE_SECONDS = 1800
+#: The most polls (looks at the endpoint or the alarms) a shift may need.
+#: Each is about 9 events of a Step Functions execution's history, which
+#: holds at most 25,000: 2,500 polls stay well inside it.
+MAX_POLLS = 2500
 
 
 class ShiftError(Exception):
@@ -33,6 +44,48 @@ class BadRequest(ShiftError):  # noqa: N818 - the HTTP sense: the caller's input
 
 class EndpointBusy(BadRequest):
     """Another shift holds the endpoint; nothing was changed."""
+
+
+class LostLock(ShiftError):  # noqa: N818 - its name is the state machine's error name
+    """Another shift took the endpoint's lock while this one ran: it stops, hands-off."""
+
+
+class EndpointNotReady(ShiftError):  # noqa: N818 - the error name its Retry matches
+    """The endpoint is not ``InService`` yet (an update runs): try again later."""
+
+
+def check_budget(request: Request, timeout_seconds: float) -> None:
+    """Refuse a shift a state machine could not finish: its time limit, its history.
+
+    A Step Functions execution keeps at most 25,000 history events; each poll
+    takes about 9 of them (see :data:`MAX_POLLS`).
+    """
+    steps, bake, wait = len(request.steps), request.bake_seconds, request.data_timeout
+    worst = worst_case_seconds(steps, bake, wait)
+    if worst > timeout_seconds:
+        msg = (
+            f"{steps} steps of {bake} s bake and {wait} s data wait may take {worst:.0f} s, "
+            f"longer than the state machine's {timeout_seconds:.0f} s time limit"
+        )
+        raise BadRequest(msg)
+    need = polls(steps, bake, wait, request.poll_seconds)
+    if need > MAX_POLLS:
+        msg = (
+            f"{steps} steps of {bake} s bake and {wait} s data wait, polled every "
+            f"{request.poll_seconds} s, may take {need} polls, more than {MAX_POLLS}"
+        )
+        raise BadRequest(msg)
+
+
+def polls(steps: int, bake_seconds: float, data_timeout_seconds: float, poll_seconds: float) -> int:
+    """The most polls a shift of ``steps`` steps needs, each step at its worst."""
+    per_step = bake_seconds + data_timeout_seconds + UPDATE_ALLOWANCE_SECONDS
+    return steps * -(-int(per_step) // max(1, int(poll_seconds)))
+
+
+def worst_case_seconds(steps: int, bake_seconds: float, data_timeout_seconds: float) -> float:
+    """The longest a shift of ``steps`` steps may take."""
+    return steps * (bake_seconds + data_timeout_seconds + UPDATE_ALLOWANCE_SECONDS)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -149,6 +202,8 @@ class Request:
             problems.append(f"source and target are the same variant ({self.source!r})")
         if not self.steps:
             problems.append("steps is empty")
+        if len(self.steps) > MAX_STEPS:
+            problems.append(f"{len(self.steps)} steps are more than {MAX_STEPS}")
         for step in self.steps:
             if not math.isfinite(step) or not 0 < step <= 100:
                 problems.append(f"step {step:g} is outside 0-100 (a percentage above 0)")
@@ -156,10 +211,10 @@ class Request:
             problems.append(f"steps {_steps(self.steps)} do not strictly increase")
         if self.steps and self.steps[-1] != 100:
             problems.append(f"steps {_steps(self.steps)} must end at 100 (promotion)")
-        if self.bake_seconds < 0:
-            problems.append(f"bake_seconds={self.bake_seconds} is negative")
-        if self.data_timeout < 0:
-            problems.append(f"data_timeout_seconds={self.data_timeout} is negative")
+        if not 0 <= self.bake_seconds <= MAX_SECONDS:
+            problems.append(f"bake_seconds={self.bake_seconds} is outside 0-{MAX_SECONDS}")
+        if not 0 <= self.data_timeout <= MAX_SECONDS:
+            problems.append(f"data_timeout_seconds={self.data_timeout} is outside 0-{MAX_SECONDS}")
         if self.poll_seconds < 1:
             problems.append(f"poll_seconds={self.poll_seconds} must be at least 1")
         if problems:
@@ -203,9 +258,14 @@ def remaining_steps(initial: Mapping[str, float], request: Request) -> list[floa
         )
         raise BadRequest(msg)
     share = initial[request.target] / total * 100
-    return [s for s in request.steps if s > share + TOLERANCE * 100]
+    return [s for s in request.steps if s > share and not same_weight(s, share)]
+
+
+def same_weight(a: float, b: float) -> bool:
+    """Equal weights, within :data:`TOLERANCE` relative to their size."""
+    return abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
 
 
 def same_weights(current: Mapping[str, float], desired: Mapping[str, float]) -> bool:
     """True when every desired weight is in place."""
-    return all(abs(current.get(k, 0.0) - v) <= TOLERANCE for k, v in desired.items())
+    return all(same_weight(current.get(k, 0.0), v) for k, v in desired.items())

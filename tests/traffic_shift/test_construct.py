@@ -86,7 +86,7 @@ def test_state_machine_loops_steps_and_rolls_back(shifted: Any) -> None:
     assert states["Start"]["Parameters"] == {
         "action": "start",
         "request.$": "$$.Execution.Input",
-        "owner.$": "$$.Execution.Name",
+        "owner.$": "$$.Execution.Id",
     }
     verdict = {
         c.get("StringEquals", c.get("BooleanEquals")): c["Next"]

@@ -19,7 +19,7 @@ DEFAULTS = {
     "target": "B",
     "steps": [50, 100],
     "bake_seconds": 0,
-    "poll_seconds": 1,
+    "poll_seconds": 5,
     "alarms": ["B-errors"],
 }
 
@@ -75,8 +75,20 @@ def test_execution_input_overrides_the_defaults(lambda_env: Any) -> None:
     assert state["request"]["alarms"] == ["B-errors"]
 
 
+def test_execution_input_must_fit_the_time_limit_and_history(
+    lambda_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHIFT_TIMEOUT_SECONDS", "4000")
+    index.handler({"action": "start", "request": {}, "owner": "fits"}, None)
+    with pytest.raises(BadRequest, match="longer than the state machine's 4000 s time limit"):
+        index.handler({"action": "start", "request": {"steps": [25, 50, 100]}, "owner": "e"}, None)
+    monkeypatch.setenv("SHIFT_DEFAULTS", json.dumps({**DEFAULTS, "poll_seconds": 1}))
+    with pytest.raises(BadRequest, match="may take 3600 polls, more than 2500"):
+        index.handler({"action": "start", "request": {}, "owner": "e"}, None)
+
+
 def test_execution_input_cannot_change_the_endpoint_or_alarms(lambda_env: Any) -> None:
-    with pytest.raises(BadRequest, match="may set only bake_seconds, source, steps, target"):
+    with pytest.raises(BadRequest, match="may set only bake_seconds, steps; not alarms, endpoint"):
         index.handler(
             {"action": "start", "request": {"endpoint": "other", "alarms": []}, "owner": "e"},
             None,
@@ -84,13 +96,14 @@ def test_execution_input_cannot_change_the_endpoint_or_alarms(lambda_env: Any) -
 
 
 def test_a_stopped_execution_rolls_back(lambda_env: Any, sagemaker: Any) -> None:
-    state = index.handler({"action": "start", "request": {}, "owner": "exec-2"}, None)
+    owner = "arn:aws:states:us-east-1:123456789012:execution:shift:exec-2"
+    state = index.handler({"action": "start", "request": {}, "owner": owner}, None)
     index.handler({"action": "apply", "state": state}, None)
     assert weights_of(sagemaker) == {"A": 0.5, "B": 0.5}
     event = {
         "source": "aws.states",
         "detail-type": "Step Functions Execution Status Change",
-        "detail": {"name": "exec-2", "status": "ABORTED", "input": "{}"},
+        "detail": {"executionArn": owner, "name": "exec-2", "status": "ABORTED", "input": "{}"},
     }
     assert index.handler(event, Context())["result"] == "rolled_back"
     assert weights_of(sagemaker) == {"A": 0.9, "B": 0.1}
@@ -196,3 +209,15 @@ def test_the_command_line_starts_without_the_cdk() -> None:
         [sys.executable, "-c", check], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_rollback_after_an_error_says_what_failed(lambda_env: Any, sagemaker: Any) -> None:
+    state = index.handler({"action": "start", "request": {}, "owner": "exec-3"}, None)
+    state = index.handler({"action": "apply", "state": state}, None)
+    cause = json.dumps(
+        {"errorType": "ClientError", "errorMessage": "AccessDenied", "stackTrace": ["..."]}
+    )
+    error = {"Error": "ClientError", "Cause": cause}
+    state = index.handler({"action": "rollback", "state": state, "error": error}, None)
+    assert state["reason"] == "ClientError: AccessDenied"
+    assert weights_of(sagemaker) == {"A": 0.9, "B": 0.1}

@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 from cdk_sagemaker_hosting._lambda.traffic_shift import aws, core
-from cdk_sagemaker_hosting._lambda.traffic_shift.plan import BadRequest, EndpointBusy
+from cdk_sagemaker_hosting._lambda.traffic_shift.plan import (
+    BadRequest,
+    EndpointBusy,
+    EndpointNotReady,
+    LostLock,
+    same_weights,
+)
 
 from .conftest import ENDPOINT, Clock, Faults, Statuses, request, shift, weights_of
 
@@ -304,7 +310,8 @@ def test_a_failed_endpoint_stops_the_shift(sagemaker: Any, cloudwatch: Any, cloc
         ({"steps": [10, 50]}, "must end at 100"),
         ({"steps": []}, "steps is empty"),
         ({"alarms": ["B-errors", "missing"]}, "alarm(s) missing do not exist"),
-        ({"bake_seconds": -1}, "bake_seconds=-1 is negative"),
+        ({"bake_seconds": -1}, "bake_seconds=-1 is outside 0-86400"),
+        ({"steps": [*range(1, 22), 100]}, "22 steps are more than 20"),
     ],
 )
 def test_refusals(
@@ -323,3 +330,70 @@ def test_a_one_variant_endpoint_is_refused(sagemaker: Any, cloudwatch: Any, cloc
     make_endpoint(sagemaker, {"only": 1.0}, name="single")
     with pytest.raises(BadRequest, match="has one variant"):
         shift(sagemaker, cloudwatch, clock, request(endpoint="single", source="only"))
+
+
+def test_a_shift_that_lost_its_lock_stops_without_touching_the_weights(
+    sagemaker: Any, cloudwatch: Any, clock: Clock
+) -> None:
+    state = core.start(sagemaker, cloudwatch, request(), owner="first", now=clock())
+    # the race tags cannot prevent: a second shift overwrote the lock
+    arn = state["arn"]
+    sagemaker.add_tags(
+        ResourceArn=arn, Tags=[{"Key": aws.OWNER_TAG, "Value": f"second@{clock() + 3600:.0f}"}]
+    )
+    with pytest.raises(LostLock, match="now held by second"):
+        core.apply(sagemaker, state, now=clock())
+    assert weights_of(sagemaker) == START
+
+
+def test_the_command_line_stops_on_a_lost_lock(
+    sagemaker: Any, cloudwatch: Any, clock: Clock
+) -> None:
+    def steal(now: float) -> None:
+        arn = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointArn"]
+        sagemaker.add_tags(
+            ResourceArn=arn, Tags=[{"Key": aws.OWNER_TAG, "Value": f"thief@{now + 3600:.0f}"}]
+        )
+
+    clock.on_sleep.append(steal)
+    with pytest.raises(LostLock):
+        shift(sagemaker, cloudwatch, clock, request())
+    # it moved to the first step, then left the endpoint to the other shift
+    assert weights_of(sagemaker) == {"A": 0.5, "B": 0.5}
+
+
+def test_already_at_target_is_still_refused_while_another_shift_runs(
+    sagemaker: Any, cloudwatch: Any, clock: Clock
+) -> None:
+    first = core.start(sagemaker, cloudwatch, request(steps=[100]), owner="first", now=clock())
+    first = core.apply(sagemaker, first, now=clock())
+    assert weights_of(sagemaker) == PROMOTED
+    with pytest.raises(EndpointBusy):
+        core.start(sagemaker, cloudwatch, request(), owner="second", now=clock())
+
+
+def test_a_shift_waits_for_an_updating_endpoint_before_recording_weights(
+    sagemaker: Any, cloudwatch: Any, clock: Clock
+) -> None:
+    client = Statuses(sagemaker)
+    client.statuses = ["Updating", "Updating"]
+    with pytest.raises(EndpointNotReady):
+        core.start(client, cloudwatch, request(), owner="x", now=clock())
+    state = shift(client, cloudwatch, clock, request())
+    assert state["result"] == "promoted"
+    assert any("waiting: endpoint fraud is Updating" in line for line in state["progress"])
+    assert client.updates_while == ["InService", "InService"]
+
+
+def test_weights_read_back_as_32_bit_floats_are_in_place() -> None:
+    assert same_weights({"A": 99.9000015, "B": 0.1}, {"A": 99.9, "B": 0.1})
+    assert not same_weights({"A": 99.8, "B": 0.2}, {"A": 99.9, "B": 0.1})
+
+
+def test_an_endpoint_that_never_takes_the_weights_is_given_up(
+    sagemaker: Any, cloudwatch: Any, clock: Clock
+) -> None:
+    client = Statuses(sagemaker)
+    client.statuses = ["InService", *["Updating"] * 200]
+    with pytest.raises(core.ShiftError, match="did not take the weights"):
+        shift(client, cloudwatch, clock, request())
