@@ -87,7 +87,7 @@ class BatchStack(Stack):
             input_prefix=forecast.input_prefix,
             output_prefix=forecast.output_prefix,
             schedule=forecast.schedule,
-            job_name_prefix=f"{config.name}-inventory-forecast",
+            job_name_prefix=f"{config.name}-forecast",
             instance_type=forecast.instance_type,
             instance_count=forecast.instance_count,
             content_type="text/csv",

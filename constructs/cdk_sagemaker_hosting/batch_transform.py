@@ -268,9 +268,16 @@ class ScheduledBatchTransform(Construct):
             # SageMaker creates a grant on the volume key with the passed role.
             model.grant_principal.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["kms:CreateGrant", "kms:DescribeKey"],
+                    actions=["kms:CreateGrant"],
                     resources=[self.encryption_key.key_arn],
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+            # kms:GrantIsForAWSResource exists on grant operations only: a
+            # DescribeKey under that condition would always be denied.
+            model.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["kms:DescribeKey"], resources=[self.encryption_key.key_arn]
                 )
             )
 
@@ -508,7 +515,8 @@ class ScheduledBatchTransform(Construct):
         self.model.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-                resources=[group],
+                # CloudWatch Logs authorises these against "<group>:log-stream:".
+                resources=[f"{group}:*"],
             )
         )
         self.model.grant_principal.add_to_principal_policy(
@@ -528,6 +536,14 @@ class ScheduledBatchTransform(Construct):
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
             f"<AWS::AccountId>:log-group:{TRANSFORM_LOG_GROUP}:log-stream:"
             f"{self.job_name_prefix}-*]",
+        )
+        acknowledge(
+            policy,
+            "logs:CreateLogGroup and logs:DescribeLogStreams are authorised against "
+            f"'<log group>:log-stream:'; ':*' here is SageMaker's own {TRANSFORM_LOG_GROUP} "
+            "log group, no other.",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            f"<AWS::AccountId>:log-group:{TRANSFORM_LOG_GROUP}:*]",
         )
 
     # --- resources -------------------------------------------------------------

@@ -920,6 +920,7 @@ TRANSFORM_JOB_PREFIX_MAX_LENGTH = TRANSFORM_JOB_NAME_MAX_LENGTH - TRANSFORM_JOB_
 #: CreateTransformJob: ``MaxPayloadInMB`` at most 100, and, with
 #: ``MaxConcurrentTransforms``, their product at most 100 MB.
 TRANSFORM_MAX_PAYLOAD_MB = 100
+TRANSFORM_DEFAULT_PAYLOAD_MB = 6
 #: ``TransformResources.InstanceCount``: "The default value is 1, and the maximum is 100."
 TRANSFORM_MAX_INSTANCES = 100
 #: ``DataProcessing.InputFilter`` / ``OutputFilter``: JSONPath of at most 63 characters.
@@ -1108,18 +1109,18 @@ def check_batch_transform(  # noqa: PLR0912 - one place for every transform-job 
                 max_concurrent_transforms,
                 "must be a whole number, at least 0 (0: the algorithm's own setting)",
             )
-        if (
-            max_payload_mb is not None
-            and not is_token(max_payload_mb)
-            and max_payload_mb * max_concurrent_transforms > TRANSFORM_MAX_PAYLOAD_MB
-        ):
+        # Unset, the payload is SageMaker's default of 6 MB.
+        payload = TRANSFORM_DEFAULT_PAYLOAD_MB if max_payload_mb is None else max_payload_mb
+        if not is_token(payload) and payload * max_concurrent_transforms > TRANSFORM_MAX_PAYLOAD_MB:
             fail(
                 scope,
                 "max_concurrent_transforms",
                 max_concurrent_transforms,
                 f"max_concurrent_transforms x max_payload_mb = "
-                f"{max_concurrent_transforms * max_payload_mb} MB; SageMaker allows at most "
-                f"{TRANSFORM_MAX_PAYLOAD_MB} MB in flight per instance",
+                f"{max_concurrent_transforms * payload} MB"
+                + (" (6 MB is SageMaker's default payload)" if max_payload_mb is None else "")
+                + f"; SageMaker allows at most {TRANSFORM_MAX_PAYLOAD_MB} MB in flight per "
+                "instance",
             )
     for prop, value in (("input_filter", input_filter), ("output_filter", output_filter)):
         if value is None or is_token(value):

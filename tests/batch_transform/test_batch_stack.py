@@ -46,7 +46,7 @@ def test_weekly_forecast_joins_product_ids_to_predictions(forecast_app: Any) -> 
         )
         flow = definition(raw, "WeeklyForecast")
         assert flow["States"]["NameRun"]["Parameters"]["JobName.$"] == (
-            f"States.Format('{env}-inventory-forecast-{{}}', States.UUID())"
+            f"States.Format('{env}-forecast-{{}}', States.UUID())"
         )
         params = flow["States"]["Transform"]["Parameters"]
         assert params["DataProcessing"] == {

@@ -454,6 +454,13 @@ def test_model_role_reads_input_writes_output_and_its_job_logs(synthesised: Any)
     statements = _statements(raw, "ModelPolicy")
     (grant,) = [s for s in statements if "kms:CreateGrant" in s["Action"]]
     assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert "kms:DescribeKey" not in grant["Action"]
+    # the condition key exists on grant operations only: DescribeKey stands alone
+    (describe,) = [s for s in statements if "kms:DescribeKey" in s["Action"]]
+    assert "Condition" not in describe
+    # CloudWatch Logs authorises log-group actions against "<group>:log-stream:"
+    (group,) = [s for s in statements if "logs:CreateLogGroup" in s["Action"]]
+    assert json.dumps(group["Resource"]).endswith(':log-group:/aws/sagemaker/TransformJobs:*"]]}')
     # The pipeline on a local-storage GPU type needs no volume key grant.
     assert "kms:CreateGrant" not in json.dumps(_statements(raw, "PipelinePolicy"))
 
@@ -585,6 +592,12 @@ BAD: list[tuple[str, Props, str]] = [
         lambda s: {"max_payload_mb": 30, "max_concurrent_transforms": 4},
         "max_concurrent_transforms=4 is invalid: max_concurrent_transforms x max_payload_mb "
         "= 120 MB; SageMaker allows at most 100 MB",
+    ),
+    (
+        "default payload x concurrency",
+        lambda s: {"max_concurrent_transforms": 17},
+        "max_concurrent_transforms=17 is invalid: max_concurrent_transforms x max_payload_mb "
+        "= 102 MB (6 MB is SageMaker's default payload); SageMaker allows at most 100 MB",
     ),
     (
         "negative concurrency",
