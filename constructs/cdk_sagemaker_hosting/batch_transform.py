@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import (
-    Annotations,
     Arn,
     ArnComponents,
     ArnFormat,
@@ -23,22 +22,18 @@ from aws_cdk import (
     Stack,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from cdk_sagemaker_hosting import validation
+from cdk_sagemaker_hosting import serverless, validation
 from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
-from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.model import Model
 from constructs import Construct
 
@@ -249,14 +244,12 @@ class ScheduledBatchTransform(Construct):
         self.output_bucket = output_bucket
         self.instance_type = instance_type
         stack = Stack.of(self)
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
+        self.encryption_key: kms.IKey = encryption_key or serverless.encryption_key(
             self,
             "Key",
-            description=f"Encrypts the transform volumes, logs and alarms of {self.node.path}",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
+            f"Encrypts the transform volumes, logs and alarms of {self.node.path}",
+            removal_policy,
         )
-        self.log_group = self._log_group(stack, log_retention, removal_policy)
 
         # The model's role is what SageMaker assumes to run the job.
         input_bucket.grant_read_prefix(model, input_prefix)
@@ -352,72 +345,67 @@ class ScheduledBatchTransform(Construct):
             data_processing=data_processing,
         )
 
-        self.role = iam.Role(
-            self,
-            "Role",
-            description=f"Runs the transform jobs of {self.node.path}",
-            assumed_by=iam.ServicePrincipal(
-                "states.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-        )
-        self._principal = ManagedPolicyPrincipal(self, "Policy", role=self.role)
         # The state machine gets the role by reference, immutable: the CDK's own
         # statements (transform-job/*, sagemaker:ListTags on *) are replaced by
-        # the narrower ones below, in the managed policy, and the role's ARN
-        # alone orders the two (no redundant DependsOn).
-        self.state_machine = sfn.StateMachine(
+        # the narrower ones of _state_machine_statements, in the managed policy.
+        built = serverless.logged_state_machine(
             self,
             "Resource",
-            definition_body=sfn.DefinitionBody.from_chainable(name_run.next(self.task)),
-            role=iam.Role.from_role_arn(self, "RoleRef", self.role.role_arn, mutable=False),
+            definition=name_run.next(self.task),
+            key=self.encryption_key,
             timeout=timeout.plus(Duration.minutes(10)),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
             comment=f"Scheduled batch transform {self.node.path}",
+            statements=self._state_machine_statements(stack),
+            role_description=f"Runs the transform jobs of {self.node.path}",
+            trust_account_only=True,
+            id_prefix="",
+            log_group_id="LogGroup",
+            log_name_suffix="",
+            retention=log_retention,
+            removal_policy=removal_policy,
         )
-        self._grant_state_machine(stack)
-        self.state_machine.node.add_dependency(self._principal.policy)
+        self.state_machine = built.state_machine
+        self.role = built.role
+        self.log_group = built.log_group
+        acknowledge(
+            built.principal.policy,
+            "The transform jobs are named at run time, so they are matched by their prefix "
+            f"({self.job_name_prefix}-*), the narrowest resource IAM can name for them.",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+            f"<AWS::AccountId>:transform-job/{self.job_name_prefix.lower()}-*]",
+        )
 
-        self.rule = self._schedule(schedule, enabled)
-        self.topic: sns.ITopic = topic or self._topic()
-        self.alarm = cloudwatch.Alarm(
+        self.rule, self.dead_letter_queue = serverless.scheduled_execution(
+            self,
+            "Schedule",
+            state_machine=self.state_machine,
+            schedule=schedule,
+            key=self.encryption_key,
+            dead_letter_queue_id="DeadLetterQueue",
+            description=f"Starts the batch transform {self.node.path}",
+            role_description=f"Starts the runs of {self.node.path} on schedule",
+            enabled=enabled,
+        )
+        self.topic: sns.ITopic = topic or serverless.encrypted_topic(
+            self, "Topic", self.encryption_key
+        )
+        self.alarm = serverless.failed_executions_alarm(
             self,
             "FailedAlarm",
-            metric=cloudwatch.MathExpression(
-                expression="FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
-                using_metrics={
-                    "failed": self.metric_failed(),
-                    "timedOut": self.metric_timed_out(),
-                    "aborted": self.metric_aborted(),
-                },
-                label="Runs failed, timed out or aborted",
-                period=Duration.minutes(5),
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"A run of the batch transform {self.node.path} failed, timed "
+            state_machine=self.state_machine,
+            topic=self.topic,
+            label="Runs failed, timed out or aborted",
+            description=f"A run of the batch transform {self.node.path} failed, timed "
             "out or was aborted; see the state machine's execution history",
         )
-        self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
-        self.dead_letter_alarm = cloudwatch.Alarm(
+        self.dead_letter_alarm = serverless.dead_letter_alarm(
             self,
             "DeadLetterAlarm",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"The schedule of {self.node.path} could not start a run; the "
+            queue=self.dead_letter_queue,
+            topic=self.topic,
+            description=f"The schedule of {self.node.path} could not start a run; the "
             "undelivered event is in the dead-letter queue",
         )
-        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
 
     # --- IAM -------------------------------------------------------------------
 
@@ -432,9 +420,9 @@ class ScheduledBatchTransform(Construct):
             stack,
         )
 
-    def _grant_state_machine(self, stack: Stack) -> None:
-        add = self._principal.add_to_policy
-        add(
+    def _state_machine_statements(self, stack: Stack) -> list[iam.PolicyStatement]:
+        """Run, watch and stop the transform jobs; log delivery and X-Ray come with the machine."""
+        return [
             iam.PolicyStatement(
                 actions=[
                     "sagemaker:CreateTransformJob",
@@ -444,16 +432,12 @@ class ScheduledBatchTransform(Construct):
                     "sagemaker:ListTags",
                 ],
                 resources=[self._job_arn_pattern(stack)],
-            )
-        )
-        add(
+            ),
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
                 resources=[self.model.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
-        add(
+            ),
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[
@@ -462,44 +446,8 @@ class ScheduledBatchTransform(Construct):
                         stack,
                     )
                 ],
-            )
-        )
-        # Log delivery and X-Ray have no resource-level permissions.
-        add(
-            iam.PolicyStatement(
-                actions=[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                resources=["*"],
-            )
-        )
-        add(
-            iam.PolicyStatement(
-                actions=[
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                resources=["*"],
-            )
-        )
-        acknowledge(
-            self._principal.policy,
-            "Wildcards only where IAM offers nothing narrower: CloudWatch Logs delivery and "
-            "X-Ray actions have no resource-level permissions, and the transform jobs are "
-            f"named at run time, so they are matched by their prefix ({self.job_name_prefix}-*).",
-            "AwsSolutions-IAM5[Resource::*]",
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            f"<AWS::AccountId>:transform-job/{self.job_name_prefix.lower()}-*]",
-        )
+            ),
+        ]
 
     def _grant_job_logs(self, stack: Stack) -> None:
         """The job's containers log to SageMaker's shared log group, in streams named after it."""
@@ -545,116 +493,6 @@ class ScheduledBatchTransform(Construct):
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
             f"<AWS::AccountId>:log-group:{TRANSFORM_LOG_GROUP}:*]",
         )
-
-    # --- resources -------------------------------------------------------------
-
-    def _log_group(
-        self, stack: Stack, retention: logs.RetentionDays, removal_policy: RemovalPolicy
-    ) -> logs.LogGroup:
-        # Vended-logs prefix: Step Functions' log delivery keeps the account's
-        # CloudWatch Logs resource policy small for groups under it.
-        name = "/aws/vendedlogs/states/" + Names.unique_resource_name(
-            self, max_length=200, separator="-"
-        )
-        arn = Arn.format(
-            ArnComponents(
-                service="logs",
-                resource="log-group",
-                resource_name=name,
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            ),
-            stack,
-        )
-        added = self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
-            )
-        )
-        if not added.statement_added:
-            Annotations.of(self).add_warning_v2(
-                "cdk-sagemaker-hosting:ImportedKey",
-                "encryption_key is imported, so its key policy cannot be changed here: allow "
-                f"the CloudWatch Logs service to use it for log group {name}, and CloudWatch "
-                "to use it for the alarm topic.",
-            )
-        return logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=name,
-            encryption_key=self.encryption_key,
-            retention=retention,
-            removal_policy=removal_policy,
-        )
-
-    def _schedule(self, schedule: events.Schedule, enabled: bool) -> events.Rule:
-        role = iam.Role(
-            self,
-            "ScheduleRole",
-            description=f"Starts the runs of {self.node.path} on schedule",
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
-        )
-        self.grant_start_execution(ManagedPolicyPrincipal(self, "SchedulePolicy", role=role))
-        rule = events.Rule(
-            self,
-            "Schedule",
-            schedule=schedule,
-            enabled=enabled,
-            description=f"Starts the batch transform {self.node.path}",
-        )
-        # Events EventBridge could not deliver (the run never started) land here.
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                # Not the rule's ARN: the rule depends on the key through the
-                # state machine and the model's policy.
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            )
-        )
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "This queue is itself the dead-letter queue of the schedule's EventBridge target; "
-            "an alarm notifies on any message in it, so it needs no queue of its own.",
-            "AwsSolutions-SQS3",
-            "Serverless-SQSRedrivePolicy",
-        )
-        rule.add_target(
-            targets.SfnStateMachine(
-                self.state_machine,
-                role=role.without_policy_updates(),
-                dead_letter_queue=self.dead_letter_queue,
-            )
-        )
-        return rule
-
-    def _topic(self) -> sns.Topic:
-        # CloudWatch publishes alarm notifications to the encrypted topic.
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
-        return sns.Topic(self, "Topic", master_key=self.encryption_key, enforce_ssl=True)
 
     # --- public helpers --------------------------------------------------------
 

@@ -27,12 +27,10 @@ from aws_cdk import (
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
@@ -42,7 +40,6 @@ from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
 from cdk_sagemaker_hosting.endpoint import EndpointBase
-from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from constructs import Construct
 
 #: Where the metrics go unless told otherwise.
@@ -227,12 +224,11 @@ class DriftMonitor(Construct):
                 "notifies anyone.",
             )
 
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
+        self.encryption_key: kms.IKey = encryption_key or serverless.encryption_key(
             self,
             "Key",
-            description=f"Encrypts the logs, dead-letter queue and alarms of {self.node.path}",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
+            f"Encrypts the logs, dead-letter queue and alarms of {self.node.path}",
+            removal_policy,
         )
         self.event_bus: events.IEventBus = event_bus or events.EventBus.from_event_bus_name(
             self, "DefaultBus", "default"
@@ -283,8 +279,21 @@ class DriftMonitor(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
-        self.rule = self._schedule(schedule)
-        self.topic: sns.ITopic = topic or self._topic()
+        self.rule, self.dead_letter_queue = serverless.scheduled_execution(
+            self,
+            "Schedule",
+            state_machine=self.state_machine,
+            schedule=schedule,
+            key=self.encryption_key,
+            dead_letter_queue_id="DeadLetterQueue",
+            description=f"Starts the drift check {self.node.path}",
+            role_description=f"Starts the drift checks of {self.node.path} on schedule",
+            # The scheduled time: the window, and so the report, follow from it.
+            rule_input=events.RuleTargetInput.from_object({"time": events.EventField.time}),
+        )
+        self.topic: sns.ITopic = topic or serverless.encrypted_topic(
+            self, "Topic", self.encryption_key
+        )
         action = cloudwatch_actions.SnsAction(self.topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         if alarm:
@@ -308,41 +317,23 @@ class DriftMonitor(Construct):
                 )
                 drift_alarm.add_alarm_action(action)
                 self.alarms[name] = drift_alarm
-        self.failed_alarm = cloudwatch.Alarm(
+        self.failed_alarm = serverless.failed_executions_alarm(
             self,
             "FailedAlarm",
-            metric=cloudwatch.MathExpression(
-                expression="FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
-                using_metrics={
-                    "failed": self.state_machine.metric_failed(period=Duration.minutes(5)),
-                    "timedOut": self.state_machine.metric_timed_out(period=Duration.minutes(5)),
-                    "aborted": self.state_machine.metric_aborted(period=Duration.minutes(5)),
-                },
-                label="Drift checks failed, timed out or aborted",
-                period=Duration.minutes(5),
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"A drift check of {endpoint.endpoint_name} failed, timed out or "
+            state_machine=self.state_machine,
+            topic=self.topic,
+            label="Drift checks failed, timed out or aborted",
+            description=f"A drift check of {endpoint.endpoint_name} failed, timed out or "
             "was aborted: no verdict for its window; see the execution history",
         )
-        self.failed_alarm.add_alarm_action(action)
-        self.dead_letter_alarm = cloudwatch.Alarm(
+        self.dead_letter_alarm = serverless.dead_letter_alarm(
             self,
             "DeadLetterAlarm",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"The schedule of {self.node.path} could not start a drift "
+            queue=self.dead_letter_queue,
+            topic=self.topic,
+            description=f"The schedule of {self.node.path} could not start a drift "
             "check; the undelivered event is in the dead-letter queue",
         )
-        self.dead_letter_alarm.add_alarm_action(action)
 
     # --- the function ----------------------------------------------------------
 
@@ -390,57 +381,6 @@ class DriftMonitor(Construct):
         )
         return function
 
-    def _log_group(
-        self,
-        stack: Stack,
-        construct_id: str,
-        prefix: str,
-        retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-    ) -> logs.LogGroup:
-        name = (
-            prefix
-            + Names.unique_resource_name(self, max_length=200, separator="-")
-            + ("" if construct_id == "FunctionLogs" else "-states")
-        )
-        arn = Arn.format(
-            ArnComponents(
-                service="logs",
-                resource="log-group",
-                resource_name=name,
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            ),
-            stack,
-        )
-        added = self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
-            )
-        )
-        if not added.statement_added:
-            Annotations.of(self).add_warning_v2(
-                f"cdk-sagemaker-hosting:ImportedKey{construct_id}",
-                "encryption_key is imported, so its key policy cannot be changed here: allow "
-                f"the CloudWatch Logs service to use it for log group {name}.",
-            )
-        return logs.LogGroup(
-            self,
-            construct_id,
-            log_group_name=name,
-            encryption_key=self.encryption_key,
-            retention=retention,
-            removal_policy=removal_policy,
-        )
-
     # --- the state machine -----------------------------------------------------
 
     def _state_machine(
@@ -454,9 +394,6 @@ class DriftMonitor(Construct):
         retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
     ) -> sfn.StateMachine:
-        log_group = self._log_group(
-            stack, "StateMachineLogs", "/aws/vendedlogs/states/", retention, removal_policy
-        )
         name = Names.unique_resource_name(self, max_length=80, separator="-")
 
         def invoke(
@@ -532,46 +469,44 @@ class DriftMonitor(Construct):
             .when(sfn.Condition.string_equals("$.plan.mode", "map"), count_batches.next(finish))
             .otherwise(check)
         )
-        role = iam.Role(
-            self,
-            "Role",
-            description=f"Runs the drift checks of {self.node.path}",
-            assumed_by=iam.ServicePrincipal(
-                "states.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-        )
-        principal = ManagedPolicyPrincipal(self, "Policy", role=role)
-        machine = sfn.StateMachine(
+        built = serverless.logged_state_machine(
             self,
             "Resource",
-            state_machine_name=name,
-            definition_body=sfn.DefinitionBody.from_chainable(plan.next(choice)),
-            role=iam.Role.from_role_arn(self, "RoleRef", role.role_arn, mutable=False),
+            definition=plan.next(choice),
+            key=self.encryption_key,
             timeout=Duration.minutes(max(60, 3 * int(timeout.to_minutes()) + 15)),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
             comment=f"Data drift check of {self.node.path}",
+            functions=[self.function],
+            statements=self._state_machine_statements(stack, name),
+            state_machine_name=name,
+            role_description=f"Runs the drift checks of {self.node.path}",
+            trust_account_only=True,
+            id_prefix="",
+            log_group_id="StateMachineLogs",
+            log_name_suffix="-states",
+            retention=retention,
+            removal_policy=removal_policy,
         )
-        machine.node.add_dependency(principal.policy)
         # The Distributed Map's own inline policy would never be attached (the
         # role is immutable); the managed policy holds its narrower statements.
-        machine.node.try_remove_child("DistributedMapPolicy")
-        self._grant_state_machine(stack, principal, name, scratch)
-        return machine
-
-    def _grant_state_machine(
-        self, stack: Stack, principal: ManagedPolicyPrincipal, name: str, scratch: str
-    ) -> None:
-        add = principal.add_to_policy
-        add(
-            iam.PolicyStatement(
-                actions=["lambda:InvokeFunction"], resources=[self.function.function_arn]
-            )
+        built.state_machine.node.try_remove_child("DistributedMapPolicy")
+        # The Map's item reader reads the manifest the plan step wrote.
+        self.report_bucket.grant_read_object(built.principal, f"{scratch}*")
+        bucket_id = Stack.of(self.report_bucket).get_logical_id(
+            self.report_bucket.bucket.node.default_child  # type: ignore[arg-type]
         )
-        # The Distributed Map runs child workflows of this state machine.
+        acknowledge(
+            built.principal.policy,
+            "The Map's child executions are named at run time (matched under this state "
+            f"machine, {name}/*); the manifests are written per run under {scratch}.",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+            f"<AWS::AccountId>:execution:{name}/*]",
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{scratch}*]",
+        )
+        return built.state_machine
+
+    def _state_machine_statements(self, stack: Stack, name: str) -> list[iam.PolicyStatement]:
+        """The Distributed Map runs child workflows of this state machine."""
         machine_arn = Arn.format(
             ArnComponents(
                 service="states",
@@ -590,119 +525,13 @@ class DriftMonitor(Construct):
             ),
             stack,
         )
-        add(iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn]))
-        add(
+        return [
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn]),
             iam.PolicyStatement(
                 actions=["states:DescribeExecution", "states:StopExecution"],
                 resources=[executions],
-            )
-        )
-        # The Map's item reader reads the manifest the plan step wrote.
-        self.report_bucket.grant_read_object(principal, f"{scratch}*")
-        # Log delivery and X-Ray have no resource-level permissions.
-        add(
-            iam.PolicyStatement(
-                actions=[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                resources=["*"],
-            )
-        )
-        add(
-            iam.PolicyStatement(
-                actions=[
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                resources=["*"],
-            )
-        )
-        bucket_id = Stack.of(self.report_bucket).get_logical_id(
-            self.report_bucket.bucket.node.default_child  # type: ignore[arg-type]
-        )
-        acknowledge(
-            principal.policy,
-            "Wildcards only where IAM offers nothing narrower: CloudWatch Logs delivery and "
-            "X-Ray have no resource-level permissions; the Map's child executions are named "
-            f"at run time (matched under this state machine, {name}/*); the manifests are "
-            f"written per run under {scratch}.",
-            "AwsSolutions-IAM5[Resource::*]",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
-            f"<AWS::AccountId>:execution:{name}/*]",
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{scratch}*]",
-        )
-
-    # --- schedule and topic ----------------------------------------------------
-
-    def _schedule(self, schedule: events.Schedule) -> events.Rule:
-        role = iam.Role(
-            self,
-            "ScheduleRole",
-            description=f"Starts the drift checks of {self.node.path} on schedule",
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
-        )
-        self.state_machine.grant_start_execution(
-            ManagedPolicyPrincipal(self, "SchedulePolicy", role=role)
-        )
-        rule = events.Rule(
-            self,
-            "Schedule",
-            schedule=schedule,
-            description=f"Starts the drift check {self.node.path}",
-        )
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            )
-        )
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "This queue is itself the dead-letter queue of the schedule's EventBridge target; "
-            "an alarm notifies on any message in it, so it needs no queue of its own.",
-            "AwsSolutions-SQS3",
-            "Serverless-SQSRedrivePolicy",
-        )
-        rule.add_target(
-            targets.SfnStateMachine(
-                self.state_machine,
-                # The scheduled time: the window, and so the report, follow from it.
-                input=events.RuleTargetInput.from_object({"time": events.EventField.time}),
-                role=role.without_policy_updates(),
-                dead_letter_queue=self.dead_letter_queue,
-            )
-        )
-        return rule
-
-    def _topic(self) -> sns.Topic:
-        # CloudWatch publishes alarm notifications to the encrypted topic.
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
-        return sns.Topic(self, "Topic", master_key=self.encryption_key, enforce_ssl=True)
+            ),
+        ]
 
     # --- public helpers --------------------------------------------------------
 

@@ -8,7 +8,6 @@ from aws_cdk import (
     Annotations,
     Arn,
     ArnComponents,
-    ArnFormat,
     Duration,
     Names,
     RemovalPolicy,
@@ -21,7 +20,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 
-from cdk_sagemaker_hosting import validation
+from cdk_sagemaker_hosting import serverless, validation
 from cdk_sagemaker_hosting.async_inference import AsyncInference
 from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
@@ -333,36 +332,8 @@ class Endpoint(EndpointBase):
         self, stack: Stack, retention: logs.RetentionDays, removal_policy: RemovalPolicy
     ) -> logs.LogGroup:
         name = f"/aws/sagemaker/Endpoints/{self.endpoint_name}"
-        arn = Arn.format(
-            ArnComponents(
-                service="logs",
-                resource="log-group",
-                resource_name=name,
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            ),
-            stack,
-        )
         # CloudWatch Logs may use the key for this log group only.
-        added = self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
-            )
-        )
-        if not added.statement_added:
-            Annotations.of(self).add_warning_v2(
-                "cdk-sagemaker-hosting:ImportedKey",
-                "encryption_key is imported, so its key policy cannot be changed here: allow "
-                f"the CloudWatch Logs service to use it for log group {name}.",
-            )
+        serverless.allow_logs_to_use_key(self, self.encryption_key, name)
         log_group = logs.LogGroup(
             self,
             "LogGroup",

@@ -6,14 +6,12 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
-from cdk_sagemaker_hosting import validation
+from cdk_sagemaker_hosting import serverless, validation
 from cdk_sagemaker_hosting.endpoint import EndpointBase
 from constructs import Construct
 
@@ -169,22 +167,12 @@ class EndpointMonitoring(Construct):
         ]
 
     def _topic(self) -> sns.Topic:
-        key = kms.Key(
+        key = serverless.encryption_key(
             self,
             "TopicKey",
-            description=f"Encrypts alarm notifications of {self.endpoint.endpoint_name}",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            f"Encrypts alarm notifications of {self.endpoint.endpoint_name}",
         )
-        # CloudWatch publishes alarm notifications to the encrypted topic.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
-        return sns.Topic(self, "Topic", master_key=key, enforce_ssl=True)
+        return serverless.encrypted_topic(self, "Topic", key)
 
     def _alarm(
         self,

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -159,7 +158,7 @@ class TrafficShift(Construct):
         self.key: kms.IKey = serverless.encryption_key(
             self, "Key", f"Encrypts the traffic shift logs and outcomes of {endpoint.node.path}"
         )
-        self.topic = topic or self._topic()
+        self.topic = topic or serverless.encrypted_topic(self, "Topic", self.key)
         self.event_bus = event_bus or events.EventBus.from_event_bus_name(
             self, "DefaultBus", "default"
         )
@@ -196,7 +195,7 @@ class TrafficShift(Construct):
             },
         )
         self._grant(gating)
-        self.state_machine, _ = serverless.logged_state_machine(
+        self.state_machine = serverless.logged_state_machine(
             self,
             "Resource",
             definition=self._definition(),
@@ -207,7 +206,7 @@ class TrafficShift(Construct):
                 f"Shift {endpoint.node.path} from {source_variant} to {target_variant} "
                 f"in steps of {', '.join(f'{s:g}' for s in steps)} %"
             ),
-        )
+        ).state_machine
         self.dead_letter_queue = self._dead_letter_queue()
         # A rollback the abort rule started that still fails lands here too.
         self.function.configure_async_invoke(
@@ -262,58 +261,24 @@ class TrafficShift(Construct):
 
     # --- building blocks -----------------------------------------------------
 
-    def _topic(self) -> sns.Topic:
-        # CloudWatch publishes the dead-letter alarm to the encrypted topic.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-            )
-        )
-        return sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
-
     def _dead_letter_queue(self) -> sqs.Queue:
         """Abort events not delivered or whose rollback failed, with an alarm on any of them."""
-        # EventBridge writes undelivered events into the encrypted queue.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            )
-        )
-        queue = sqs.Queue(
+        queue = serverless.dead_letter_queue(
             self,
             "AbortDeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+            key=self.key,
+            dead_letter_of="the abort rule's target and the function's on-failure destination",
         )
-        compliance.acknowledge(
-            queue,
-            "This queue is itself the dead-letter queue of the abort rule's target and the "
-            "function's on-failure destination; an alarm notifies on any message in it, so it "
-            "needs no queue of its own.",
-            "AwsSolutions-SQS3",
-            "Serverless-SQSRedrivePolicy",
-        )
-        alarm = cloudwatch.Alarm(
+        serverless.dead_letter_alarm(
             self,
             "AbortDeadLetterAlarm",
-            metric=queue.metric_approximate_number_of_messages_visible(),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=(
+            queue=queue,
+            topic=self.topic,
+            description=(
                 "A stopped traffic shift could not be rolled back automatically: check the "
                 f"weights of {self.endpoint.endpoint_name} and its shift lock tags"
             ),
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
         return queue
 
     def _grant(self, gating: Sequence[cloudwatch.IAlarm]) -> None:
