@@ -403,7 +403,24 @@ def dead_letter_queue(
     return queue
 
 
-def _notify(alarm: cloudwatch.Alarm, topic: sns.ITopic) -> cloudwatch.Alarm:
+def _alarm(
+    scope: Construct,
+    construct_id: str,
+    metric: cloudwatch.IMetric,
+    topic: sns.ITopic,
+    description: str,
+) -> cloudwatch.Alarm:
+    """An alarm, notifying ``topic``, on ``metric`` reaching 1 in one period (none: OK)."""
+    alarm = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        metric=metric,
+        threshold=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarm_description=description,
+    )
     alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
     return alarm
 
@@ -417,21 +434,10 @@ def dead_letter_alarm(
     description: str,
 ) -> cloudwatch.Alarm:
     """An alarm, notifying ``topic``, on any message in ``queue`` (maximum over 5 minutes)."""
-    return _notify(
-        cloudwatch.Alarm(
-            scope,
-            construct_id,
-            metric=queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
-        ),
-        topic,
+    metric = queue.metric_approximate_number_of_messages_visible(
+        period=Duration.minutes(5), statistic="Maximum"
     )
+    return _alarm(scope, construct_id, metric, topic, description)
 
 
 def failed_executions_alarm(
@@ -445,28 +451,17 @@ def failed_executions_alarm(
 ) -> cloudwatch.Alarm:
     """An alarm, notifying ``topic``, on any execution failed, timed out or aborted (5 minutes)."""
     period = Duration.minutes(5)
-    return _notify(
-        cloudwatch.Alarm(
-            scope,
-            construct_id,
-            metric=cloudwatch.MathExpression(
-                expression="FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
-                using_metrics={
-                    "failed": state_machine.metric_failed(period=period),
-                    "timedOut": state_machine.metric_timed_out(period=period),
-                    "aborted": state_machine.metric_aborted(period=period),
-                },
-                label=label,
-                period=period,
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
-        ),
-        topic,
+    metric = cloudwatch.MathExpression(
+        expression="FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
+        using_metrics={
+            "failed": state_machine.metric_failed(period=period),
+            "timedOut": state_machine.metric_timed_out(period=period),
+            "aborted": state_machine.metric_aborted(period=period),
+        },
+        label=label,
+        period=period,
     )
+    return _alarm(scope, construct_id, metric, topic, description)
 
 
 def scheduled_execution(
