@@ -169,6 +169,7 @@ def test_summary_names_what_the_emulator_skipped(
         "AWS::ApplicationAutoScaling::ScalingPolicy": 2,
         "AWS::CloudWatch::Alarm": 25,
         "AWS::CloudWatch::CompositeAlarm": 1,
+        "AWS::Lambda::EventInvokeConfig": 1,
         "AWS::Lambda::Permission": 1,
         "AWS::S3::BucketPolicy": 10,
         "AWS::SNS::TopicPolicy": 3,
