@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import random
 from typing import Any
 
 import pytest
 from cdk_sagemaker_hosting._lambda.drift import capture
-from cdk_sagemaker_hosting._lambda.drift.baseline import build
-from cdk_sagemaker_hosting._lambda.drift.counts import Counts
+from cdk_sagemaker_hosting._lambda.drift.baseline import NUMERIC, Feature, build
+from cdk_sagemaker_hosting._lambda.drift.counts import Counts, NumericCounts
+from cdk_sagemaker_hosting._lambda.drift.stats import bin_counts
 
 from tests.drift.helpers import capture_line
 
@@ -230,3 +233,29 @@ def test_corruption_outside_the_input_object_is_caught_only_when_strict() -> Non
     line = capture_line("1,a").replace('"eventVersion":"0"', '"eventVersion":"0" "x":1')
     assert counted(line).records_used == 1
     assert dict(counted(line, strict=True).line_rejections) == {"malformed_json": 1}
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 2_501])
+def test_numeric_columns_bin_and_reject_as_the_reference(size: int) -> None:
+    """Bins and bad values of a CSV column (ties on edges, NaN, inf, overflow, text, blanks)."""
+    rng = random.Random(size)  # noqa: S311 - reproducible test data
+    edges = (-1.0, 0.0, 0.5, 2.0)
+    feature = Feature("x", NUMERIC, (1,) * 5, edges)
+    pool = [*(str(e) for e in edges), "-1", "2", "nan", "inf", "-inf", "1e999", "abc", "", " 0.5 "]
+    values = [
+        rng.choice(pool) if rng.random() < 0.2 else f"{rng.gauss(0.5, 1.5):.2f}"
+        for _ in range(size)
+    ]
+    observed = NumericCounts(feature)
+    observed.add(values)
+    numbers = []
+    for value in values:
+        try:
+            numbers.append(float(value))
+        except ValueError:
+            continue
+    finite = sorted(n for n in numbers if math.isfinite(n))
+    assert observed.counts == bin_counts(finite, edges)
+    assert observed.non_finite == len(numbers) - len(finite)
+    assert observed.missing == values.count("")
+    assert observed.non_numeric == size - len(numbers) - values.count("")
