@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 import boto3
+from botocore.config import Config as ClientConfig
 
 from .monitor import Config, check, count, finish, plan
 
@@ -24,7 +25,10 @@ from .monitor import Config, check, count, finish, plan
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Run one step of the check."""
     config = Config.from_json(json.loads(os.environ["DRIFT_CONFIG"]))
-    s3 = boto3.client("s3")
+    # botocore's standard retry mode: throttling and transient errors are
+    # retried with backoff, a bad request is not.
+    retries = ClientConfig(retries={"mode": "standard", "max_attempts": 8})
+    s3 = boto3.client("s3", config=retries)
     action = event.get("action")
     if action == "plan":
         return plan(s3, config, time=event["time"], run=event["run"])
@@ -32,8 +36,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return count(s3, config, run=event["run"], items=event["items"])
     clients = {
         "s3": s3,
-        "cloudwatch": boto3.client("cloudwatch"),
-        "events": boto3.client("events"),
+        "cloudwatch": boto3.client("cloudwatch", config=retries),
+        "events": boto3.client("events", config=retries),
     }
     if action == "check":
         return check(clients, config, event["plan"])
