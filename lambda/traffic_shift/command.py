@@ -1,8 +1,10 @@
 """``cdk-sagemaker-hosting shift``: the state machine's logic, run from a terminal.
 
-Exit codes: 0 promoted, 3 rolled back, 2 refused (bad input, unknown
-endpoint/variant/alarm, another shift running), 1 any other failure. The
-last line printed is a one-line JSON summary; progress goes before it.
+Exit codes: 0 promoted, 3 rolled back (a Ctrl-C during the steps rolls
+back), 2 refused (bad input, unknown endpoint/variant/alarm, another shift
+running), 130 interrupted before the shift began or during its rollback,
+1 any other failure. The last line printed is a one-line JSON summary;
+progress goes before it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ EXIT_PROMOTED = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_ROLLED_BACK = 3
+#: Ctrl-C outside the steps (a Ctrl-C during the steps rolls back: exit 3).
+EXIT_INTERRUPTED = 130
 
 
 def register(subparsers: Any) -> None:
@@ -126,6 +130,12 @@ def run(args: argparse.Namespace, *, clients: dict[str, Any] | None = None) -> i
             events=clients.get("events") if args.event_bus else None,
             event_bus=args.event_bus,
         )
+    except KeyboardInterrupt:
+        # Interrupted before the shift began or while its rollback ran:
+        # the weights are as the progress lines last said.
+        print("interrupted", file=sys.stderr)
+        print(json.dumps({"result": "interrupted"}))
+        return EXIT_INTERRUPTED
     except BadRequest as error:
         print(f"refused: {error}", file=sys.stderr)
         print(json.dumps({"result": "refused", "error": str(error)}))

@@ -221,3 +221,15 @@ def test_a_rollback_after_an_error_says_what_failed(lambda_env: Any, sagemaker: 
     state = index.handler({"action": "rollback", "state": state, "error": error}, None)
     assert state["reason"] == "ClientError: AccessDenied"
     assert weights_of(sagemaker) == {"A": 0.9, "B": 0.1}
+
+
+def test_cli_interrupted_before_the_shift_begins_still_prints_its_summary(
+    sagemaker: Any, cloudwatch: Any, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    def interrupt(*_: Any, **__: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sagemaker, "describe_endpoint", interrupt)
+    clients = {"sagemaker": sagemaker, "cloudwatch": cloudwatch}
+    code, summary, _ = run_cli(capsys, clients, "--endpoint", ENDPOINT, "--from", "A", "--to", "B")
+    assert (code, summary) == (130, {"result": "interrupted"})
