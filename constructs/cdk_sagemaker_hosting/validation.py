@@ -211,8 +211,14 @@ def check_s3_key(scope: IConstruct, prop: str, value: str) -> None:
         )
 
 
-def check_environment(scope: IConstruct, prop: str, env: dict[str, str]) -> None:
-    """Container environment variables: names like shell variables, sizes SageMaker accepts."""
+def check_environment(
+    scope: IConstruct, prop: str, env: dict[str, str], *, value_max_length: int = ENV_MAX_LENGTH
+) -> None:
+    """Environment variables: names like shell variables, sizes SageMaker accepts.
+
+    Container values take at most 1024 characters (the default); a transform
+    job's take more (``value_max_length``).
+    """
     for key, value in env.items():
         if is_token(key):
             continue
@@ -224,12 +230,12 @@ def check_environment(scope: IConstruct, prop: str, env: dict[str, str]) -> None
                 f"names must match {ENV_KEY_PATTERN.pattern} and be at most {ENV_MAX_LENGTH} "
                 "characters",
             )
-        if not is_token(value) and (not isinstance(value, str) or len(value) > ENV_MAX_LENGTH):
+        if not is_token(value) and (not isinstance(value, str) or len(value) > value_max_length):
             fail(
                 scope,
                 f"{prop}[{key!r}]",
                 value,
-                f"values must be strings of at most {ENV_MAX_LENGTH} characters",
+                f"values must be strings of at most {value_max_length} characters",
             )
 
 
@@ -1020,7 +1026,7 @@ def check_transform_job_prefix(scope: IConstruct, prop: str, value: str) -> None
         )
 
 
-def check_batch_transform(  # noqa: PLR0912 - one place for every transform-job rule
+def check_batch_transform(
     scope: IConstruct,
     *,
     model: Any,
@@ -1140,26 +1146,9 @@ def check_batch_transform(  # noqa: PLR0912 - one place for every transform-job 
             f"{len(environment)} entries",
             f"a transform job takes at most {TRANSFORM_ENV_MAX_ENTRIES} environment variables",
         )
-    for key, value in environment.items():
-        if is_token(key):
-            continue
-        if not ENV_KEY_PATTERN.match(key) or len(key) > ENV_MAX_LENGTH:
-            fail(
-                scope,
-                f"environment[{key!r}]",
-                key,
-                f"names must match {ENV_KEY_PATTERN.pattern} and be at most {ENV_MAX_LENGTH} "
-                "characters",
-            )
-        if not is_token(value) and (
-            not isinstance(value, str) or len(value) > TRANSFORM_ENV_VALUE_MAX_LENGTH
-        ):
-            fail(
-                scope,
-                f"environment[{key!r}]",
-                value,
-                f"values must be strings of at most {TRANSFORM_ENV_VALUE_MAX_LENGTH} characters",
-            )
+    check_environment(
+        scope, "environment", environment, value_max_length=TRANSFORM_ENV_VALUE_MAX_LENGTH
+    )
     check_range(
         scope, "invocations_timeout", invocations_timeout_seconds, low=1, high=3600, unit=" s"
     )
