@@ -114,14 +114,27 @@ def check_instance_type(scope: IConstruct, prop: str, value: str) -> None:
             value,
             ELASTIC_INFERENCE_ENDED,
         )
-    valid = production_variant_instance_types()
+    _check_enum_instance_type(
+        scope,
+        prop,
+        value,
+        production_variant_instance_types(),
+        use="hosting",
+        enum="ProductionVariantInstanceType",
+    )
+
+
+def _check_enum_instance_type(
+    scope: IConstruct, prop: str, value: str, valid: frozenset[str], *, use: str, enum: str
+) -> None:
+    """``value`` is one of botocore's instance types for ``use``, or the error lists families."""
     if value not in valid:
         families = sorted({t.split(".")[1] for t in valid if t.count(".") == 2})
         fail(
             scope,
             prop,
             value,
-            "not a SageMaker hosting instance type (botocore ProductionVariantInstanceType); "
+            f"not a SageMaker {use} instance type (botocore {enum}); "
             f"families: {', '.join(families)}",
         )
 
@@ -957,16 +970,14 @@ def check_transform_instance_type(scope: IConstruct, prop: str, value: str) -> N
     """Instance types from botocore's ``TransformInstanceType`` enum."""
     if is_token(value):
         return
-    valid = transform_instance_types()
-    if value not in valid:
-        families = sorted({t.split(".")[1] for t in valid if t.count(".") == 2})
-        fail(
-            scope,
-            prop,
-            value,
-            "not a SageMaker batch transform instance type (botocore TransformInstanceType); "
-            f"families: {', '.join(families)}",
-        )
+    _check_enum_instance_type(
+        scope,
+        prop,
+        value,
+        transform_instance_types(),
+        use="batch transform",
+        enum="TransformInstanceType",
+    )
 
 
 def check_schedule_expression(scope: IConstruct, prop: str, expression: str) -> None:
