@@ -127,6 +127,22 @@ def encrypted_log_group(
     )
 
 
+def _managed_role(
+    scope: Construct, prefix: str, service: iam.ServicePrincipal, *, description: str
+) -> tuple[iam.Role, ManagedPolicyPrincipal, iam.IRole]:
+    """``<prefix>Role``, its ``<prefix>Policy`` and the ``<prefix>RoleRef`` to hand the resource.
+
+    The reference is immutable: the CDK's own statements for the resource
+    (often broader) go nowhere, so everything it may do is in the managed
+    policy (no inline policy), and the resource depends on the role through
+    its ARN only.
+    """
+    role = iam.Role(scope, f"{prefix}Role", assumed_by=service, description=description)
+    principal = ManagedPolicyPrincipal(scope, f"{prefix}Policy", role=role)
+    ref = iam.Role.from_role_arn(scope, f"{prefix}RoleRef", role.role_arn, mutable=False)
+    return role, principal, ref
+
+
 def handler_function(
     scope: Construct,
     construct_id: str,
@@ -155,13 +171,12 @@ def handler_function(
         retention=retention,
         removal_policy=removal_policy,
     )
-    role = iam.Role(
+    _, principal, role_ref = _managed_role(
         scope,
-        f"{construct_id}Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        construct_id,
+        iam.ServicePrincipal("lambda.amazonaws.com"),
         description=f"Runs the {function} handler",
     )
-    principal = ManagedPolicyPrincipal(scope, f"{construct_id}Policy", role=role)
     principal.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -185,10 +200,7 @@ def handler_function(
         environment=dict(environment or {}),
         tracing=aws_lambda.Tracing.ACTIVE,
         log_group=log_group,
-        # An immutable reference: grants to the function go nowhere, so
-        # everything it may do is in the managed policy (no inline policy),
-        # and the function depends on the role through its ARN only.
-        role=iam.Role.from_role_arn(scope, f"{construct_id}RoleRef", role.role_arn, mutable=False),
+        role=role_ref,
     )
     # Its permissions must exist before it first runs.
     fn.node.add_dependency(principal.policy)
@@ -278,10 +290,10 @@ def logged_state_machine(
         removal_policy=removal_policy,
         name_suffix=log_name_suffix,
     )
-    role = iam.Role(
+    role, principal, role_ref = _managed_role(
         scope,
-        f"{prefix}Role",
-        assumed_by=iam.ServicePrincipal(
+        prefix,
+        iam.ServicePrincipal(
             "states.amazonaws.com",
             conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}
             if trust_account_only
@@ -289,7 +301,6 @@ def logged_state_machine(
         ),
         description=role_description or f"Runs the state machine {scope.node.path}/{construct_id}",
     )
-    principal = ManagedPolicyPrincipal(scope, f"{prefix}Policy", role=role)
     if functions:
         principal.add_to_principal_policy(
             iam.PolicyStatement(
@@ -319,9 +330,6 @@ def logged_state_machine(
             resources=["*"],
         )
     )
-    # An immutable reference: the CDK's own statements for the states (often
-    # broader) would go nowhere, so everything the state machine may do is in
-    # the managed policy, and the role's ARN alone orders the two.
     machine = sfn.StateMachine(
         scope,
         construct_id,
@@ -333,7 +341,7 @@ def logged_state_machine(
         logs=sfn.LogOptions(
             destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
         ),
-        role=iam.Role.from_role_arn(scope, f"{prefix}RoleRef", role.role_arn, mutable=False),
+        role=role_ref,
     )
     machine.node.add_dependency(principal.policy)
     compliance.acknowledge(
