@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from cdk_sagemaker_hosting import compliance, validation
 from cdk_sagemaker_hosting.compliance import acknowledge
 from constructs import Construct
 
@@ -143,73 +144,171 @@ class EncryptedBucket(Construct):
         """ARN of the objects matching ``key_pattern`` (``*`` allowed)."""
         return self.bucket.arn_for_objects(key_pattern)
 
-    def grant_read_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
+    def grant_read_prefix(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Let ``grantee`` list ``prefix`` and read (and decrypt) the objects under it."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[self.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
-            )
-        )
-        self.grant_read_object(grantee, f"{prefix}*")
-        self._acknowledge_prefix(grantee, prefix, "reads the artifacts under its prefix")
+        return BucketAccess(self.bucket, self.encryption_key).grant_read_prefix(grantee, prefix)
 
-    def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
+    def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Let ``grantee`` write (``s3:PutObject``), and encrypt, objects under ``prefix``."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[self.arn_for_objects(f"{prefix}*")]
-            )
-        )
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[self.encryption_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": self._s3_service()}},
-            )
-        )
-        self._acknowledge_prefix(
-            grantee, prefix, "writes objects whose keys SageMaker generates under its prefix"
-        )
+        return BucketAccess(self.bucket, self.encryption_key).grant_write_prefix(grantee, prefix)
 
-    def _acknowledge_prefix(self, grantee: iam.IGrantable, prefix: str, what: str) -> None:
-        """Acknowledge the one object wildcard a prefix grant needs, on the grantee's policy.
+    def grant_read_object(self, grantee: iam.IGrantable, key: str) -> iam.Grant:
+        """Let ``grantee`` read exactly ``key`` (``s3:GetObject``) and decrypt it."""
+        return BucketAccess(self.bucket, self.encryption_key).grant_read_object(grantee, key)
 
-        cdk-nag names the finding after the bucket's logical ID, known here only
-        when the grantee's policy is in this bucket's stack; elsewhere the
-        finding is left for the app to acknowledge.
-        """
-        principal = grantee.grant_principal
-        scope = getattr(principal, "policy", principal)
-        if not isinstance(scope, Construct) or Stack.of(scope) is not Stack.of(self):
-            return
-        logical_id = Stack.of(self).get_logical_id(self.bucket.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
-            scope,
-            f"The role {what} ({prefix}*) in bucket {self.node.path} only; SageMaker chooses "
-            "the object names, so no narrower resource exists.",
-            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]",
-        )
+
+#: What every bucket parameter of the library takes.
+BucketLike = s3.IBucket | EncryptedBucket
+
+
+class BucketAccess:
+    """Least-privilege access to one bucket, whoever made it, and to the key of its objects.
+
+    The library's constructs read and write buckets only through this: an
+    :class:`EncryptedBucket`, a ``s3.Bucket`` of the app, or an imported
+    ``s3.IBucket``. Grants are written to the grantee's own policy only (never
+    the bucket's or the key's), so they work across stacks and accounts'
+    imported buckets without a cycle, and return ``iam.Grant`` as CDK grants do.
+
+    :param bucket: the bucket.
+    :param encryption_key: the KMS key its objects are encrypted with. Default:
+        the bucket's own (``s3.IBucket.encryption_key``: set for an
+        :class:`EncryptedBucket`, a ``s3.Bucket`` with KMS encryption, or an
+        import that names it); none for SSE-S3 buckets.
+    """
+
+    def __init__(self, bucket: s3.IBucket, encryption_key: kms.IKey | None = None) -> None:
+        self.bucket = bucket
+        self.encryption_key: kms.IKey | None = encryption_key or bucket.encryption_key
+
+    @staticmethod
+    def of(
+        scope: Construct,
+        prop: str,
+        bucket: BucketLike,
+        encryption_key: kms.IKey | None = None,
+    ) -> BucketAccess:
+        """Access to ``bucket`` (checked to be a bucket), with ``encryption_key`` when given."""
+        if isinstance(bucket, EncryptedBucket):
+            if encryption_key is not None and encryption_key is not bucket.encryption_key:
+                validation.fail(
+                    scope,
+                    f"{prop} encryption key",
+                    encryption_key.node.path,
+                    f"an EncryptedBucket brings its own key ({bucket.encryption_key.node.path}); "
+                    "leave the key out",
+                )
+            return BucketAccess(bucket.bucket, bucket.encryption_key)
+        validation.check_type(scope, prop, bucket, s3.IBucket, "an s3.IBucket or EncryptedBucket")
+        if encryption_key is not None:
+            validation.check_type(
+                scope, f"{prop} encryption key", encryption_key, kms.IKey, "a kms.IKey"
+            )
+        return BucketAccess(bucket, encryption_key)
+
+    @property
+    def bucket_name(self) -> str:
+        """The bucket's name."""
+        return self.bucket.bucket_name
+
+    @property
+    def bucket_arn(self) -> str:
+        """The bucket's ARN."""
+        return self.bucket.bucket_arn
+
+    @property
+    def key_arn(self) -> str | None:
+        """The ARN of the objects' KMS key, or ``None`` (SSE-S3 or unknown)."""
+        return self.encryption_key.key_arn if self.encryption_key is not None else None
+
+    def s3_url_for_object(self, key: str) -> str:
+        """``s3://bucket/key``."""
+        return self.bucket.s3_url_for_object(key)
+
+    def arn_for_objects(self, key_pattern: str) -> str:
+        """ARN of the objects matching ``key_pattern`` (``*`` allowed)."""
+        return self.bucket.arn_for_objects(key_pattern)
+
+    def same_bucket(self, other: BucketAccess) -> bool:
+        """True when both name the same bucket (the same construct, or the same known name)."""
+        if self.bucket is other.bucket:
+            return True
+        mine, theirs = self.bucket.bucket_name, other.bucket.bucket_name
+        return not validation.is_token(mine) and mine == theirs
 
     def _s3_service(self) -> str:
         return f"s3.{self.bucket.stack.region}.amazonaws.com"
 
-    def grant_read_object(self, grantee: iam.IGrantable, key: str) -> None:
-        """Let ``grantee`` read exactly ``key`` (``s3:GetObject``) and decrypt it.
-
-        Narrower than :meth:`aws_s3.Bucket.grant_read`, which also grants
-        ``s3:List*`` and ``s3:GetBucket*`` on the whole bucket. The grant is
-        written to the grantee's own policy only, so it works across stacks
-        without a cycle through this bucket's key policy.
-        """
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.arn_for_objects(key)])
+    def _grant(
+        self,
+        grantee: iam.IGrantable,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        conditions: dict[str, Any] | None = None,
+    ) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(actions),
+            resource_arns=list(resources),
+            conditions=conditions,
         )
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
-                resources=[self.encryption_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": self._s3_service()}},
-            )
+
+    def _grant_key(self, grantee: iam.IGrantable, actions: Sequence[str]) -> iam.Grant | None:
+        if self.encryption_key is None:
+            return None
+        return self._grant(
+            grantee,
+            actions,
+            [self.encryption_key.key_arn],
+            {"StringEquals": {"kms:ViaService": self._s3_service()}},
+        )
+
+    def grant_read_object(self, grantee: iam.IGrantable, key: str) -> iam.Grant:
+        """Let ``grantee`` read exactly ``key`` (``s3:GetObject``) and decrypt it through S3.
+
+        Narrower than :meth:`aws_s3.IBucket.grant_read`, which also grants
+        ``s3:List*`` and ``s3:GetBucket*`` on the whole bucket.
+        """
+        grant = self._grant(grantee, ["s3:GetObject"], [self.arn_for_objects(key)])
+        decrypt = self._grant_key(grantee, ["kms:Decrypt"])
+        return grant.combine(decrypt) if decrypt is not None else grant
+
+    def grant_read_prefix(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        """Let ``grantee`` list ``prefix`` and read (and decrypt) the objects under it."""
+        grant = self._grant(
+            grantee,
+            ["s3:ListBucket"],
+            [self.bucket_arn],
+            {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        ).combine(self.grant_read_object(grantee, f"{prefix}*"))
+        self._acknowledge_prefix(grantee, prefix, "reads the objects under its prefix")
+        return grant
+
+    def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        """Let ``grantee`` write (``s3:PutObject``), and encrypt, objects under ``prefix``."""
+        grant = self._grant(grantee, ["s3:PutObject"], [self.arn_for_objects(f"{prefix}*")])
+        encrypt = self._grant_key(grantee, ["kms:Decrypt", "kms:GenerateDataKey"])
+        self._acknowledge_prefix(
+            grantee, prefix, "writes objects whose keys SageMaker generates under its prefix"
+        )
+        return grant.combine(encrypt) if encrypt is not None else grant
+
+    def _acknowledge_prefix(self, grantee: iam.IGrantable, prefix: str, what: str) -> None:
+        """Acknowledge the one object wildcard a prefix grant needs, on the grantee's policy.
+
+        cdk-nag names the finding after the resource as it appears in the
+        grantee's template (a ``GetAtt`` in the bucket's stack, an
+        ``ImportValue`` in another); it is resolved when the app is
+        synthesised, so no user writes generated export names.
+        """
+        principal = grantee.grant_principal
+        scope = getattr(principal, "policy", principal)
+        if not isinstance(scope, Construct):
+            return
+        compliance.acknowledge_resource(
+            scope,
+            f"The role {what} ({prefix}*) in bucket {self.bucket.node.path} only; the object "
+            "names are chosen at run time, so no narrower resource exists.",
+            "AwsSolutions-IAM5",
+            self.arn_for_objects(f"{prefix}*"),
         )

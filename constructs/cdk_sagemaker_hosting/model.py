@@ -13,12 +13,13 @@ from aws_cdk import Annotations, Arn, ArnComponents, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 
 from cdk_sagemaker_hosting import validation
 from cdk_sagemaker_hosting.compliance import acknowledge
-from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
+from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from constructs import Construct
 
@@ -54,6 +55,10 @@ class _RepositoryImage(ContainerImage):
         self._tag = tag
 
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "image") -> str:
+        validation.check_type(scope, prop, self._repository, ecr.IRepository, "an ecr.IRepository")
+        repository_region = self._repository.env.region
+        if not validation.is_token(repository_region):
+            _check_image_region(scope, prop, self._repository.node.path, repository_region)
         _grant_pull(grantee, self._repository.repository_arn)
         if self._tag.startswith("sha256:"):
             return self._repository.repository_uri_for_digest(self._tag)
@@ -67,6 +72,7 @@ class _UriImage(ContainerImage):
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "image") -> str:
         match = validation.parse_ecr_image_uri(scope, prop, self._image_uri)
         if match is not None:
+            _check_image_region(scope, prop, self._image_uri, match["region"])
             arn = Arn.format(
                 components=ArnComponents(
                     service="ecr",
@@ -79,6 +85,33 @@ class _UriImage(ContainerImage):
             )
             _grant_pull(grantee, arn)
         return self._image_uri
+
+
+def _check_image_region(scope: Construct, prop: str, image_uri: str, image_region: str) -> None:
+    """The image's registry is in the model's Region, or SageMaker refuses the model.
+
+    SageMaker's API reference (``ContainerDefinition.Image``): the image "must
+    be in the same region as the model or endpoint you are creating". With
+    the stack's Region known at synth, another Region is an error. An
+    environment-agnostic stack's Region is known only at deploy time: an
+    informational message says the one Region the image allows.
+    """
+    region = Stack.of(scope).region
+    if validation.is_token(region):
+        Annotations.of(scope).add_info(
+            f"{prop}={image_uri!r} is in {image_region}: SageMaker pulls images only from its "
+            f"own Region, so this model deploys only to {image_region}. Give the stack an "
+            "env with a Region to have this checked at synth."
+        )
+    elif region != image_region:
+        validation.fail(
+            scope,
+            prop,
+            image_uri,
+            f"the image is in {image_region} but the stack deploys to {region}; SageMaker "
+            f"pulls images only from its own Region: use the image's URI in {region} "
+            "(SageMaker's framework images live in a registry account per Region)",
+        )
 
 
 def _grant_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
@@ -111,17 +144,28 @@ class ModelData(abc.ABC):
     is_prefix = False
 
     @staticmethod
-    def from_bucket(bucket: EncryptedBucket, key: str) -> ModelData:
-        """An object in an :class:`EncryptedBucket`; the role may read that object only."""
-        return _BucketModelData(bucket, key)
+    def from_bucket(
+        bucket: BucketLike, key: str, encryption_key: kms.IKey | None = None
+    ) -> ModelData:
+        """An object in a bucket; the role may read (and decrypt) that object only.
+
+        :param bucket: an :class:`EncryptedBucket`, or any ``s3.IBucket``
+            (created elsewhere, or imported).
+        :param key: the object's key in the bucket (not a URL).
+        :param encryption_key: the KMS key of the object, for a bucket that
+            does not carry it. Default: the bucket's own (none for SSE-S3).
+        """
+        return _BucketModelData(bucket, key, encryption_key)
 
     @staticmethod
-    def from_bucket_prefix(bucket: EncryptedBucket, prefix: str) -> ModelData:
+    def from_bucket_prefix(
+        bucket: BucketLike, prefix: str, encryption_key: kms.IKey | None = None
+    ) -> ModelData:
         """A prefix of artifacts for a multi-model endpoint (must end with ``/``).
 
         The role may list that prefix and read the objects under it, nothing else.
         """
-        return _BucketPrefixModelData(bucket, prefix)
+        return _BucketPrefixModelData(bucket, prefix, encryption_key)
 
     @staticmethod
     def from_asset(path: str) -> ModelData:
@@ -134,27 +178,31 @@ class ModelData(abc.ABC):
 
 
 class _BucketModelData(ModelData):
-    def __init__(self, bucket: EncryptedBucket, key: str) -> None:
+    def __init__(self, bucket: BucketLike, key: str, encryption_key: kms.IKey | None) -> None:
         self._bucket = bucket
         self._key = key
+        self._encryption_key = encryption_key
 
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
         validation.check_s3_key(scope, f"{prop}.key", self._key)
-        self._bucket.grant_read_object(grantee, self._key)
-        return self._bucket.s3_url_for_object(self._key)
+        access = BucketAccess.of(scope, f"{prop}.bucket", self._bucket, self._encryption_key)
+        access.grant_read_object(grantee, self._key)
+        return access.s3_url_for_object(self._key)
 
 
 class _BucketPrefixModelData(ModelData):
     is_prefix = True
 
-    def __init__(self, bucket: EncryptedBucket, prefix: str) -> None:
+    def __init__(self, bucket: BucketLike, prefix: str, encryption_key: kms.IKey | None) -> None:
         self._bucket = bucket
         self._prefix = prefix
+        self._encryption_key = encryption_key
 
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
         validation.check_s3_prefix(scope, f"{prop}.prefix", self._prefix)
-        self._bucket.grant_read_prefix(grantee, self._prefix)
-        return self._bucket.s3_url_for_object(self._prefix)
+        access = BucketAccess.of(scope, f"{prop}.bucket", self._bucket, self._encryption_key)
+        access.grant_read_prefix(grantee, self._prefix)
+        return access.s3_url_for_object(self._prefix)
 
 
 class _AssetModelData(ModelData):
@@ -257,6 +305,38 @@ class Model(Construct):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        for prop, value, expected, what in (
+            (
+                "image",
+                image,
+                ContainerImage,
+                "a ContainerImage (e.g. ContainerImage.from_registry)",
+            ),
+            ("model_data", model_data, ModelData, "a ModelData (e.g. ModelData.from_bucket)"),
+            (
+                "inference_execution",
+                inference_execution,
+                InferenceExecution,
+                "an InferenceExecution",
+            ),
+            ("vpc", vpc, ec2.IVpc, "an ec2.IVpc"),
+            ("vpc_subnets", vpc_subnets, ec2.SubnetSelection, "an ec2.SubnetSelection"),
+        ):
+            validation.check_optional_type(self, prop, value, expected, what)
+        for i, group in enumerate(security_groups or ()):
+            validation.check_type(
+                self, f"security_groups[{i}]", group, ec2.ISecurityGroup, "an ec2.ISecurityGroup"
+            )
+        for i, container in enumerate(containers or ()):
+            validation.check_type(
+                self, f"containers[{i}]", container, ContainerDefinition, "a ContainerDefinition"
+            )
+            validation.check_type(
+                self, f"containers[{i}].image", container.image, ContainerImage, "a ContainerImage"
+            )
+            validation.check_optional_type(
+                self, f"containers[{i}].model_data", container.model_data, ModelData, "a ModelData"
+            )
         if (image is None) == (containers is None):
             validation.fail(
                 self,

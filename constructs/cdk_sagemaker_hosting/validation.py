@@ -75,6 +75,107 @@ def is_token(value: Any) -> bool:
     return bool(Token.is_unresolved(value))
 
 
+def implements(value: Any, interface: type) -> bool:
+    """True when ``value`` has every member of a jsii interface (``s3.IBucket``, ``kms.IKey``...).
+
+    jsii interfaces are protocols that ``isinstance`` cannot check; their
+    members are compared on the value's class, without a call into jsii.
+    """
+    members: frozenset[str] = getattr(interface, "__protocol_attrs__", frozenset())
+    if not members:
+        return isinstance(value, interface)
+    cls = type(value)
+    return all(hasattr(cls, member) for member in members)
+
+
+def check_type(scope: IConstruct, prop: str, value: Any, expected: type, what: str) -> None:
+    """``value`` is an ``expected`` (a class or a jsii interface), or the error names ``what``.
+
+    Checked where a wrong type would otherwise fail far away, as an
+    ``AttributeError`` with no construct path.
+    """
+    if not implements(value, expected):
+        fail(scope, prop, _shown(value), f"must be {what}, not {type(value).__name__}")
+
+
+def check_optional_type(
+    scope: IConstruct, prop: str, value: Any, expected: type, what: str
+) -> None:
+    """:func:`check_type` for a value that may be ``None``."""
+    if value is not None:
+        check_type(scope, prop, value, expected, what)
+
+
+def _shown(value: Any) -> Any:
+    """A value as an error message shows it: constructs by path."""
+    node = getattr(value, "node", None)
+    path = getattr(node, "path", None)
+    return path if isinstance(path, str) else value
+
+
+def check_int(
+    scope: IConstruct,
+    prop: str,
+    value: Any,
+    *,
+    low: int,
+    high: int | None = None,
+    unit: str = "",
+) -> None:
+    """A whole number within ``low``-``high`` (``None`` passes: unset; tokens pass).
+
+    Floats are refused even when whole-valued in appearance (``50.5``) or
+    not (``2.0`` is accepted only as an int): SageMaker's integer fields
+    reject them at deploy time.
+    """
+    if value is None or is_token(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        bounds = f"{low}-{high}" if high is not None else f"at least {low}"
+        fail(scope, prop, value, f"must be a whole number ({bounds}{unit})")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        fail(scope, prop, value, f"must be {bounds}{unit}")
+
+
+@functools.cache
+def service_range(shape: str, member: str | None = None) -> tuple[float | None, float | None]:
+    """``(min, max)`` of a numeric shape (or a structure's member) in botocore's SageMaker model.
+
+    SageMaker's limits are taken from here wherever the service model holds
+    them, so they follow the installed botocore.
+    """
+    import botocore.session  # noqa: PLC0415 - loaded only when a limit is needed
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    found = model.shape_for(shape)
+    if member is not None:
+        found = found.members[member]
+    metadata = found.metadata
+    return metadata.get("min"), metadata.get("max")
+
+
+def check_service_int(
+    scope: IConstruct,
+    prop: str,
+    value: Any,
+    shape: str,
+    member: str | None = None,
+    *,
+    unit: str = "",
+) -> None:
+    """:func:`check_int` with the bounds botocore's SageMaker model gives ``shape`` (``member``)."""
+    low, high = service_range(shape, member)
+    check_int(
+        scope,
+        prop,
+        value,
+        low=int(low) if low is not None else 0,
+        high=int(high) if high is not None else None,
+        unit=unit,
+    )
+
+
 @functools.cache
 def production_variant_instance_types() -> frozenset[str]:
     """Instance types SageMaker accepts for a production variant.
@@ -211,10 +312,28 @@ def parse_ecr_image_uri(scope: IConstruct, prop: str, value: str) -> re.Match[st
     return match
 
 
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def _refuse_url(scope: IConstruct, prop: str, value: Any, what: str) -> None:
+    """A key or prefix given as a URL (``s3://bucket/key``) would render ``s3://b/s3://...``."""
+    if not isinstance(value, str):
+        fail(scope, prop, value, f"must be an S3 {what} (a string)")
+    if _URL.match(value):
+        fail(
+            scope,
+            prop,
+            value,
+            f"give the {what} within the bucket (e.g. 'models/v1/model.tar.gz'), not a URL: "
+            "the bucket is its own parameter",
+        )
+
+
 def check_s3_key(scope: IConstruct, prop: str, value: str) -> None:
     """An object key in a bucket: not empty, no leading slash, at most 1024 characters."""
     if is_token(value):
         return
+    _refuse_url(scope, prop, value, "key")
     if not value or value.startswith("/") or len(value) > S3_KEY_MAX_LENGTH:
         fail(
             scope,
@@ -326,6 +445,7 @@ def check_s3_prefix(scope: IConstruct, prop: str, value: str) -> None:
     """A key prefix: not empty, no leading slash, ending with a slash."""
     if is_token(value):
         return
+    _refuse_url(scope, prop, value, "prefix")
     if not value or value.startswith("/") or not value.endswith("/") or len(value) > 512:
         fail(
             scope,
@@ -745,12 +865,13 @@ _ENDPOINT_NAMES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], ICons
 
 
 def claim_endpoint_name(scope: IConstruct, name: str, account: str, region: str) -> None:
-    """Endpoint names are unique per account and Region: refuse a second one in the app.
+    """Endpoint names are unique per account and Region: refuse a name that certainly collides.
 
-    Environment-agnostic stacks count as one environment (they may well be
-    deployed to the same account and Region).
+    Only names in stacks whose account and Region are both known at synth
+    can collide for certain; environment-agnostic stacks (or stages) may be
+    deployed anywhere, so they are never refused.
     """
-    if is_token(name):
+    if is_token(name) or is_token(account) or is_token(region):
         return
     claimed = _ENDPOINT_NAMES.setdefault(scope.node.root, {})
     key = (account, region, name.lower())
@@ -760,7 +881,8 @@ def claim_endpoint_name(scope: IConstruct, name: str, account: str, region: str)
             scope,
             "endpoint_name",
             name,
-            f"already used by {owner.node.path}; endpoint names are unique per account and Region",
+            f"already used by {owner.node.path} in account {account}, Region {region}; "
+            "endpoint names are unique per account and Region",
         )
 
 

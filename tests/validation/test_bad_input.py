@@ -31,7 +31,7 @@ def build(
     **endpoint: Any,
 ) -> None:
     stack = cdk.Stack(
-        new_app(), "Bad", env=cdk.Environment(account="111111111111", region="eu-west-1")
+        new_app(), "Bad", env=cdk.Environment(account="111111111111", region="us-east-1")
     )
     bucket = EncryptedBucket(stack, "Artifacts")
     vpc_props: dict[str, Any] = {}
@@ -39,7 +39,7 @@ def build(
         vpc = ec2.Vpc(
             stack,
             "Vpc",
-            availability_zones=["eu-west-1a"],
+            availability_zones=["us-east-1a"],
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
@@ -162,7 +162,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "subnets in one zone while multi-AZ",
         {"single_zone_vpc": True},
-        "Bad/Endpoint: model.vpc_subnets=['eu-west-1a'] is invalid: a multi-AZ endpoint needs "
+        "Bad/Endpoint: model.vpc_subnets=['us-east-1a'] is invalid: a multi-AZ endpoint needs "
         "model subnets in at least 2 Availability Zones",
     ),
 ]

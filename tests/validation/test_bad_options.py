@@ -30,6 +30,7 @@ from tests.conftest import new_app
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1.0"
 MINUTE = cdk.Duration.minutes(1)
+ENV = cdk.Environment(account="111111111111", region="us-east-1")
 
 
 class Ctx:
@@ -39,6 +40,10 @@ class Ctx:
         self.stack = cdk.Stack(new_app(), "Bad")
         self.bucket = EncryptedBucket(self.stack, "Artifacts")
         self._n = 0
+
+    def first_in(self, env: cdk.Environment) -> cdk.Stack:
+        """A stack in ``env`` (the models stay in the environment-agnostic one)."""
+        return cdk.Stack(self.stack.node.root, "InEnv", env=env)
 
     def model(self, **props: Any) -> Model:
         self._n += 1
@@ -129,14 +134,14 @@ CASES: list[Case] = [
         lambda c: c.endpoint(
             variants=[c.variant(model_data_download_timeout=cdk.Duration.seconds(30))]
         ),
-        "variants[0].model_data_download_timeout=30.0 is invalid: must be between 60 and 3600 s",
+        "variants[0].model_data_download_timeout=30 is invalid: must be between 60 and 3600 s",
     ),
     (
         "startup timeout too long",
         lambda c: c.endpoint(
             variants=[c.variant(container_startup_health_check_timeout=cdk.Duration.hours(2))]
         ),
-        "variants[0].container_startup_health_check_timeout=7200.0 is invalid",
+        "variants[0].container_startup_health_check_timeout=7200 is invalid",
     ),
     (
         "elastic inference accelerator",
@@ -295,8 +300,72 @@ CASES: list[Case] = [
     (
         "canary of too many instances",
         lambda c: c.endpoint(instance_count=4, deployment=canary(c, instances=3)),
-        "deployment.traffic_routing (CANARY).instances=3 is invalid: at most half of the smallest "
-        "variant's 4 instances",
+        "deployment.traffic_routing (CANARY).instances=3 is invalid: 3 of the smallest variant's "
+        "4 instances is 75 %; SageMaker takes 1-50 % of a variant's instances",
+    ),
+    (
+        "linear step of too few instances",
+        lambda c: c.endpoint(instance_count=20, deployment=linear(c, instances=1)),
+        "deployment.traffic_routing (LINEAR).instances=1 is invalid: 1 of the smallest variant's "
+        "20 instances is 5 %; SageMaker takes 10-50 % of a variant's instances",
+    ),
+    (
+        "rolling batch above half the fleet",
+        lambda c: c.endpoint(
+            deployment=DeploymentConfig.rolling(
+                batch_percent=100, wait=MINUTE, rollback_alarms=c.alarms(1)
+            )
+        ),
+        "deployment.batch.percent=100 is invalid: must be between 5 and 50 % of capacity",
+    ),
+    (
+        "rolling batch below 5 % of the fleet",
+        lambda c: c.endpoint(
+            instance_count=40,
+            deployment=DeploymentConfig.rolling(
+                batch_instances=1, wait=MINUTE, rollback_alarms=c.alarms(1)
+            ),
+        ),
+        "deployment.batch.instances=1 is invalid: 1 of the smallest variant's 40 instances is "
+        "2.5 %; SageMaker takes 5-50 % of a variant's instances",
+    ),
+    (
+        "sampling percentage not a whole number",
+        lambda c: c.endpoint(
+            data_capture=DataCapture(destination=c.bucket, sampling_percentage=50.5)
+        ),
+        "data_capture.sampling_percentage=50.5 is invalid: must be a whole number (0-100 %)",
+    ),
+    (
+        "serverless concurrency not a whole number",
+        lambda c: c.endpoint(variants=[c.serverless(max_concurrency=2.5)]),
+        "variants[0].max_concurrency=2.5 is invalid: must be a whole number (1-200)",
+    ),
+    (
+        "a key given as a URL",
+        lambda c: c.model(model_data=ModelData.from_bucket(c.bucket, "s3://bucket/m/model.tar.gz")),
+        "model_data.key='s3://bucket/m/model.tar.gz' is invalid: give the key within the bucket "
+        "(e.g. 'models/v1/model.tar.gz'), not a URL",
+    ),
+    (
+        "a bucket that is not one",
+        lambda c: c.model(model_data=ModelData.from_bucket("my-bucket", "m/model.tar.gz")),
+        "model_data.bucket='my-bucket' is invalid: must be an s3.IBucket or EncryptedBucket, not str",
+    ),
+    (
+        "a VPC that is not one",
+        lambda c: c.model(vpc="vpc-123"),
+        "Bad/Model1: vpc='vpc-123' is invalid: must be an ec2.IVpc, not str",
+    ),
+    (
+        "an image from another Region",
+        lambda c: Model(
+            cdk.Stack(c.stack.node.root, "Frankfurt", env=cdk.Environment(region="eu-central-1")),
+            "Model",
+            image=c.image(),
+        ),
+        "Frankfurt/Model: image='123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1.0' is "
+        "invalid: the image is in us-east-1 but the stack deploys to eu-central-1",
     ),
     (
         "canary with percent and instances",
@@ -334,7 +403,7 @@ CASES: list[Case] = [
                 maximum_execution_timeout=cdk.Duration.minutes(5),
             )
         ),
-        "deployment.maximum_execution_timeout=300.0 is invalid: must be between 600 and 28800 s",
+        "deployment.maximum_execution_timeout='300 s' is invalid: must be 600 s to 28800 s",
     ),
     (
         "termination wait too long",
@@ -343,7 +412,7 @@ CASES: list[Case] = [
                 traffic_routing=TrafficRouting.all_at_once(), termination_wait=cdk.Duration.hours(2)
             )
         ),
-        "deployment.termination_wait=7200.0 is invalid: must be between 0 and 3600 s",
+        "deployment.termination_wait='7200 s' is invalid: must be 0 s to 3600 s",
     ),
     (
         "canary wait too long",
@@ -353,7 +422,7 @@ CASES: list[Case] = [
                 rollback_alarms=c.alarms(1),
             )
         ),
-        "deployment.traffic_routing.wait=7200.0 is invalid: must be between 0 and 3600 s",
+        "deployment.traffic_routing.wait='7200 s' is invalid: must be 0 s to 3600 s",
     ),
     (
         "rolling on a multi-variant endpoint",
@@ -399,16 +468,17 @@ CASES: list[Case] = [
     (
         "endpoint name used twice in one environment",
         lambda c: [
-            Endpoint(c.stack, "First", model=c.model(), endpoint_name="scoring"),
+            Endpoint(c.first_in(ENV), "First", model=c.model(), endpoint_name="scoring"),
             Endpoint(
-                cdk.Stack(c.stack.node.root, "Other"),
+                cdk.Stack(c.stack.node.root, "Other", env=ENV),
                 "Second",
                 model=c.model(),
                 endpoint_name="Scoring",
             ),
         ],
-        "Other/Second: endpoint_name='Scoring' is invalid: already used by Bad/First; endpoint "
-        "names are unique per account and Region",
+        "Other/Second: endpoint_name='Scoring' is invalid: already used by InEnv/First in "
+        "account 111111111111, Region us-east-1; endpoint names are unique per account and "
+        "Region",
     ),
     # --- models
     (
@@ -500,8 +570,11 @@ CASES: list[Case] = [
 
 @pytest.mark.parametrize(("build", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_refused_with_a_clear_message(build: Callable[[Ctx], Any], message: str) -> None:
-    with pytest.raises(ValidationError, match=re.escape(message)):
-        build(Ctx())
+    """Refused when built, or (rules that depend on later calls) when synthesised."""
+    c = Ctx()
+    with pytest.raises((ValidationError, RuntimeError), match=re.escape(message)):
+        build(c)
+        c.stack.node.root.synth()
 
 
 def test_there_are_at_least_40_distinct_cases() -> None:
