@@ -96,29 +96,14 @@ class HostingStack(Stack):
             )
 
         names = [v.variant_name for v in variants]
-        self.monitoring = None
-        if config.monitoring or config.canary_instances is not None:
-            # Built before the endpoint, from its name, so that its alarms can
-            # guard the endpoint's own deployments.
-            self.monitoring = EndpointMonitoring(
-                self,
-                "Monitoring",
-                endpoint=Endpoint.from_endpoint_name(self, "EndpointRef", endpoint_name),
-                variant_names=names,
-                instance_types=dict.fromkeys(names, config.instance_type),
-                max_instances=dict.fromkeys(names, config.scaling.max_instances)
-                if config.scaling
-                else None,
-            )
-
         deployment = None
         if config.canary_instances is not None:
-            assert self.monitoring is not None
+            # Rolls back on the variants' error and latency alarms, added below
+            # from the monitoring built on this very endpoint.
             deployment = DeploymentConfig.blue_green(
                 traffic_routing=TrafficRouting.canary(
                     instances=config.canary_instances, wait=Duration.minutes(10)
                 ),
-                rollback_alarms=self.monitoring.rollback_alarms(),
                 termination_wait=Duration.minutes(10),
                 maximum_execution_timeout=Duration.hours(2),
             )
@@ -132,6 +117,18 @@ class HostingStack(Stack):
             data_capture=data_capture,
             deployment=deployment,
         )
+        self.monitoring = None
+        if config.monitoring or deployment is not None:
+            self.monitoring = EndpointMonitoring(
+                self,
+                "Monitoring",
+                endpoint=self.endpoint,
+                max_instances=dict.fromkeys(names, config.scaling.max_instances)
+                if config.scaling
+                else None,
+            )
+            if deployment is not None:
+                self.endpoint.add_rollback_alarms(*self.monitoring.rollback_alarms())
         if config.scaling is not None:
             for name in names:
                 self.endpoint.auto_scale_variant(

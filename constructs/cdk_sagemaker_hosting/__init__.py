@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from cdk_sagemaker_hosting.data_capture import DataCapture
     from cdk_sagemaker_hosting.deployment import DeploymentConfig, TrafficRouting
     from cdk_sagemaker_hosting.drift import DriftMonitor, DriftThresholds
-    from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
+    from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, EncryptedBucket
     from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase
     from cdk_sagemaker_hosting.model import (
         ContainerDefinition,
@@ -32,7 +32,12 @@ if TYPE_CHECKING:
     from cdk_sagemaker_hosting.scaling import VariantScaling
     from cdk_sagemaker_hosting.traffic_shift import MetricComparison, TrafficShift
     from cdk_sagemaker_hosting.validation import ValidationError
-    from cdk_sagemaker_hosting.variants import InstanceVariant, RoutingStrategy, ServerlessVariant
+    from cdk_sagemaker_hosting.variants import (
+        InstanceVariant,
+        RoutingStrategy,
+        ServerlessVariant,
+        VariantAttributes,
+    )
 
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "DeploymentConfig",
     "DriftMonitor",
     "DriftThresholds",
+    "BucketAccess",
     "EncryptedBucket",
     "Endpoint",
     "EndpointBase",
@@ -60,6 +66,7 @@ __all__ = [
     "TrafficRouting",
     "TrafficShift",
     "ValidationError",
+    "VariantAttributes",
     "VariantScaling",
 ]
 
@@ -73,6 +80,7 @@ _MODULES = {
     "DeploymentConfig": "cdk_sagemaker_hosting.deployment",
     "DriftMonitor": "cdk_sagemaker_hosting.drift",
     "DriftThresholds": "cdk_sagemaker_hosting.drift",
+    "BucketAccess": "cdk_sagemaker_hosting.encrypted_bucket",
     "EncryptedBucket": "cdk_sagemaker_hosting.encrypted_bucket",
     "Endpoint": "cdk_sagemaker_hosting.endpoint",
     "EndpointBase": "cdk_sagemaker_hosting.endpoint",
@@ -89,6 +97,7 @@ _MODULES = {
     "TrafficRouting": "cdk_sagemaker_hosting.deployment",
     "TrafficShift": "cdk_sagemaker_hosting.traffic_shift",
     "ValidationError": "cdk_sagemaker_hosting.validation",
+    "VariantAttributes": "cdk_sagemaker_hosting.variants",
     "VariantScaling": "cdk_sagemaker_hosting.scaling",
 }
 

@@ -33,8 +33,8 @@ from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.deployment import MAX_ROLLBACK_ALARMS, DeploymentConfig
 from cdk_sagemaker_hosting.model import Model
-from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.scaling import VariantScaling
+from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.variants import (
     DEFAULT_INSTANCE_TYPE,
     DEFAULT_VARIANT_NAME,

@@ -360,7 +360,7 @@ class Model(Construct):
                     "with containers, give model_data and environment per ContainerDefinition",
                 )
             props = [f"containers[{i}]." for i in range(len(definitions))]
-        validation.check_model_shape(
+        _check_model_shape(
             self,
             containers=definitions,
             multi_model=multi_model,
@@ -545,3 +545,50 @@ class Model(Construct):
     def model_arn(self) -> str:
         """The model's ARN."""
         return self.resource.ref
+
+
+def _check_model_shape(
+    scope: Construct, *, containers: Sequence[ContainerDefinition], multi_model: bool, direct: bool
+) -> None:
+    """Multi-model needs one container and a prefix; direct invocation needs hostnames."""
+    if multi_model:
+        if len(containers) != 1:
+            validation.fail(
+                scope,
+                "multi_model",
+                True,
+                "a multi-model endpoint serves one container; use image=, not containers=",
+            )
+        data = containers[0].model_data
+        if data is None or not data.is_prefix:
+            validation.fail(
+                scope,
+                "model_data",
+                data,
+                "multi_model=True needs ModelData.from_bucket_prefix(bucket, 'prefix/')",
+            )
+    for i, container in enumerate(containers):
+        data = container.model_data
+        if data is not None and data.is_prefix and not multi_model:
+            validation.fail(
+                scope,
+                f"containers[{i}].model_data" if len(containers) > 1 else "model_data",
+                "a prefix",
+                "a prefix of artifacts needs multi_model=True; "
+                "one model needs ModelData.from_bucket(bucket, key)",
+            )
+    if direct:
+        hostnames = [c.hostname for c in containers]
+        for i, name in enumerate(hostnames):
+            if name is None:
+                validation.fail(
+                    scope,
+                    f"containers[{i}].hostname",
+                    None,
+                    "InferenceExecution.DIRECT invokes each container by its hostname; "
+                    "give every container one",
+                )
+            validation.check_sagemaker_name(scope, f"containers[{i}].hostname", name)
+        duplicates = sorted({h for h in hostnames if hostnames.count(h) > 1 and h is not None})
+        if duplicates:
+            validation.fail(scope, "containers[].hostname", duplicates, "hostnames must be unique")

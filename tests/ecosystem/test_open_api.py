@@ -1,0 +1,368 @@
+"""The library composes with what a platform team already has: CDK's own types and APIs."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Annotations, Match, Template
+from cdk_sagemaker_hosting import (
+    AsyncInference,
+    ContainerImage,
+    DataCapture,
+    DeploymentConfig,
+    EncryptedBucket,
+    Endpoint,
+    InstanceVariant,
+    Model,
+    ModelData,
+    TrafficRouting,
+    ValidationError,
+    VariantAttributes,
+)
+
+from tests.conftest import new_app
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1.0"
+KEY_ARN = "arn:aws:kms:us-east-1:111111111111:key/0b7a8a3c-7d55-4b8a-9d5e-3f1a2b3c4d5e"
+US_EAST = cdk.Environment(account="111111111111", region="us-east-1")
+
+
+def imported_bucket(stack: cdk.Stack, *, with_key: bool) -> s3.IBucket:
+    key = kms.Key.from_key_arn(stack, "ImportedKey", KEY_ARN) if with_key else None
+    return s3.Bucket.from_bucket_attributes(
+        stack, "Imported", bucket_name="team-artifacts", encryption_key=key
+    )
+
+
+def model_from(stack: cdk.Stack, data: ModelData) -> Model:
+    return Model(stack, "Model", image=ContainerImage.from_registry(IMAGE), model_data=data)
+
+
+def policy_statements(template: Template) -> list[dict[str, object]]:
+    return [
+        statement
+        for policy in template.find_resources("AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_model_data_from_an_imported_bucket_reads_one_object_and_decrypts_through_s3() -> None:
+    """The case that died with AttributeError: '_BucketBaseProxy' has no 'grant_read_object'."""
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    model_from(
+        stack, ModelData.from_bucket(imported_bucket(stack, with_key=True), "m/model.tar.gz")
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {"PrimaryContainer": {"ModelDataUrl": "s3://team-artifacts/m/model.tar.gz"}},
+    )
+    statements = policy_statements(template)
+    assert {
+        "Action": "s3:GetObject",
+        "Effect": "Allow",
+        "Resource": {
+            "Fn::Join": [
+                "",
+                ["arn:", {"Ref": "AWS::Partition"}, ":s3:::team-artifacts/m/model.tar.gz"],
+            ]
+        },
+    } in statements
+    assert {
+        "Action": "kms:Decrypt",
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+        "Effect": "Allow",
+        "Resource": KEY_ARN,
+    } in statements
+
+
+def test_a_key_given_beside_an_imported_bucket_is_used() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    bucket = imported_bucket(stack, with_key=False)
+    key = kms.Key.from_key_arn(stack, "Key", KEY_ARN)
+    model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz", key))
+    decrypts = [
+        s for s in policy_statements(Template.from_stack(stack)) if s["Action"] == "kms:Decrypt"
+    ]
+    assert [s["Resource"] for s in decrypts] == [KEY_ARN]
+
+
+def test_an_sse_s3_bucket_needs_no_key_grant() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    model_from(
+        stack, ModelData.from_bucket(imported_bucket(stack, with_key=False), "m/model.tar.gz")
+    )
+    actions = [s["Action"] for s in policy_statements(Template.from_stack(stack))]
+    assert "s3:GetObject" in actions and "kms:Decrypt" not in actions
+
+
+def test_an_encrypted_bucket_refuses_a_second_key() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    bucket = EncryptedBucket(stack, "Artifacts")
+    other = kms.Key(stack, "Other")
+    with pytest.raises(ValidationError, match=r"Hosting/Model: model_data\.bucket encryption key="):
+        model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz", other))
+
+
+def test_capture_and_async_output_in_buckets_made_elsewhere() -> None:
+    app = new_app()
+    storage = cdk.Stack(app, "Storage", env=US_EAST)
+    capture = s3.Bucket(storage, "Capture", encryption=s3.BucketEncryption.KMS, enforce_ssl=True)
+    stack = cdk.Stack(app, "Hosting", env=US_EAST)
+    model = model_from(
+        stack, ModelData.from_bucket(imported_bucket(stack, with_key=True), "m/model.tar.gz")
+    )
+    Endpoint(
+        stack,
+        "Endpoint",
+        model=model,
+        data_capture=DataCapture(destination=capture),
+        async_inference=AsyncInference(output=capture),
+    )
+    template = Template.from_stack(stack)
+    imported_key = Match.object_like({"Fn::ImportValue": Match.string_like_regexp("CaptureKey")})
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "DataCaptureConfig": Match.object_like({"KmsKeyId": imported_key}),
+            "AsyncInferenceConfig": {"OutputConfig": Match.object_like({"KmsKeyId": imported_key})},
+        },
+    )
+
+
+def test_a_bucket_without_a_known_key_warns_for_capture() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    bucket = imported_bucket(stack, with_key=False)
+    model = model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz"))
+    Endpoint(stack, "Endpoint", model=model, data_capture=DataCapture(destination=bucket))
+    Annotations.from_stack(stack).has_warning(
+        "/Hosting/Endpoint",
+        Match.string_like_regexp("data_capture.destination .* carries no KMS key"),
+    )
+
+
+def test_grants_return_iam_grants() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    bucket = EncryptedBucket(stack, "Artifacts")
+    role = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    for grant in (
+        bucket.grant_read_object(role, "a/b"),
+        bucket.grant_read_prefix(role, "a/"),
+        bucket.grant_write_prefix(role, "out/"),
+    ):
+        assert isinstance(grant, iam.Grant) and grant.success
+
+
+def endpoint_stack(
+    app: cdk.App, name: str = "Hosting", **env: object
+) -> tuple[cdk.Stack, Endpoint]:
+    stack = cdk.Stack(app, name, **env)  # type: ignore[arg-type]
+    bucket = EncryptedBucket(stack, "Artifacts")
+    model = model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz"))
+    return stack, Endpoint(stack, "Endpoint", model=model, endpoint_name="fraud")
+
+
+def test_an_endpoint_is_a_cdk_iendpoint_that_api_gateway_integrates() -> None:
+    app = new_app()
+    _, endpoint = endpoint_stack(app)
+    api_stack = cdk.Stack(app, "Api")
+    api = apigateway.RestApi(api_stack, "Api")
+    api.root.add_method(
+        "POST",
+        apigateway.SagemakerIntegration(endpoint),
+        authorization_type=apigateway.AuthorizationType.IAM,
+    )
+    template = Template.from_stack(api_stack)
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "Integration": Match.object_like(
+                {
+                    "Type": "AWS",
+                    "IntegrationHttpMethod": "POST",
+                    "Uri": {
+                        "Fn::Join": [
+                            "",
+                            Match.array_with(
+                                [":runtime.sagemaker:path/endpoints/fraud/invocations"]
+                            ),
+                        ]
+                    },
+                }
+            )
+        },
+    )
+    # The integration's role may invoke exactly this endpoint, named by its ARN.
+    statements = [
+        s
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert any("sagemaker:InvokeEndpoint" in str(s["Action"]) for s in statements)
+
+
+def test_an_imported_endpoint_carries_its_variants() -> None:
+    stack = cdk.Stack(new_app(), "Ops")
+    imported = Endpoint.from_endpoint_attributes(
+        stack,
+        "Fraud",
+        endpoint_name="fraud",
+        variants=[
+            VariantAttributes(variant_name="Blue", instance_type="ml.m5.xlarge"),
+            VariantAttributes(variant_name="Green", instance_type="ml.m5.xlarge"),
+            VariantAttributes(variant_name="Shadow", instance_type="ml.m5.large", shadow=True),
+        ],
+    )
+    assert isinstance(imported, cdk.Resource)
+    assert imported.production_variant_names == ["Blue", "Green"]
+    assert imported.shadow_variant_name == "Shadow"
+    assert imported.default_variant_name == "Blue"
+    found = imported.find_variant("Green")
+    assert found is not None and found.instance_type == "ml.m5.xlarge"
+    by_arn = Endpoint.from_endpoint_arn(
+        stack, "ByArn", "arn:aws:sagemaker:us-east-1:111111111111:endpoint/fraud"
+    )
+    assert by_arn.endpoint_name == "fraud"
+
+
+@pytest.mark.parametrize(
+    ("variants", "message"),
+    [
+        (
+            [VariantAttributes(variant_name="v1.2")],
+            "Ops/Fraud: variants[0].variant_name='v1.2' is invalid",
+        ),
+        (
+            [VariantAttributes(variant_name="A", instance_type="ml.m5.huge")],
+            "Ops/Fraud: variants[0].instance_type='ml.m5.huge' is invalid: not a SageMaker hosting",
+        ),
+        (
+            [VariantAttributes(variant_name="A", serverless=True, instance_type="ml.m5.large")],
+            "variants[0].instance_type='ml.m5.large' is invalid: a serverless variant has no "
+            "instance type",
+        ),
+        (
+            [VariantAttributes(variant_name="A"), VariantAttributes(variant_name="A")],
+            "variants[].variant_name=['A'] is invalid: variant names (shadow included) must be unique",
+        ),
+        (
+            ["Blue"],
+            "Ops/Fraud: variants[0]='Blue' is invalid: must be a VariantAttributes, not str",
+        ),
+    ],
+)
+def test_bad_imported_variants_are_refused(variants: list[object], message: str) -> None:
+    stack = cdk.Stack(new_app(), "Ops")
+    with pytest.raises(ValidationError, match=pytest.importorskip("re").escape(message)):
+        Endpoint.from_endpoint_attributes(
+            stack,
+            "Fraud",
+            endpoint_name="fraud",
+            variants=variants,  # type: ignore[arg-type]
+        )
+
+
+def test_metrics_take_period_and_statistic_like_cdk_metric_options() -> None:
+    _, endpoint = endpoint_stack(new_app())
+    metric = endpoint.metric_invocations(
+        "AllTraffic", period=cdk.Duration.minutes(5), statistic="Average", label="calls"
+    )
+    assert metric.period.to_seconds() == 300
+    assert metric.statistic == "Average"
+    assert metric.label == "calls"
+    latency = endpoint.metric_model_latency(statistic="p90", period=cdk.Duration.minutes(2))
+    assert (latency.statistic, latency.period.to_seconds()) == ("p90", 120)
+    cpu = endpoint.metric_cpu_utilization(period=cdk.Duration.minutes(5))
+    assert (cpu.statistic, cpu.namespace) == ("Average", "/aws/sagemaker/Endpoints")
+
+
+def test_rollback_alarms_added_after_the_endpoint_guard_its_deployments() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Hosting")
+    bucket = EncryptedBucket(stack, "Artifacts")
+    model = model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz"))
+    endpoint = Endpoint(
+        stack,
+        "Endpoint",
+        variants=[InstanceVariant(model=model, initial_instance_count=4)],
+        deployment=DeploymentConfig.blue_green(
+            traffic_routing=TrafficRouting.canary(instances=1, wait=cdk.Duration.minutes(5))
+        ),
+    )
+    alarm = cloudwatch.Alarm(
+        stack,
+        "Errors",
+        metric=endpoint.metric_invocation_5xx_errors(),
+        threshold=1,
+        evaluation_periods=1,
+    )
+    endpoint.add_rollback_alarms(alarm, alarm)
+    assert endpoint.rollback_alarms == [alarm]
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "DeploymentConfig": Match.object_like(
+                {
+                    "AutoRollbackConfiguration": {
+                        "Alarms": [{"AlarmName": {"Ref": Match.string_like_regexp("^Errors")}}]
+                    }
+                }
+            )
+        },
+    )
+
+
+def test_a_canary_without_any_rollback_alarm_fails_at_synth() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Hosting")
+    bucket = EncryptedBucket(stack, "Artifacts")
+    model = model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz"))
+    Endpoint(
+        stack,
+        "Endpoint",
+        model=model,
+        deployment=DeploymentConfig.blue_green(
+            traffic_routing=TrafficRouting.canary(percent=10, wait=cdk.Duration.minutes(5))
+        ),
+    )
+    with pytest.raises(
+        RuntimeError, match=r"Hosting/Endpoint: deployment\.rollback_alarms=\[\] is invalid"
+    ):
+        app.synth()
+
+
+def test_rollback_alarms_need_a_deployment() -> None:
+    _, endpoint = endpoint_stack(new_app())
+    alarm = cloudwatch.Alarm.from_alarm_name(endpoint, "A", "errors")
+    with pytest.raises(ValidationError, match="rollback alarms need a deployment config"):
+        endpoint.add_rollback_alarms(alarm)
+
+
+def test_the_same_endpoint_name_in_two_stages_without_an_environment_is_allowed() -> None:
+    app = new_app()
+    for stage in ("Staging", "Production"):
+        endpoint_stack(cdk.Stage(app, stage))  # type: ignore[arg-type]
+    app.synth()
+
+
+def test_the_same_endpoint_name_in_two_accounts_is_allowed_but_not_in_one() -> None:
+    app = new_app()
+    endpoint_stack(app, "A", env=US_EAST)
+    endpoint_stack(app, "B", env=cdk.Environment(account="222222222222", region="us-east-1"))
+    with pytest.raises(ValidationError, match="already used by A/Endpoint in account 111111111111"):
+        endpoint_stack(cdk.Stage(app, "Again"), "C", env=US_EAST)  # type: ignore[arg-type]
+
+
+def test_an_image_from_the_stack_region_passes_and_an_agnostic_stack_gets_an_info() -> None:
+    stack = cdk.Stack(new_app(), "Hosting")
+    Model(stack, "Model", image=ContainerImage.from_registry(IMAGE))
+    Annotations.from_stack(stack).has_info(
+        "/Hosting/Model", Match.string_like_regexp("deploys only to us-east-1")
+    )
+    Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
