@@ -141,16 +141,21 @@ def check_int(
 
 
 @functools.cache
+def sagemaker_service_model() -> Any:
+    """botocore's SageMaker service model, loaded once per process (about 0.15 s)."""
+    import botocore.session  # noqa: PLC0415 - loaded only when a limit is needed
+
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+@functools.cache
 def service_range(shape: str, member: str | None = None) -> tuple[float | None, float | None]:
     """``(min, max)`` of a numeric shape (or a structure's member) in botocore's SageMaker model.
 
     SageMaker's limits are taken from here wherever the service model holds
     them, so they follow the installed botocore.
     """
-    import botocore.session  # noqa: PLC0415 - loaded only when a limit is needed
-
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    found = model.shape_for(shape)
+    found = sagemaker_service_model().shape_for(shape)
     if member is not None:
         found = found.members[member]
     metadata = found.metadata
@@ -186,10 +191,7 @@ def production_variant_instance_types() -> frozenset[str]:
     ``ProductionVariantInstanceType``), so the list follows the installed
     botocore rather than a copy kept here.
     """
-    import botocore.session  # noqa: PLC0415 - loaded only when an instance type is checked
-
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    return frozenset(model.shape_for("ProductionVariantInstanceType").enum)
+    return frozenset(sagemaker_service_model().shape_for("ProductionVariantInstanceType").enum)
 
 
 def check_sagemaker_name(scope: IConstruct, prop: str, value: str | None) -> None:
