@@ -7,14 +7,11 @@ import dataclasses
 import enum
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import jsii
 from aws_cdk import Annotations, Arn, ArnComponents, Stack
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 
 from cdk_sagemaker_hosting import validation
@@ -22,6 +19,13 @@ from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from constructs import Construct
+
+if TYPE_CHECKING:
+    # Imported where used: aws_ec2 alone takes 0.07 s to import, which every
+    # synth would pay for models without a VPC.
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_ecr as ecr
+    from aws_cdk import aws_kms as kms
 
 
 class ContainerImage(abc.ABC):
@@ -55,6 +59,8 @@ class _RepositoryImage(ContainerImage):
         self._tag = tag
 
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "image") -> str:
+        from aws_cdk import aws_ecr as ecr  # noqa: PLC0415 - see the imports
+
         validation.check_type(scope, prop, self._repository, ecr.IRepository, "an ecr.IRepository")
         repository_region = self._repository.env.region
         if not validation.is_token(repository_region):
@@ -211,6 +217,8 @@ class _AssetModelData(ModelData):
 
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
         validation.check_model_archive(scope, f"{prop}.path", self._path)
+        from aws_cdk import aws_s3_assets as s3_assets  # noqa: PLC0415 - see the imports
+
         asset = s3_assets.Asset(scope, f"{_construct_name(prop)}Asset", path=self._path)
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
@@ -319,14 +327,10 @@ class Model(Construct):
                 InferenceExecution,
                 "an InferenceExecution",
             ),
-            ("vpc", vpc, ec2.IVpc, "an ec2.IVpc"),
-            ("vpc_subnets", vpc_subnets, ec2.SubnetSelection, "an ec2.SubnetSelection"),
         ):
             validation.check_optional_type(self, prop, value, expected, what)
-        for i, group in enumerate(security_groups or ()):
-            validation.check_type(
-                self, f"security_groups[{i}]", group, ec2.ISecurityGroup, "an ec2.ISecurityGroup"
-            )
+        if vpc is not None or vpc_subnets is not None or security_groups is not None:
+            _check_network_types(self, vpc, vpc_subnets, security_groups)
         for i, container in enumerate(containers or ()):
             validation.check_type(
                 self, f"containers[{i}]", container, ContainerDefinition, "a ContainerDefinition"
@@ -470,6 +474,8 @@ class Model(Construct):
         vpc_subnets: ec2.SubnetSelection | None,
         security_groups: Sequence[ec2.ISecurityGroup] | None,
     ) -> sagemaker.CfnModel.VpcConfigProperty:
+        from aws_cdk import aws_ec2 as ec2  # noqa: PLC0415 - see the imports
+
         selection = vpc_subnets or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
         )
@@ -592,3 +598,21 @@ def _check_model_shape(
         duplicates = sorted({h for h in hostnames if hostnames.count(h) > 1 and h is not None})
         if duplicates:
             validation.fail(scope, "containers[].hostname", duplicates, "hostnames must be unique")
+
+
+def _check_network_types(
+    scope: Construct,
+    vpc: ec2.IVpc | None,
+    vpc_subnets: ec2.SubnetSelection | None,
+    security_groups: Sequence[ec2.ISecurityGroup] | None,
+) -> None:
+    from aws_cdk import aws_ec2 as ec2  # noqa: PLC0415 - see the imports
+
+    validation.check_optional_type(scope, "vpc", vpc, ec2.IVpc, "an ec2.IVpc")
+    validation.check_optional_type(
+        scope, "vpc_subnets", vpc_subnets, ec2.SubnetSelection, "an ec2.SubnetSelection"
+    )
+    for i, group in enumerate(security_groups or ()):
+        validation.check_type(
+            scope, f"security_groups[{i}]", group, ec2.ISecurityGroup, "an ec2.ISecurityGroup"
+        )
