@@ -143,7 +143,9 @@ def test_can_be_built_before_its_endpoint_from_names() -> None:
     with pytest.raises(
         ValidationError,
         match=re.escape(
-            "Early/Nameless: variant_names=[] is invalid: name the variants of an imported"
+            "Early/Nameless: variant_names=None is invalid: endpoint fraud knows no variants "
+            "(imported by name or ARN); give variant_names, or import it with "
+            "Endpoint.from_endpoint_attributes(..., variants=[VariantAttributes(...)])"
         ),
     ):
         EndpointMonitoring(stack, "Nameless", endpoint=imported)
@@ -183,7 +185,9 @@ def test_dashboard_shows_alarms_and_every_variant() -> None:
         ("ml.m5.large", 2),
         ("ml.m5.xlarge", 4),
         ("ml.c5.9xlarge", 36),
-        ("ml.t2.medium", 1),
+        ("ml.t2.medium", 2),
+        ("ml.c8g.medium", 1),
+        ("ml.trn1.32xlarge", 128),
         ("ml.g5.12xlarge", 48),
     ],
 )
