@@ -1,39 +1,92 @@
-"""Application Auto Scaling of one production variant of an endpoint."""
+"""Application Auto Scaling of one variant of an endpoint, and the rules its bounds follow."""
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from cdk_sagemaker_hosting import validation
-from cdk_sagemaker_hosting.variants import ServerlessVariant
-from constructs import Construct
+from cdk_sagemaker_hosting.variants import VariantAttributes
+from constructs import Construct, IConstruct
 
 if TYPE_CHECKING:
-    from cdk_sagemaker_hosting.endpoint import Endpoint
+    from cdk_sagemaker_hosting.endpoint import EndpointBase
 
 #: Async endpoints publish their queue in this namespace, per endpoint.
 ASYNC_NAMESPACE = "AWS/SageMaker"
+#: Burstable instance types: the ``t`` family followed by its generation (ml.t2, ml.t3, ml.t4g).
+#: Not ``ml.trn1``/``ml.trn2`` (Trainium), which also start with ``ml.t``.
+BURSTABLE_PATTERN = re.compile(r"^ml\.t\d+[a-z]*\.")
+#: Provisioned concurrency of a target tracking policy: SageMaker's documented range.
+PROVISIONED_UTILIZATION_RANGE = (0.1, 0.9)
+
+#: Variants given a scalable target, per app: ``root -> {key: VariantScaling}``.
+_SCALED: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], VariantScaling]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def is_burstable(instance_type: str) -> bool:
+    """True for burstable instance types (``ml.t2.*``...), which SageMaker does not auto scale."""
+    return bool(BURSTABLE_PATTERN.match(instance_type))
+
+
+def check_target_value(scope: IConstruct, prop: str, value: Any) -> None:
+    """The target of a tracking policy: a positive number (tokens pass)."""
+    if validation.is_token(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        validation.fail(scope, prop, value, "must be a positive number")
+
+
+def _known(value: Any) -> bool:
+    return value is not None and not validation.is_token(value)
 
 
 class VariantScaling(Construct):
     """Scale one variant: instances, or provisioned concurrency for serverless variants.
 
-    Create it with :meth:`Endpoint.auto_scale_variant`, then add policies.
-    The scalable target depends on the endpoint, so the first deploy never
-    registers a variant that does not exist yet.
+    For an :class:`Endpoint` built here, create it with
+    :meth:`Endpoint.auto_scale_variant`; for an endpoint made elsewhere,
+    import it with its variants' attributes and construct it directly::
+
+        fraud = Endpoint.from_endpoint_attributes(
+            self, "Fraud", endpoint_name="fraud", multi_az=True,
+            variants=[VariantAttributes(variant_name="Blue", instance_type="ml.c5.xlarge")],
+        )
+        scaling = VariantScaling(
+            self, "ScalingBlue", endpoint=fraud, variant_name="Blue",
+            min_capacity=2, max_capacity=8,
+        )
+        scaling.scale_on_invocations(target_per_instance=700)
+
+    Then add policies. The scalable target of an endpoint built here depends
+    on it, so the first deploy never registers a variant that does not exist
+    yet. A variant has one scalable target: a second one for the same
+    variant of the same endpoint is refused.
+
+    Checked here: capacities are whole numbers, ``min_capacity`` at most
+    ``max_capacity``; instance variants: at least 2 on a multi-AZ endpoint
+    (not checked when ``multi_az`` is unknown, as for most imports), 0 only
+    on an asynchronous endpoint, no burstable (``ml.t2``...) instance type;
+    serverless variants: provisioned concurrency within 1 and the variant's
+    ``max_concurrency``.
 
     Construct IDs (a public contract): ``Target`` (the scalable target), and
     one ID per policy or scheduled action, as given.
 
-    :param endpoint: the endpoint.
-    :param variant_name: the variant.
-    :param min_capacity: at least 2 for instance variants of a multi-AZ
-        endpoint; 0 only for an asynchronous endpoint scaling to zero.
+    :param endpoint: the endpoint: an :class:`Endpoint`, or one imported with
+        ``Endpoint.from_endpoint_attributes`` that lists this variant.
+    :param variant_name: the variant (production or shadow).
+    :param min_capacity: instances (provisioned concurrency for serverless
+        variants); at least 2 for instance variants of a multi-AZ endpoint; 0
+        only for an asynchronous endpoint scaling to zero.
     :param max_capacity: at least ``min_capacity``.
     """
 
@@ -42,32 +95,42 @@ class VariantScaling(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        endpoint: Endpoint,
+        endpoint: EndpointBase,
         variant_name: str,
         min_capacity: int,
         max_capacity: int,
     ) -> None:
+        # Imported here: endpoint.py builds VariantScaling in auto_scale_variant.
+        from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase  # noqa: PLC0415
+
         super().__init__(scope, construct_id)
-        variant = next((v for v in endpoint.variants if v.variant_name == variant_name), None)
-        if variant is None:
+        validation.check_type(
+            self,
+            "endpoint",
+            endpoint,
+            EndpointBase,
+            "an Endpoint, or an endpoint imported with Endpoint.from_endpoint_attributes",
+        )
+        validation.check_type(self, "variant_name", variant_name, str, "a variant name")
+        self.endpoint = endpoint
+        self.variant_name = variant_name
+        self._own_endpoint = isinstance(endpoint, Endpoint)
+        self.variant: VariantAttributes = self._find_variant()
+        self.serverless = self.variant.serverless
+        for prop, value in (("min_capacity", min_capacity), ("max_capacity", max_capacity)):
+            validation.check_int(self, prop, value, low=0)
+        if self.variant.instance_type is not None and is_burstable(self.variant.instance_type):
             validation.fail(
                 self,
                 "variant_name",
                 variant_name,
-                f"the endpoint's variants are {[v.variant_name for v in endpoint.variants]}",
+                f"{self.variant.instance_type} is a burstable instance type, which SageMaker "
+                "does not auto scale; use ml.m5, ml.c5 or larger",
             )
-        self.variant = variant
-        self.serverless = isinstance(variant, ServerlessVariant)
-        self.endpoint = endpoint
-        self.variant_name = variant_name
-        validation.check_scaling(
-            self,
-            variant=variant,
-            min_capacity=min_capacity,
-            max_capacity=max_capacity,
-            multi_az=endpoint.multi_az,
-            asynchronous=endpoint.asynchronous,
-        )
+        self._check_bounds("", min_capacity, max_capacity)
+        self.min_capacity = min_capacity
+        self.max_capacity = max_capacity
+        self._claim()
         self.target = appscaling.ScalableTarget(
             self,
             "Target",
@@ -79,8 +142,107 @@ class VariantScaling(Construct):
             min_capacity=min_capacity,
             max_capacity=max_capacity,
         )
-        # The variant exists only once the endpoint does.
-        self.target.node.add_dependency(endpoint.resource)
+        if isinstance(endpoint, Endpoint):
+            # The variant exists only once the endpoint does.
+            self.target.node.add_dependency(endpoint.resource)
+
+    # --- checks ---------------------------------------------------------------
+
+    def _find_variant(self) -> VariantAttributes:
+        endpoint, name = self.endpoint, self.variant_name
+        variant = endpoint.find_variant(name)
+        if variant is not None:
+            return variant
+        known = [v.variant_name for v in endpoint.variant_attributes]
+        if not known:
+            validation.fail(
+                self,
+                "variant_name",
+                name,
+                f"endpoint {endpoint.endpoint_name} was imported without its variants, so "
+                "its scaling cannot be checked; import it with "
+                "Endpoint.from_endpoint_attributes(..., variants=[VariantAttributes("
+                f"variant_name={name!r}, instance_type=...)]) (serverless=True for a "
+                "serverless variant)",
+            )
+        validation.fail(self, "variant_name", name, f"the endpoint's variants are {known}")
+
+    def _limit(self) -> tuple[int, str]:
+        """A serverless variant's highest provisioned concurrency, and where it comes from."""
+        if _known(self.variant.max_concurrency):
+            return int(self.variant.max_concurrency or 0), "the variant's max_concurrency"
+        high = validation.service_range("ServerlessProvisionedConcurrency")[1]
+        return int(high or 0), "SageMaker's limit; the variant's max_concurrency is unknown"
+
+    def _check_bounds(self, prop: str, low: int | None, high: int | None) -> None:
+        """Bounds of the target (``prop`` empty) or of a scheduled action (``prop`` its ID).
+
+        ``None`` (not given) and tokens (known at deploy time) are not checked.
+        """
+        where = f"{prop}." if prop else ""
+        lo = low if _known(low) else None
+        hi = high if _known(high) else None
+        if lo is not None and hi is not None and lo > hi:
+            validation.fail(
+                self, f"{where}min_capacity", lo, f"must not exceed max_capacity ({hi})"
+            )
+        if self.serverless:
+            limit, source = self._limit()
+            if any(v is not None and not 1 <= v <= limit for v in (lo, hi)):
+                validation.fail(
+                    self,
+                    f"{where}min_capacity/max_capacity",
+                    (low, high),
+                    f"provisioned concurrency scales within 1-{limit} ({source})",
+                )
+            return
+        endpoint = self.endpoint
+        for name, value in (("min_capacity", lo), ("max_capacity", hi)):
+            if value == 0 and not endpoint.asynchronous:
+                hint = (
+                    ""
+                    if self._own_endpoint
+                    else "; an imported asynchronous endpoint says so with "
+                    "Endpoint.from_endpoint_attributes(..., asynchronous=True)"
+                )
+                validation.fail(
+                    self,
+                    f"{where}{name}",
+                    0,
+                    f"only asynchronous endpoints can scale to zero instances{hint}",
+                )
+        minimum = validation.MULTI_AZ_MIN_INSTANCES
+        if endpoint.multi_az is True and lo is not None and 0 < lo < minimum:
+            validation.fail(
+                self,
+                f"{where}min_capacity",
+                lo,
+                f"a multi-AZ endpoint keeps at least {minimum} instances per variant; raise "
+                "it, or build the endpoint with multi_az=False (development only)",
+            )
+
+    def _claim(self) -> None:
+        """Refuse a second scalable target for this variant (same endpoint, or same name
+        in the same resolved account and Region)."""
+        endpoint = self.endpoint
+        stack = Stack.of(endpoint)
+        name = endpoint.endpoint_name
+        if any(validation.is_token(v) for v in (name, stack.account, stack.region)):
+            key: tuple[str, ...] = ("path", endpoint.node.path, self.variant_name)
+        else:
+            key = ("name", stack.account, stack.region, name.lower(), self.variant_name)
+        claimed = _SCALED.setdefault(self.node.root, {})
+        owner = claimed.setdefault(key, self)
+        if owner is not self:
+            validation.fail(
+                self,
+                "variant_name",
+                self.variant_name,
+                f"already scaled by {owner.node.path}: a variant has one scalable target; "
+                "add policies to that one",
+            )
+
+    # --- policies -------------------------------------------------------------
 
     def _track(
         self,
@@ -93,7 +255,7 @@ class VariantScaling(Construct):
         scale_out_cooldown: Duration | None = None,
     ) -> appscaling.TargetTrackingScalingPolicy:
         """Target tracking; cooldowns default to 5 minutes in and 1 minute out."""
-        validation.check_positive(self, f"{construct_id}.target_value", target_value)
+        check_target_value(self, f"{construct_id}.target_value", target_value)
         return self.target.scale_to_track_metric(
             construct_id,
             target_value=target_value,
@@ -158,7 +320,7 @@ class VariantScaling(Construct):
     def scale_on_provisioned_concurrency(
         self, *, target_utilization: float = 0.7
     ) -> appscaling.TargetTrackingScalingPolicy:
-        """Serverless: track provisioned-concurrency utilisation (0-1). Default: 0.7."""
+        """Serverless: track provisioned-concurrency utilisation (0.1-0.9). Default: 0.7."""
         if not self.serverless:
             validation.fail(
                 self,
@@ -166,7 +328,8 @@ class VariantScaling(Construct):
                 self.variant_name,
                 "only serverless variants have provisioned concurrency",
             )
-        validation.check_range(self, "target_utilization", target_utilization, low=0.1, high=0.9)
+        low, high = PROVISIONED_UTILIZATION_RANGE
+        validation.check_range(self, "target_utilization", target_utilization, low=low, high=high)
         return self._track(
             "ProvisionedConcurrencyUtilization",
             target_value=target_utilization,
@@ -245,27 +408,16 @@ class VariantScaling(Construct):
         min_capacity: int | None = None,
         max_capacity: int | None = None,
     ) -> None:
-        """Change the bounds on a schedule, e.g. fewer instances at night."""
+        """Change the bounds on a schedule, e.g. fewer instances at night.
+
+        The new bounds follow the target's rules (whole numbers, multi-AZ
+        minimum, zero only when asynchronous, serverless limits).
+        """
         if min_capacity is None and max_capacity is None:
             validation.fail(self, construct_id, None, "give min_capacity, max_capacity or both")
-        if min_capacity is not None:
-            validation.check_scaling(
-                self,
-                variant=self.variant,
-                min_capacity=min_capacity,
-                max_capacity=max_capacity if max_capacity is not None else 10**9,
-                multi_az=self.endpoint.multi_az,
-                asynchronous=self.endpoint.asynchronous,
-                prop=construct_id,
-            )
-        else:
-            validation.check_range(
-                self,
-                f"{construct_id}.max_capacity",
-                max_capacity,
-                low=0 if self.endpoint.asynchronous else 1,
-                high=10**9,
-            )
+        for name, value in (("min_capacity", min_capacity), ("max_capacity", max_capacity)):
+            validation.check_int(self, f"{construct_id}.{name}", value, low=0)
+        self._check_bounds(construct_id, min_capacity, max_capacity)
         self.target.scale_on_schedule(
             construct_id,
             schedule=schedule,
