@@ -9,7 +9,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_applicationautoscaling as appscaling
-from aws_cdk.assertions import Template
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk.assertions import Match, Template
 from cdk_sagemaker_hosting import (
     AsyncInference,
     ContainerImage,
@@ -19,7 +20,12 @@ from cdk_sagemaker_hosting import (
     Model,
     ServerlessVariant,
     ValidationError,
+    VariantAttributes,
+    VariantScaling,
+    validation,
 )
+from cdk_sagemaker_hosting.endpoint import EndpointBase
+from cdk_sagemaker_hosting.scaling import is_burstable
 
 from tests.conftest import new_app
 
@@ -257,3 +263,405 @@ def test_bad_scaling_is_refused_with_a_clear_message(
 ) -> None:
     with pytest.raises(ValidationError, match=re.escape(message)):
         build(Ctx())
+
+
+# --- Trainium, burstable types, imported endpoints and whole numbers ---------------------
+
+
+@pytest.mark.parametrize(
+    "instance_type", ["ml.trn1.2xlarge", "ml.trn1n.32xlarge", "ml.trn2.48xlarge"]
+)
+def test_trainium_variants_scale(instance_type: str) -> None:
+    c = Ctx()
+    endpoint = c.endpoint(instance_type=instance_type)
+    endpoint.auto_scale_variant(min_capacity=2, max_capacity=4).scale_on_invocations(
+        target_per_instance=100
+    )
+    Template.from_stack(c.stack).has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "ResourceId": "endpoint/fraud/variant/AllTraffic",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "MinCapacity": 2,
+            "MaxCapacity": 4,
+        },
+    )
+
+
+def test_burstable_means_the_t_family_in_botocores_instance_types() -> None:
+    every = validation.production_variant_instance_types()
+    burstable = {t for t in every if is_burstable(t)}
+    assert burstable == {t for t in every if t.split(".")[1] in ("t2", "t3", "t3a", "t4g")}
+    assert burstable, "botocore lists burstable hosting types"
+    trainium = {t for t in every if t.startswith("ml.trn")}
+    assert trainium and not trainium & burstable
+
+
+def imported(c: Ctx, *variants: VariantAttributes, **props: Any) -> EndpointBase:
+    return Endpoint.from_endpoint_attributes(
+        c.stack, "Fraud", endpoint_name="fraud", variants=variants, **props
+    )
+
+
+BLUE = VariantAttributes(variant_name="Blue", instance_type="ml.c5.xlarge")
+
+
+def test_imported_endpoint_scales_through_the_public_constructor() -> None:
+    c = Ctx()
+    endpoint = imported(c, BLUE, multi_az=True)
+    scaling = VariantScaling(
+        c.stack,
+        "ScalingBlue",
+        endpoint=endpoint,
+        variant_name="Blue",
+        min_capacity=2,
+        max_capacity=8,
+    )
+    scaling.scale_on_invocations(target_per_instance=700)
+    assert scaling.variant == BLUE and not scaling.serverless
+    (target,) = c.resources("AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["Properties"]["ResourceId"] == "endpoint/fraud/variant/Blue"
+    assert target["Properties"]["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert "DependsOn" not in target, "nothing of an imported endpoint to wait for"
+    Template.from_stack(c.stack).resource_count_is("AWS::ApplicationAutoScaling::ScalingPolicy", 1)
+
+
+def test_unknown_multi_az_skips_the_multi_az_minimum() -> None:
+    c = Ctx()
+    endpoint = imported(c, BLUE)  # multi_az unknown
+    VariantScaling(
+        c.stack, "S", endpoint=endpoint, variant_name="Blue", min_capacity=1, max_capacity=3
+    )
+    (target,) = c.resources("AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["Properties"]["MinCapacity"] == 1
+
+
+def test_single_az_endpoint_may_keep_one_instance() -> None:
+    c = Ctx()
+    endpoint = c.endpoint(instance_count=1, multi_az=False)
+    endpoint.auto_scale_variant(min_capacity=1, max_capacity=3)
+    (target,) = c.resources("AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["Properties"]["MinCapacity"] == 1
+
+
+def test_imported_serverless_and_asynchronous_endpoints() -> None:
+    c = Ctx()
+    serverless = Endpoint.from_endpoint_attributes(
+        c.stack,
+        "Small",
+        endpoint_name="small",
+        variants=[VariantAttributes(variant_name="AllTraffic", serverless=True, max_concurrency=8)],
+    )
+    VariantScaling(
+        c.stack,
+        "Provisioned",
+        endpoint=serverless,
+        variant_name="AllTraffic",
+        min_capacity=1,
+        max_capacity=8,
+    ).scale_on_provisioned_concurrency(target_utilization=0.5)
+    queued = Endpoint.from_endpoint_attributes(
+        c.stack,
+        "Queued",
+        endpoint_name="queued",
+        variants=[VariantAttributes(variant_name="AllTraffic", instance_type="ml.g5.xlarge")],
+        asynchronous=True,
+    )
+    VariantScaling(
+        c.stack,
+        "Backlog",
+        endpoint=queued,
+        variant_name="AllTraffic",
+        min_capacity=0,
+        max_capacity=3,
+    ).scale_on_backlog(target_per_instance=3)
+    template = Template.from_stack(c.stack)
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "ResourceId": "endpoint/small/variant/AllTraffic",
+            "ScalableDimension": "sagemaker:variant:DesiredProvisionedConcurrency",
+            "MinCapacity": 1,
+            "MaxCapacity": 8,
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {"ResourceId": "endpoint/queued/variant/AllTraffic", "MinCapacity": 0},
+    )
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {
+                    "TargetValue": 3,
+                    "CustomizedMetricSpecification": Match.object_like(
+                        {
+                            "MetricName": "ApproximateBacklogSizePerInstance",
+                            "Dimensions": [{"Name": "EndpointName", "Value": "queued"}],
+                        }
+                    ),
+                }
+            )
+        },
+    )
+
+
+def test_same_variant_scaled_twice_in_environment_agnostic_stacks_only_by_separate_imports() -> (
+    None
+):
+    """Two imports of one name may be two endpoints (stacks deployable anywhere): allowed."""
+    app = new_app()
+    for name in ("A", "B"):
+        stack = cdk.Stack(app, name)
+        endpoint = Endpoint.from_endpoint_attributes(
+            stack, "Fraud", endpoint_name="fraud", variants=[BLUE]
+        )
+        VariantScaling(
+            stack, "S", endpoint=endpoint, variant_name="Blue", min_capacity=2, max_capacity=4
+        )
+    app.synth()
+
+
+ENV = cdk.Environment(account="111111111111", region="eu-west-1")
+
+
+def _two_imports_in(env: cdk.Environment) -> None:
+    app = new_app()
+    for name in ("A", "B"):
+        stack = cdk.Stack(app, name, env=env)
+        endpoint = Endpoint.from_endpoint_attributes(
+            stack, "Fraud", endpoint_name="fraud", variants=[BLUE]
+        )
+        VariantScaling(
+            stack, "S", endpoint=endpoint, variant_name="Blue", min_capacity=2, max_capacity=4
+        )
+
+
+def _scale(c: Ctx, endpoint: EndpointBase, variant: str = "Blue", **props: Any) -> VariantScaling:
+    props.setdefault("min_capacity", 2)
+    props.setdefault("max_capacity", 4)
+    return VariantScaling(c.stack, "S", endpoint=endpoint, variant_name=variant, **props)
+
+
+BAD_IMPORTED: list[tuple[str, Callable[[Ctx], Any], str]] = [
+    (
+        "imported without variants",
+        lambda c: _scale(c, Endpoint.from_endpoint_name(c.stack, "Fraud", "fraud")),
+        "Scaled/S: variant_name='Blue' is invalid: endpoint fraud was imported without its "
+        "variants, so its scaling cannot be checked; import it with "
+        "Endpoint.from_endpoint_attributes(..., variants=[VariantAttributes("
+        "variant_name='Blue', instance_type=...)]) (serverless=True for a serverless variant)",
+    ),
+    (
+        "imported, variant not among its attributes",
+        lambda c: _scale(c, imported(c, BLUE), "Green"),
+        "Scaled/S: variant_name='Green' is invalid: the endpoint's variants are ['Blue']",
+    ),
+    (
+        "imported burstable",
+        lambda c: _scale(
+            c, imported(c, VariantAttributes(variant_name="Blue", instance_type="ml.t2.large"))
+        ),
+        "Scaled/S: variant_name='Blue' is invalid: ml.t2.large is a burstable instance type, "
+        "which SageMaker does not auto scale; use ml.m5, ml.c5 or larger",
+    ),
+    (
+        "imported multi-AZ below two",
+        lambda c: _scale(c, imported(c, BLUE, multi_az=True), min_capacity=1),
+        "Scaled/S: min_capacity=1 is invalid: a multi-AZ endpoint keeps at least 2 instances "
+        "per variant; raise it, or build the endpoint with multi_az=False (development only)",
+    ),
+    (
+        "imported real-time to zero",
+        lambda c: _scale(c, imported(c, BLUE), min_capacity=0),
+        "Scaled/S: min_capacity=0 is invalid: only asynchronous endpoints can scale to zero "
+        "instances; an imported asynchronous endpoint says so with "
+        "Endpoint.from_endpoint_attributes(..., asynchronous=True)",
+    ),
+    (
+        "imported serverless above its max concurrency",
+        lambda c: _scale(
+            c,
+            imported(c, VariantAttributes(variant_name="Blue", serverless=True, max_concurrency=4)),
+            min_capacity=1,
+            max_capacity=5,
+        ),
+        "Scaled/S: min_capacity/max_capacity=(1, 5) is invalid: provisioned concurrency scales "
+        "within 1-4 (the variant's max_concurrency)",
+    ),
+    (
+        "imported serverless of unknown max concurrency, above SageMaker's limit",
+        lambda c: _scale(
+            c,
+            imported(c, VariantAttributes(variant_name="Blue", serverless=True)),
+            min_capacity=1,
+            max_capacity=201,
+        ),
+        "Scaled/S: min_capacity/max_capacity=(1, 201) is invalid: provisioned concurrency "
+        "scales within 1-200 (SageMaker's limit; the variant's max_concurrency is unknown)",
+    ),
+    (
+        "serverless provisioned concurrency of zero",
+        lambda c: _scale(
+            c,
+            imported(c, VariantAttributes(variant_name="Blue", serverless=True)),
+            min_capacity=0,
+        ),
+        "Scaled/S: min_capacity/max_capacity=(0, 4) is invalid: provisioned concurrency "
+        "scales within 1-200",
+    ),
+    (
+        "fractional min capacity",
+        lambda c: _scale(c, imported(c, BLUE), min_capacity=2.5),
+        "Scaled/S: min_capacity=2.5 is invalid: must be a whole number (at least 0)",
+    ),
+    (
+        "fractional max capacity",
+        lambda c: _scale(c, imported(c, BLUE), max_capacity=4.0),
+        "Scaled/S: max_capacity=4.0 is invalid: must be a whole number (at least 0)",
+    ),
+    (
+        "boolean capacity",
+        lambda c: _scale(c, imported(c, BLUE), max_capacity=True),
+        "Scaled/S: max_capacity=True is invalid: must be a whole number (at least 0)",
+    ),
+    (
+        "negative capacity",
+        lambda c: _scale(c, imported(c, BLUE), min_capacity=-1),
+        "Scaled/S: min_capacity=-1 is invalid: must be at least 0",
+    ),
+    (
+        "not an endpoint",
+        lambda c: VariantScaling(
+            c.stack, "S", endpoint="fraud", variant_name="Blue", min_capacity=2, max_capacity=4
+        ),
+        "Scaled/S: endpoint='fraud' is invalid: must be an Endpoint, or an endpoint imported "
+        "with Endpoint.from_endpoint_attributes, not str",
+    ),
+    (
+        "variant name not a string",
+        lambda c: _scale(c, imported(c, BLUE), 1),
+        "Scaled/S: variant_name=1 is invalid: must be a variant name, not int",
+    ),
+    (
+        "two targets for one imported variant",
+        lambda c: [
+            e := imported(c, BLUE),
+            VariantScaling(
+                c.stack, "S1", endpoint=e, variant_name="Blue", min_capacity=2, max_capacity=4
+            ),
+            VariantScaling(
+                c.stack, "S2", endpoint=e, variant_name="Blue", min_capacity=2, max_capacity=6
+            ),
+        ],
+        "Scaled/S2: variant_name='Blue' is invalid: already scaled by Scaled/S1: a variant has "
+        "one scalable target; add policies to that one",
+    ),
+    (
+        "a target beside auto_scale_variant's",
+        lambda c: [
+            e := c.endpoint(),
+            e.auto_scale_variant(min_capacity=2, max_capacity=4),
+            VariantScaling(
+                c.stack,
+                "Again",
+                endpoint=e,
+                variant_name="AllTraffic",
+                min_capacity=2,
+                max_capacity=4,
+            ),
+        ],
+        "Scaled/Again: variant_name='AllTraffic' is invalid: already scaled by "
+        "Scaled/Endpoint/ScalingAllTraffic",
+    ),
+    (
+        "fractional target value",
+        lambda c: _scale(c, imported(c, BLUE)).scale_on_metric(
+            "Cpu", metric=cloudwatch.Metric(namespace="N", metric_name="M"), target_value=0
+        ),
+        "Scaled/S: Cpu.target_value=0 is invalid: must be a positive number",
+    ),
+    (
+        "boolean target value",
+        lambda c: _scale(c, imported(c, BLUE)).scale_on_invocations(target_per_instance=True),
+        "Scaled/S: InvocationsPerInstance.target_value=True is invalid: must be a positive number",
+    ),
+    (
+        "provisioned utilisation out of range",
+        lambda c: _scale(
+            c,
+            imported(c, VariantAttributes(variant_name="Blue", serverless=True)),
+            min_capacity=1,
+        ).scale_on_provisioned_concurrency(target_utilization=0.95),
+        "Scaled/S: target_utilization=0.95 is invalid: must be between 0.1 and 0.9",
+    ),
+    (
+        "invocations policy on a serverless variant",
+        lambda c: _scale(
+            c,
+            imported(c, VariantAttributes(variant_name="Blue", serverless=True)),
+            min_capacity=1,
+        ).scale_on_invocations(target_per_instance=10),
+        "Scaled/S: scale_on_invocations='Blue' is invalid: serverless variants scale on "
+        "provisioned concurrency; use scale_on_provisioned_concurrency",
+    ),
+    (
+        "schedule to zero on a real-time endpoint",
+        lambda c: _scale(c, imported(c, BLUE)).scale_on_schedule(
+            "Night", schedule=appscaling.Schedule.rate(cdk.Duration.hours(1)), max_capacity=0
+        ),
+        "Scaled/S: Night.max_capacity=0 is invalid: only asynchronous endpoints can scale to "
+        "zero instances",
+    ),
+    (
+        "fractional scheduled capacity",
+        lambda c: _scale(c, imported(c, BLUE)).scale_on_schedule(
+            "Night", schedule=appscaling.Schedule.rate(cdk.Duration.hours(1)), max_capacity=2.5
+        ),
+        "Scaled/S: Night.max_capacity=2.5 is invalid: must be a whole number (at least 0)",
+    ),
+    (
+        "scheduled min above scheduled max",
+        lambda c: _scale(c, imported(c, BLUE)).scale_on_schedule(
+            "Night",
+            schedule=appscaling.Schedule.rate(cdk.Duration.hours(1)),
+            min_capacity=5,
+            max_capacity=3,
+        ),
+        "Scaled/S: Night.min_capacity=5 is invalid: must not exceed max_capacity (3)",
+    ),
+    (
+        "scheduled serverless above its max concurrency",
+        lambda c: _scale(
+            c,
+            imported(c, VariantAttributes(variant_name="Blue", serverless=True, max_concurrency=4)),
+            min_capacity=1,
+        ).scale_on_schedule(
+            "Peak", schedule=appscaling.Schedule.rate(cdk.Duration.hours(1)), max_capacity=6
+        ),
+        "Scaled/S: Peak.min_capacity/max_capacity=(None, 6) is invalid: provisioned "
+        "concurrency scales within 1-4 (the variant's max_concurrency)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "message"), [b[1:] for b in BAD_IMPORTED], ids=[b[0] for b in BAD_IMPORTED]
+)
+def test_bad_scaling_of_any_endpoint_is_refused_with_the_full_message(
+    build: Callable[[Ctx], Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        build(Ctx())
+
+
+def test_two_imports_of_one_endpoint_in_one_environment_scale_one_variant_once() -> None:
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(
+            "B/S: variant_name='Blue' is invalid: already scaled by A/S: a variant has one "
+            "scalable target; add policies to that one"
+        ),
+    ):
+        _two_imports_in(ENV)
