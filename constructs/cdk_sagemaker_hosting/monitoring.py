@@ -274,7 +274,14 @@ class EndpointMonitoring(Construct):
     ``ValidationError``. Default CPU, memory and disk alarms for variants of
     unknown instance type are skipped with the warning
     ``cdk-sagemaker-hosting:InstanceAlarmsSkipped``, naming them; serverless
-    variants have no instance metrics, so have no such alarms.
+    variants have no instance metrics, so have no such alarms (a non-default
+    threshold for them on an all-serverless endpoint is refused).
+
+    To build on the alarms' metrics: :meth:`metric_error_rate_4xx` and
+    :meth:`metric_instance_count` (derived, with a ``period``), and the
+    endpoint's own ``metric_*`` methods (``period``, ``statistic``).
+    SageMaker takes at most 10 rollback alarms per endpoint: for more than
+    five variants, pass ``rollback_alarms(variant_name)`` of those that matter.
 
     Alarms are keyed ``"<variant>/<kind>"`` in :attr:`alarms` (kinds:
     ``Errors5xx``, ``ErrorRate4xx``, ``ModelLatency``, ``OverheadLatency``,
@@ -406,7 +413,7 @@ class EndpointMonitoring(Construct):
                 validation.fail(self, "variant_names", duplicates, "name each variant once")
         for name, instance_type in instance_types.items():
             prop = f"instance_types[{name!r}]"
-            self._check_key(prop, name, names)
+            self._check_key("instance_types", name, instance_type, names)
             attributes = known.get(name)
             if attributes is not None and attributes.serverless:
                 validation.fail(
@@ -431,14 +438,15 @@ class EndpointMonitoring(Construct):
             )
         return watched
 
-    def _check_key(self, prop: str, name: Any, names: Sequence[str]) -> None:
+    def _check_key(self, prop: str, name: Any, value: Any, names: Sequence[str]) -> None:
+        """A key of a dict keyed by variant names a watched variant."""
         if name not in names:
             endpoint = self.endpoint.endpoint_name
             validation.fail(
                 self,
                 prop,
-                name,
-                f"names no variant watched here (variants of {endpoint} watched: "
+                {name: value},
+                f"{name!r} names no variant watched here (variants of {endpoint} watched: "
                 f"{', '.join(names)})",
             )
 
@@ -448,7 +456,7 @@ class EndpointMonitoring(Construct):
         by_name = {v.name: v for v in watched}
         for name, maximum in max_instances.items():
             prop = f"max_instances[{name!r}]"
-            self._check_key(prop, name, list(by_name))
+            self._check_key("max_instances", name, maximum, list(by_name))
             validation.check_int(self, prop, maximum, low=1)
             variant = by_name[name]
             if variant.serverless:

@@ -425,7 +425,7 @@ BAD: list[tuple[str, Callable[[Ctx], Any], str]] = [
     (
         "max_instances naming no variant",
         lambda c: c.watch(c.imported(BLUE), max_instances={"Green": 6}),
-        "Watched/Monitoring: max_instances['Green']='Green' is invalid: names no variant "
+        "Watched/Monitoring: max_instances={'Green': 6} is invalid: 'Green' names no variant "
         "watched here (variants of fraud watched: Blue)",
     ),
     (
@@ -442,8 +442,8 @@ BAD: list[tuple[str, Callable[[Ctx], Any], str]] = [
     (
         "instance_types naming no variant",
         lambda c: c.watch(c.imported(BLUE), instance_types={"Green": "ml.m5.large"}),
-        "Watched/Monitoring: instance_types['Green']='Green' is invalid: names no variant "
-        "watched here (variants of fraud watched: Blue)",
+        "Watched/Monitoring: instance_types={'Green': 'ml.m5.large'} is invalid: 'Green' names "
+        "no variant watched here (variants of fraud watched: Blue)",
     ),
     (
         "instance_types naming a variant left out of variant_names",
@@ -452,8 +452,8 @@ BAD: list[tuple[str, Callable[[Ctx], Any], str]] = [
             variant_names=["Blue"],
             instance_types={"Green": "ml.m5.large"},
         ),
-        "Watched/Monitoring: instance_types['Green']='Green' is invalid: names no variant "
-        "watched here (variants of fraud watched: Blue)",
+        "Watched/Monitoring: instance_types={'Green': 'ml.m5.large'} is invalid: 'Green' names "
+        "no variant watched here (variants of fraud watched: Blue)",
     ),
     (
         "instance_types of a serverless variant",
