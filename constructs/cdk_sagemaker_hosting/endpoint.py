@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import (
@@ -33,7 +33,6 @@ from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.deployment import MAX_ROLLBACK_ALARMS, DeploymentConfig
 from cdk_sagemaker_hosting.model import Model
-from cdk_sagemaker_hosting.scaling import VariantScaling
 from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.variants import (
     DEFAULT_INSTANCE_TYPE,
@@ -45,6 +44,9 @@ from cdk_sagemaker_hosting.variants import (
     check_weight,
 )
 from constructs import Construct, IValidation
+
+if TYPE_CHECKING:
+    from cdk_sagemaker_hosting.scaling import VariantScaling
 
 #: Invocation metrics (per endpoint and variant).
 INVOCATION_NAMESPACE = "AWS/SageMaker"
@@ -702,6 +704,10 @@ class Endpoint(EndpointBase):
                 name,
                 "a variant has one scalable target; add policies to the one returned before",
             )
+        # Imported here: scaling.py imports this module, and Application Auto
+        # Scaling is not needed by endpoints that do not scale.
+        from cdk_sagemaker_hosting.scaling import VariantScaling  # noqa: PLC0415
+
         scaling = VariantScaling(
             self,
             f"Scaling{name}",

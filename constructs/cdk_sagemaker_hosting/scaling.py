@@ -5,18 +5,16 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from cdk_sagemaker_hosting import validation
+from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase
 from cdk_sagemaker_hosting.variants import VariantAttributes
 from constructs import Construct, IConstruct
-
-if TYPE_CHECKING:
-    from cdk_sagemaker_hosting.endpoint import EndpointBase
 
 #: Async endpoints publish their queue in this namespace, per endpoint.
 ASYNC_NAMESPACE = "AWS/SageMaker"
@@ -101,7 +99,6 @@ class VariantScaling(Construct):
         max_capacity: int,
     ) -> None:
         # Imported here: endpoint.py builds VariantScaling in auto_scale_variant.
-        from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase  # noqa: PLC0415
 
         super().__init__(scope, construct_id)
         validation.check_type(
