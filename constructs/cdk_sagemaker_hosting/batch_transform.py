@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import (
+    Annotations,
     Arn,
     ArnComponents,
     ArnFormat,
@@ -21,7 +22,6 @@ from aws_cdk import (
     Size,
     Stack,
 )
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -31,10 +31,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from cdk_sagemaker_hosting import serverless, validation
+from cdk_sagemaker_hosting import validation
 from cdk_sagemaker_hosting.compliance import acknowledge
-from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
-from cdk_sagemaker_hosting.model import Model
+from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
+from cdk_sagemaker_hosting.model import InferenceExecution, Model
+from cdk_sagemaker_hosting.workflow import Workflow, check_schedule
 from constructs import Construct
 
 DEFAULT_TRANSFORM_INSTANCE_TYPE = "ml.m5.large"
@@ -42,6 +43,26 @@ DEFAULT_TRANSFORM_INSTANCE_TYPE = "ml.m5.large"
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
 #: The rule Step Functions manages to learn when a ``.sync`` transform job ends.
 SYNC_RULE = "StepFunctionsGetEventsForSageMakerTransformJobsRule"
+
+# CreateTransformJob's limits: botocore's SageMaker model where it holds them
+# (validation.service_range), the API reference where it does not.
+
+#: Each run's job is ``<prefix>-<States.UUID()>``: a hyphen and 36 characters.
+TRANSFORM_JOB_SUFFIX_LENGTH = 37
+#: ``TransformResources.InstanceCount``: "The default value is 1, and the maximum is 100."
+TRANSFORM_MAX_INSTANCES = 100
+#: ``MaxPayloadInMB`` at most 100 and, with ``MaxConcurrentTransforms``, their
+#: product at most 100 MB; unset, the payload is 6 MB.
+TRANSFORM_MAX_PAYLOAD_MB = 100
+TRANSFORM_DEFAULT_PAYLOAD_MB = 6
+#: A Step Functions standard workflow runs for at most one year.
+STATE_MACHINE_MAX_SECONDS = 365 * 24 * 3600
+
+
+def transform_job_prefix_max_length() -> int:
+    """The longest job name prefix: a 63-character ``TransformJobName`` less the run's suffix."""
+    _, longest = validation.service_range("TransformJobName")
+    return int(longest or 63) - TRANSFORM_JOB_SUFFIX_LENGTH
 
 
 class JoinSource(enum.Enum):
@@ -84,7 +105,7 @@ class _TransformJobTask(tasks.SageMakerCreateTransformJob):
         return rendered
 
 
-class ScheduledBatchTransform(Construct):
+class ScheduledBatchTransform(Workflow):
     """Run a SageMaker batch transform job of a :class:`Model` on a schedule.
 
     An EventBridge rule starts a Step Functions state machine on ``schedule``;
@@ -112,28 +133,43 @@ class ScheduledBatchTransform(Construct):
     role may read ``input_prefix``, write ``output_prefix`` and the job's log
     streams. Grants go to customer-managed policies, never inline ones.
 
-    Construct IDs (a public contract): ``Key`` (when created), ``LogGroup``,
-    ``Role`` and ``Policy`` (the state machine's role and its managed policy),
-    ``RoleRef`` (the state machine's immutable reference to ``Role``),
-    ``NameRun`` and ``Transform`` (the states), ``Resource`` (the
-    ``AWS::StepFunctions::StateMachine``), ``Schedule`` (the
-    ``AWS::Events::Rule``), ``ScheduleRole`` and ``SchedulePolicy``,
-    ``DeadLetterQueue`` (events the schedule could not deliver), ``Topic``
-    (when created), ``FailedAlarm``, ``DeadLetterAlarm``.
+    Construct IDs (a public contract, those of every
+    :class:`~cdk_sagemaker_hosting.workflow.Workflow`): ``Key`` (when
+    created), ``Topic`` (when created), ``Resource`` (the
+    ``AWS::StepFunctions::StateMachine``), ``Role`` and ``Policy`` (the state
+    machine's role and its managed policy), ``RoleRef`` (the state machine's
+    immutable reference to ``Role``), ``Logs``, ``FailedAlarm``, ``Schedule``
+    (the ``AWS::Events::Rule``), ``ScheduleRole`` and ``SchedulePolicy``,
+    ``DeadLetterQueue`` (events the schedule could not deliver),
+    ``DeadLetterAlarm``; the states ``NameRun`` and ``Transform``.
+
+    Buckets: the input and output buckets may be any ``s3.IBucket`` (created
+    anywhere, or imported) with the KMS key of their objects
+    (``input_encryption_key``/``output_encryption_key``, or the bucket's own),
+    or an :class:`EncryptedBucket`. The job writes its output with the output
+    key (a warning says when none is known: SageMaker then uses the bucket's
+    default encryption). The construct writes no resource policy to either
+    bucket: grants go to the model's role.
 
     :param model: the model to run; not multi-model, not direct invocation.
     :param input_bucket: where the input is.
+    :param input_encryption_key: the KMS key of the input objects, for a
+        bucket that does not carry it (the model may decrypt with it).
+        Default: the bucket's own; none for an SSE-S3 bucket.
     :param input_prefix: the input's key prefix, ending with ``/``.
     :param output_prefix: the output's key prefix, ending with ``/``; must not
         overlap ``input_prefix`` in the same bucket.
     :param schedule: when to run, e.g. ``events.Schedule.cron(minute="0",
         hour="3", week_day="SUN")``.
     :param output_bucket: where the output goes. Default: ``input_bucket``.
+    :param output_encryption_key: the KMS key the output is written with,
+        for a bucket that does not carry it. Default: the bucket's own (with
+        no ``output_bucket``, the input's).
     :param output_per_run: write each run's output under
         ``<output_prefix><job name>/``, so no run overwrites another. Default:
         ``True``; ``False`` writes straight under ``output_prefix``.
     :param instance_type: Default: ``"ml.m5.large"``.
-    :param instance_count: 1-100 instances. Default: 1.
+    :param instance_count: 1-100 instances (a whole number). Default: 1.
     :param content_type: MIME type of the input. Default: none (the container's default).
     :param accept: MIME type of the output. Default: none (the container's default).
     :param split_type: how input objects are split into records. Default:
@@ -143,9 +179,10 @@ class ScheduledBatchTransform(Construct):
         ``split_type`` other than ``NONE``. Default: SageMaker's (none).
     :param assemble_with: how output records are joined in an output object.
         Default: SageMaker's (``None``: concatenated).
-    :param max_payload_mb: 0-100 MB per request (0: chunked, for algorithms
-        that support it). Default: SageMaker's (6 MB).
-    :param max_concurrent_transforms: parallel requests per instance; with
+    :param max_payload_mb: 0-100 MB per request, a whole number (0: chunked,
+        for algorithms that support it). Default: SageMaker's (6 MB).
+    :param max_concurrent_transforms: parallel requests per instance, a
+        whole number; with
         ``max_payload_mb``, their product is at most 100 MB. Default:
         SageMaker's (the algorithm's setting, else 1).
     :param join_source: join each input record to its prediction. Default:
@@ -165,11 +202,14 @@ class ScheduledBatchTransform(Construct):
     :param timeout: how long a run may take before it fails. Default: 24 hours.
     :param enabled: whether the schedule starts runs. Default: ``True``.
     :param encryption_key: KMS key for the instances' volumes, the log group,
-        the dead-letter queue and the topic. Default: a new key with rotation.
-    :param topic: where the failure alarm notifies. Default: a new encrypted topic.
+        the dead-letter queue and a created topic. Default: a new key with rotation.
+    :param topic: where the alarms notify. Default: a new encrypted, TLS-only topic.
     :param log_retention: Default: one year.
-    :param removal_policy: for the key and the log group. Default: ``RETAIN``.
+    :param removal_policy: for a created key and the log group. Default: ``RETAIN``.
     """
+
+    #: The schedule (``Schedule``).
+    rule: events.Rule
 
     def __init__(
         self,
@@ -177,11 +217,13 @@ class ScheduledBatchTransform(Construct):
         construct_id: str,
         *,
         model: Model,
-        input_bucket: EncryptedBucket,
+        input_bucket: BucketLike,
         input_prefix: str,
         output_prefix: str,
         schedule: events.Schedule,
-        output_bucket: EncryptedBucket | None = None,
+        input_encryption_key: kms.IKey | None = None,
+        output_bucket: BucketLike | None = None,
+        output_encryption_key: kms.IKey | None = None,
         output_per_run: bool = True,
         instance_type: str = DEFAULT_TRANSFORM_INSTANCE_TYPE,
         instance_count: int = 1,
@@ -207,53 +249,70 @@ class ScheduledBatchTransform(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
-        super().__init__(scope, construct_id)
-        output_bucket = output_bucket or input_bucket
+        super().__init__(
+            scope,
+            construct_id,
+            key_use="transform volumes, logs, alarm topic and dead-letter queue",
+            encryption_key=encryption_key,
+            topic=topic,
+            removal_policy=removal_policy,
+            log_retention=log_retention,
+        )
+        validation.check_type(self, "model", model, Model, "a Model")
+        for prop, value, kind, what in (
+            ("timeout", timeout, Duration, "a Duration"),
+            ("invocations_timeout", invocations_timeout, Duration, "a Duration"),
+            ("join_source", join_source, JoinSource, "a JoinSource"),
+        ):
+            validation.check_optional_type(self, prop, value, kind, what)
         timeout = timeout or Duration.hours(24)
         env = dict(environment or {})
-        validation.check_schedule_expression(self, "schedule", schedule.expression_string)
-        validation.check_batch_transform(
-            self,
-            model=model,
-            input_bucket=input_bucket,
-            input_prefix=input_prefix,
-            output_bucket=output_bucket,
-            output_prefix=output_prefix,
+        check_schedule(self, "schedule", schedule)
+        self.input_access = BucketAccess.of(
+            self, "input_bucket", input_bucket, input_encryption_key
+        )
+        self.output_access = (
+            BucketAccess.of(self, "output_bucket", output_bucket, output_encryption_key)
+            if output_bucket is not None
+            else self._output_in_input_bucket(output_encryption_key)
+        )
+        self._check_model(model)
+        self._check_data(input_prefix, output_prefix, input_filter, output_filter)
+        self._check_job(
             instance_type=instance_type,
             instance_count=instance_count,
-            split_type=split_type.name if split_type is not None else None,
-            batch_strategy=batch_strategy.name if batch_strategy is not None else None,
+            split_type=split_type,
+            batch_strategy=batch_strategy,
             max_payload_mb=max_payload_mb,
             max_concurrent_transforms=max_concurrent_transforms,
-            input_filter=input_filter,
-            output_filter=output_filter,
             environment=env,
-            invocations_timeout_seconds=invocations_timeout.to_seconds()
-            if invocations_timeout is not None
-            else None,
+            invocations_timeout=invocations_timeout,
             invocations_max_retries=invocations_max_retries,
-            timeout_seconds=timeout.to_seconds(),
+            timeout=timeout,
         )
         self.job_name_prefix: str = job_name_prefix or Names.unique_resource_name(
-            self, max_length=validation.TRANSFORM_JOB_PREFIX_MAX_LENGTH, separator="-"
+            self, max_length=transform_job_prefix_max_length(), separator="-"
         )
-        validation.check_transform_job_prefix(self, "job_name_prefix", self.job_name_prefix)
+        self._check_job_name_prefix(self.job_name_prefix)
 
         self.model = model
-        self.input_bucket = input_bucket
-        self.output_bucket = output_bucket
         self.instance_type = instance_type
+        #: The buckets read and written (``input_access``/``output_access`` add their keys).
+        self.input_bucket = self.input_access.bucket
+        self.output_bucket = self.output_access.bucket
         stack = Stack.of(self)
-        self.encryption_key: kms.IKey = encryption_key or serverless.encryption_key(
-            self,
-            "Key",
-            f"Encrypts the transform volumes, logs and alarms of {self.node.path}",
-            removal_policy,
-        )
+        output_key = self.output_access.encryption_key
+        if output_key is None:
+            Annotations.of(self).add_warning_v2(
+                "cdk-sagemaker-hosting:TransformOutputKeyUnknown",
+                f"the output bucket {self.output_access.bucket.node.path} carries no KMS key: "
+                "the transform output is written with the bucket's default encryption. Pass "
+                "output_encryption_key= (the bucket's KMS key) so SageMaker encrypts with it.",
+            )
 
         # The model's role is what SageMaker assumes to run the job.
-        input_bucket.grant_read_prefix(model, input_prefix)
-        output_bucket.grant_write_prefix(model, output_prefix)
+        self.input_access.grant_read_prefix(model, input_prefix)
+        self.output_access.grant_write_prefix(model, output_prefix)
         self._grant_job_logs(stack)
         volume_key = None
         if not validation.has_local_storage(instance_type):
@@ -284,13 +343,11 @@ class ScheduledBatchTransform(Construct):
             result_path="$.run",
         )
         job_name = sfn.JsonPath.string_at("$.run.JobName")
+        output_bucket_name = self.output_access.bucket_name
         output_path = (
-            sfn.JsonPath.format(
-                f"s3://{output_bucket.bucket_name}/{output_prefix}{{}}/",
-                job_name,
-            )
+            sfn.JsonPath.format(f"s3://{output_bucket_name}/{output_prefix}{{}}/", job_name)
             if output_per_run
-            else f"s3://{output_bucket.bucket_name}/{output_prefix}"
+            else f"s3://{output_bucket_name}/{output_prefix}"
         )
         data_processing = {
             key: value
@@ -312,7 +369,7 @@ class ScheduledBatchTransform(Construct):
             transform_input=tasks.TransformInput(
                 transform_data_source=tasks.TransformDataSource(
                     s3_data_source=tasks.TransformS3DataSource(
-                        s3_uri=input_bucket.s3_url_for_object(input_prefix),
+                        s3_uri=self.input_access.s3_url_for_object(input_prefix),
                         s3_data_type=tasks.S3DataType.S3_PREFIX,
                     )
                 ),
@@ -322,7 +379,7 @@ class ScheduledBatchTransform(Construct):
             ),
             transform_output=tasks.TransformOutput(
                 s3_output_path=output_path,
-                encryption_key=output_bucket.encryption_key,
+                encryption_key=output_key,
                 accept=accept,
                 assemble_with=assemble_with,
             ),
@@ -348,64 +405,213 @@ class ScheduledBatchTransform(Construct):
         # The state machine gets the role by reference, immutable: the CDK's own
         # statements (transform-job/*, sagemaker:ListTags on *) are replaced by
         # the narrower ones of _state_machine_statements, in the managed policy.
-        built = serverless.logged_state_machine(
-            self,
-            "Resource",
-            definition=name_run.next(self.task),
-            key=self.encryption_key,
+        principal = self._add_state_machine(
+            name_run.next(self.task),
             timeout=timeout.plus(Duration.minutes(10)),
             comment=f"Scheduled batch transform {self.node.path}",
-            statements=self._state_machine_statements(stack),
             role_description=f"Runs the transform jobs of {self.node.path}",
-            trust_account_only=True,
-            id_prefix="",
-            log_group_id="LogGroup",
-            log_name_suffix="",
-            retention=log_retention,
-            removal_policy=removal_policy,
+            statements=self._state_machine_statements(stack),
+            failed_label="Runs failed, timed out or aborted",
+            failed_description=f"A run of the batch transform {self.node.path} failed, timed "
+            "out or was aborted; see the state machine's execution history",
         )
-        self.state_machine = built.state_machine
-        self.role = built.role
-        self.log_group = built.log_group
         acknowledge(
-            built.principal.policy,
+            principal.policy,
             "The transform jobs are named at run time, so they are matched by their prefix "
             f"({self.job_name_prefix}-*), the narrowest resource IAM can name for them.",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
             f"<AWS::AccountId>:transform-job/{self.job_name_prefix.lower()}-*]",
         )
-
-        self.rule, self.dead_letter_queue = serverless.scheduled_execution(
-            self,
-            "Schedule",
-            state_machine=self.state_machine,
-            schedule=schedule,
-            key=self.encryption_key,
-            dead_letter_queue_id="DeadLetterQueue",
+        self.rule = self._add_schedule(
+            schedule,
             description=f"Starts the batch transform {self.node.path}",
             role_description=f"Starts the runs of {self.node.path} on schedule",
+            dead_letter_description=f"The schedule of {self.node.path} could not start a run; "
+            "the undelivered event is in the dead-letter queue",
             enabled=enabled,
         )
-        self.topic: sns.ITopic = topic or serverless.encrypted_topic(
-            self, "Topic", self.encryption_key
-        )
-        self.alarm = serverless.failed_executions_alarm(
+
+    # --- checks: CreateTransformJob's rules, at synth -----------------------------
+
+    def _output_in_input_bucket(self, key: kms.IKey | None) -> BucketAccess:
+        """The input bucket, where no output bucket is given; its key is the input's."""
+        if key is not None:
+            validation.fail(
+                self,
+                "output_encryption_key",
+                key.node.path,
+                "the output goes to the input bucket, whose key is input_encryption_key; "
+                "leave it out, or give output_bucket too",
+            )
+        return self.input_access
+
+    def _check_model(self, model: Model) -> None:
+        """A transform job sends neither a target model nor a target container."""
+        if model.multi_model:
+            validation.fail(
+                self,
+                "model",
+                model.node.path,
+                "a multi-model model cannot run a transform job: batch transform sends no "
+                "TargetModel, so the container cannot tell which artifact to load; build a "
+                "one-artifact Model for the batch job",
+            )
+        if model.inference_execution is InferenceExecution.DIRECT:
+            validation.fail(
+                self,
+                "model",
+                model.node.path,
+                "a model with InferenceExecution.DIRECT cannot run a transform job: batch "
+                "transform sends no TargetContainerHostname; use InferenceExecution.SERIAL "
+                "(an inference pipeline)",
+            )
+
+    def _check_data(
+        self,
+        input_prefix: str,
+        output_prefix: str,
+        input_filter: str | None,
+        output_filter: str | None,
+    ) -> None:
+        """Where the job reads and writes, and what of each record it keeps."""
+        validation.check_s3_prefix(self, "input_prefix", input_prefix)
+        validation.check_s3_prefix(self, "output_prefix", output_prefix)
+        if (
+            self.input_access.same_bucket(self.output_access)
+            and not (validation.is_token(input_prefix) or validation.is_token(output_prefix))
+            and (input_prefix.startswith(output_prefix) or output_prefix.startswith(input_prefix))
+        ):
+            validation.fail(
+                self,
+                "output_prefix",
+                output_prefix,
+                f"overlaps input_prefix {input_prefix!r} in the same bucket: the next run would "
+                "read this run's output as input; use prefixes that do not contain each other",
+            )
+        longest = int(validation.service_range("JsonPath")[1] or 63)
+        for prop, value in (("input_filter", input_filter), ("output_filter", output_filter)):
+            if value is None or validation.is_token(value):
+                continue
+            if not isinstance(value, str) or not value.startswith("$") or len(value) > longest:
+                validation.fail(
+                    self,
+                    prop,
+                    value,
+                    f"must be a JSONPath expression starting with '$' of at most {longest} "
+                    "characters, e.g. '$[1:]'",
+                )
+
+    def _check_job(
+        self,
+        *,
+        instance_type: str,
+        instance_count: int,
+        split_type: tasks.SplitType | None,
+        batch_strategy: tasks.BatchStrategy | None,
+        max_payload_mb: int | None,
+        max_concurrent_transforms: int | None,
+        environment: dict[str, str],
+        invocations_timeout: Duration | None,
+        invocations_max_retries: int | None,
+        timeout: Duration,
+    ) -> None:
+        """The job's resources, requests and limits."""
+        validation.check_transform_instance_type(self, "instance_type", instance_type)
+        validation.check_int(
             self,
-            "FailedAlarm",
-            state_machine=self.state_machine,
-            topic=self.topic,
-            label="Runs failed, timed out or aborted",
-            description=f"A run of the batch transform {self.node.path} failed, timed "
-            "out or was aborted; see the state machine's execution history",
+            "instance_count",
+            instance_count,
+            low=1,
+            high=TRANSFORM_MAX_INSTANCES,
+            unit=" instances",
         )
-        self.dead_letter_alarm = serverless.dead_letter_alarm(
+        if batch_strategy is not None and split_type in (None, tasks.SplitType.NONE):
+            validation.fail(
+                self,
+                "batch_strategy",
+                batch_strategy.name,
+                "needs split_type Line, RecordIO or TFRecord: without splitting, each request "
+                "carries one whole input object, so there are no records to batch",
+            )
+        validation.check_int(
+            self, "max_payload_mb", max_payload_mb, low=0, high=TRANSFORM_MAX_PAYLOAD_MB, unit=" MB"
+        )
+        validation.check_service_int(
+            self, "max_concurrent_transforms", max_concurrent_transforms, "MaxConcurrentTransforms"
+        )
+        if max_concurrent_transforms is not None and not validation.is_token(
+            max_concurrent_transforms
+        ):
+            # Unset, the payload is SageMaker's default of 6 MB.
+            payload = TRANSFORM_DEFAULT_PAYLOAD_MB if max_payload_mb is None else max_payload_mb
+            in_flight = payload * max_concurrent_transforms
+            if not validation.is_token(payload) and in_flight > TRANSFORM_MAX_PAYLOAD_MB:
+                validation.fail(
+                    self,
+                    "max_concurrent_transforms",
+                    max_concurrent_transforms,
+                    f"max_concurrent_transforms x max_payload_mb = {in_flight} MB"
+                    + (" (6 MB is SageMaker's default payload)" if max_payload_mb is None else "")
+                    + f"; SageMaker allows at most {TRANSFORM_MAX_PAYLOAD_MB} MB in flight per "
+                    "instance",
+                )
+        most = int(validation.service_range("TransformEnvironmentMap")[1] or 16)
+        if len(environment) > most:
+            validation.fail(
+                self,
+                "environment",
+                f"{len(environment)} entries",
+                f"a transform job takes at most {most} environment variables",
+            )
+        _, longest = validation.service_range("TransformEnvironmentValue")
+        validation.check_environment(
+            self, "environment", environment, value_max_length=int(longest or 10240)
+        )
+        low, high = validation.service_range("InvocationsTimeoutInSeconds")
+        validation.check_range(
             self,
-            "DeadLetterAlarm",
-            queue=self.dead_letter_queue,
-            topic=self.topic,
-            description=f"The schedule of {self.node.path} could not start a run; the "
-            "undelivered event is in the dead-letter queue",
+            "invocations_timeout",
+            invocations_timeout.to_seconds() if invocations_timeout is not None else None,
+            low=low or 1,
+            high=high or 3600,
+            unit=" s",
         )
+        validation.check_service_int(
+            self, "invocations_max_retries", invocations_max_retries, "InvocationsMaxRetries"
+        )
+        validation.check_range(
+            self,
+            "timeout",
+            timeout.to_seconds(),
+            low=60,
+            high=STATE_MACHINE_MAX_SECONDS,
+            unit=" s",
+        )
+
+    def _check_job_name_prefix(self, value: str) -> None:
+        """A prefix that leaves room for the unique suffix in a 63-character job name."""
+        longest = transform_job_prefix_max_length()
+        if validation.is_token(value):
+            validation.fail(
+                self,
+                "job_name_prefix",
+                "<token>",
+                "must be known at synth time: IAM policies are scoped to it",
+            )
+        if (
+            not isinstance(value, str)
+            or not value
+            or len(value) > longest
+            or not validation.NAME_PATTERN.match(value)
+        ):
+            validation.fail(
+                self,
+                "job_name_prefix",
+                value,
+                f"use 1-{longest} letters, digits and hyphens, starting and ending with a "
+                "letter or digit: each run appends '-' and a 36-character UUID, and a transform "
+                "job name has at most 63 characters",
+            )
 
     # --- IAM -------------------------------------------------------------------
 
@@ -493,30 +699,3 @@ class ScheduledBatchTransform(Construct):
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
             f"<AWS::AccountId>:log-group:{TRANSFORM_LOG_GROUP}:*]",
         )
-
-    # --- public helpers --------------------------------------------------------
-
-    @property
-    def state_machine_arn(self) -> str:
-        """The state machine's ARN."""
-        return self.state_machine.state_machine_arn
-
-    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` start a run outside the schedule (``states:StartExecution``)."""
-        return self.state_machine.grant_start_execution(grantee)
-
-    def metric_failed(self, period: Duration | None = None) -> cloudwatch.Metric:
-        """Runs that failed (sum per ``period``, default 5 minutes)."""
-        return self.state_machine.metric_failed(period=period or Duration.minutes(5))
-
-    def metric_timed_out(self, period: Duration | None = None) -> cloudwatch.Metric:
-        """Runs that timed out (sum per ``period``, default 5 minutes)."""
-        return self.state_machine.metric_timed_out(period=period or Duration.minutes(5))
-
-    def metric_aborted(self, period: Duration | None = None) -> cloudwatch.Metric:
-        """Runs that were stopped (sum per ``period``, default 5 minutes)."""
-        return self.state_machine.metric_aborted(period=period or Duration.minutes(5))
-
-    def metric_succeeded(self, period: Duration | None = None) -> cloudwatch.Metric:
-        """Runs that succeeded (sum per ``period``, default 5 minutes)."""
-        return self.state_machine.metric_succeeded(period=period or Duration.minutes(5))

@@ -10,7 +10,6 @@ JSON report, publishes CloudWatch metrics and emits an EventBridge event.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 from aws_cdk import (
@@ -22,7 +21,6 @@ from aws_cdk import (
     Names,
     RemovalPolicy,
     Stack,
-    aws_lambda,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -30,16 +28,19 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from cdk_sagemaker_hosting import serverless, validation
+from cdk_sagemaker_hosting import compliance, validation
+from cdk_sagemaker_hosting._lambda.drift import monitor, report
 from cdk_sagemaker_hosting._lambda.drift.monitor import EVENT_DETAIL_TYPE, EVENT_SOURCE
-from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
-from cdk_sagemaker_hosting.encrypted_bucket import EncryptedBucket
+from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
 from cdk_sagemaker_hosting.endpoint import EndpointBase
+from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
+from cdk_sagemaker_hosting.workflow import Workflow, check_schedule, refuse
 from constructs import Construct
 
 #: Where the metrics go unless told otherwise.
@@ -47,35 +48,32 @@ DEFAULT_NAMESPACE = "SageMakerHosting/DataDrift"
 #: Memory of the function: 1,769 MB is one full vCPU, which the check uses alone.
 DEFAULT_MEMORY_MB = 1769
 
+#: When a feature, and the dataset, drift: the function's own thresholds
+#: (``lambda/drift/report.py``), so the construct and its function read one
+#: set of fields, defaults and rules (the README explains each choice).
+#:
+#: ``psi`` (numeric features, default 0.2), ``jensen_shannon`` (categorical,
+#: base 2, 0-1, default 0.1), ``linf`` (categorical, when it is the metric,
+#: default 0.1), ``categorical_metric`` (``"jensen_shannon"`` or ``"linf"``),
+#: ``dataset_share`` (share of the features scored that must drift for the
+#: dataset to drift, default 0.5), ``min_records`` (fewer records, or values
+#: of a feature, give "insufficient_data", never "no_drift"; default 500),
+#: ``epsilon`` (proportion an empty PSI bin counts as, default 1e-4).
+DriftThresholds = report.Thresholds
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DriftThresholds:
-    """When a feature, and the dataset, drift (the README explains each choice).
-
-    :param psi: Population Stability Index of a numeric feature. Default: 0.2.
-    :param jensen_shannon: Jensen-Shannon distance (base 2, 0-1) of a
-        categorical feature. Default: 0.1.
-    :param linf: L-infinity distance of a categorical feature, when it is the
-        metric. Default: 0.1.
-    :param categorical_metric: ``"jensen_shannon"`` or ``"linf"``. Default:
-        ``"jensen_shannon"``.
-    :param dataset_share: share of the features scored that must drift for
-        the dataset to drift. Default: 0.5.
-    :param min_records: fewer records used in a window (or values of a
-        feature) give "insufficient_data", never "no_drift". Default: 500.
-    :param epsilon: proportion an empty PSI bin counts as. Default: 1e-4.
-    """
-
-    psi: float = 0.2
-    jensen_shannon: float = 0.1
-    linf: float = 0.1
-    categorical_metric: str = "jensen_shannon"
-    dataset_share: float = 0.5
-    min_records: int = 500
-    epsilon: float = 1e-4
+#: The function's configuration fields, by the construct's names for them.
+_PROPS = {
+    "variants": "variant_names",
+    "capture_prefix": "data_capture.prefix",
+    "window_seconds": "window",
+    "delay_seconds": "capture_delay",
+    "max_objects": "max_objects_per_invocation",
+    "namespace": "metric_namespace",
+}
+_SECONDS = ("window_seconds", "delay_seconds")
 
 
-class DriftMonitor(Construct):
+class DriftMonitor(Workflow):
     """Check an endpoint's captured traffic for data drift on a schedule.
 
     Every ``schedule`` tick (default hourly) the check reads the capture
@@ -95,11 +93,34 @@ class DriftMonitor(Construct):
     * emits an event (source ``cdk-sagemaker-hosting.drift``, detail-type
       ``SageMaker Data Drift Check``) on ``event_bus``: see :meth:`on_drift`.
 
-    An alarm per variant on ``DatasetDrift`` notifies ``topic``; so does an
-    alarm on failed runs and on schedule events that could not be delivered.
-    Windows holding more than ``max_objects_per_invocation`` objects are
-    read by a Step Functions Distributed Map, ``objects_per_batch`` objects
-    per child, at most ``max_concurrency`` at once.
+    An alarm per variant on ``DatasetDrift`` notifies ``topic``; so does
+    ``failed_alarm`` on failed runs and ``dead_letter_alarm`` on schedule
+    events that could not be delivered. Windows holding more than
+    ``max_objects_per_invocation`` objects are read by a Step Functions
+    Distributed Map, ``objects_per_batch`` objects per child, at most
+    ``max_concurrency`` at once.
+
+    The props are checked at synth time with the function's own
+    configuration (``lambda/drift/monitor.py``, the ``DRIFT_CONFIG`` it
+    reads) and thresholds: a monitor the construct accepts is one its
+    function runs.
+
+    Buckets: the capture bucket is the endpoint's (``data_capture``); the
+    baseline and the reports are in it too unless ``baseline_bucket`` or
+    ``report_bucket`` say otherwise. Each may be any ``s3.IBucket`` (created
+    anywhere, or imported) with its KMS key (``*_encryption_key``, or the
+    bucket's own), or an :class:`EncryptedBucket`. The monitor writes no
+    resource policy to any of them: its grants are its own roles' policies.
+
+    Scratch files (manifests and partial counts under
+    ``<report_prefix>_runs/``) expire through :attr:`scratch_lifecycle_rule`.
+    The monitor adds that rule to the report bucket itself only when the
+    bucket is an ``s3.Bucket`` (or :class:`EncryptedBucket`) of the
+    monitor's own stack, and says so in an info annotation; any other bucket
+    (imported, or in another stack, which the monitor must not change behind
+    its owner's back) gets a warning annotation naming the rule to add.
+    ``add_scratch_lifecycle_rule=False`` leaves every bucket alone, silently:
+    you manage the expiry.
 
     Least privilege: the function may read the endpoint's capture folder
     (``<capture prefix><endpoint>/``), the baseline object, its own scratch
@@ -107,49 +128,63 @@ class DriftMonitor(Construct):
     metrics in its namespace only and events on its bus only. Grants go to
     customer-managed policies.
 
-    Construct IDs (a public contract): ``Key`` (when created), ``FunctionLogs``,
-    ``FunctionRole``, ``FunctionPolicy``, ``FunctionRoleRef``, ``Function``,
-    ``StateMachineLogs``, ``Role``, ``Policy``, ``RoleRef``, ``Plan``,
-    ``OneOrMany``, ``Check``, ``CountBatches``, ``Count``, ``Finish`` (the
-    states), ``Resource`` (the ``AWS::StepFunctions::StateMachine``),
-    ``Schedule``, ``ScheduleRole``, ``SchedulePolicy``, ``DeadLetterQueue``,
-    ``DefaultBus`` (when no bus is given), ``Topic`` (when created),
-    ``<variant>DatasetDrift`` (the alarms), ``FailedAlarm``, ``DeadLetterAlarm``.
+    Construct IDs (a public contract, those of every
+    :class:`~cdk_sagemaker_hosting.workflow.Workflow`): ``Key`` (when
+    created), ``Topic`` (when created), ``Function``, ``FunctionRole``,
+    ``FunctionPolicy``, ``FunctionRoleRef``, ``FunctionLogs``, ``Resource``
+    (the ``AWS::StepFunctions::StateMachine``), ``Role``, ``Policy``,
+    ``RoleRef``, ``Logs``, ``FailedAlarm``, ``Schedule``, ``ScheduleRole``,
+    ``SchedulePolicy``, ``DeadLetterQueue``, ``DeadLetterAlarm``,
+    ``DefaultBus`` (when no bus is given), ``<variant>DatasetDrift`` (the
+    alarms); the states ``Plan``, ``OneOrMany``, ``Check``,
+    ``CountBatches``, ``Count``, ``Finish``.
 
     :param endpoint: the endpoint whose traffic is captured.
-    :param data_capture: the endpoint's data capture (bucket and prefix); it
-        must capture input.
+    :param data_capture: the endpoint's data capture (bucket, key and
+        prefix); it must capture input. Default: the endpoint's own (an
+        :class:`Endpoint`'s, or what ``Endpoint.from_endpoint_attributes``
+        was given); an endpoint that captures nothing is refused.
     :param baseline_key: the baseline's key in ``baseline_bucket``.
     :param baseline_bucket: Default: the capture bucket.
+    :param baseline_encryption_key: the KMS key of the baseline object, for
+        a bucket that does not carry it. Default: the bucket's own.
     :param variant_names: the variants to check. Default: the endpoint's
-        (shadow included); required for an imported endpoint.
+        (shadow included); required for an endpoint that knows no variants
+        (imported by name or ARN).
     :param report_bucket: where reports go. Default: the capture bucket.
+    :param report_encryption_key: the KMS key reports are written with, for
+        a bucket that does not carry it. Default: the bucket's own.
     :param report_prefix: ending with ``/``. Default: ``"drift-reports/"``.
     :param schedule: when to check. Default: ``rate(1 hour)``.
     :param window: how much traffic a check reads, 5 minutes to 1 day, in
         whole minutes. Default: 1 hour.
     :param capture_delay: how long after a window ends its check waits for
         late capture objects, 0 to 1 hour. Default: 5 minutes.
-    :param thresholds: Default: :class:`DriftThresholds` defaults.
+    :param thresholds: Default: :data:`DriftThresholds` defaults.
     :param max_objects_per_invocation: a window with more capture objects is
-        read by a Distributed Map. Default: 200.
+        read by a Distributed Map (a whole number, 1-100,000). Default: 200.
     :param objects_per_batch: capture objects per child of the Map (1-1000).
         Default: 50.
     :param max_concurrency: children of the Map at once (1-1000). Default: 10.
-    :param memory_size_mb: of the function. Default: 1769 (one vCPU).
+    :param memory_size_mb: of the function (128-10,240). Default: 1769 (one vCPU).
     :param timeout: of one invocation (1-15 minutes). Default: 15 minutes.
     :param metric_namespace: Default: ``"SageMakerHosting/DataDrift"``.
     :param event_bus: where events go. Default: the account's default bus.
     :param topic: where alarms notify. Default: a new encrypted, TLS-only topic.
     :param alarm: an alarm per variant on dataset drift. Default: ``True``;
         ``False`` adds a warning.
-    :param scratch_expiration: how long manifests and partial counts are kept
-        (a lifecycle rule on the report bucket). Default: 7 days.
-    :param encryption_key: KMS key for the log groups, dead-letter queue and
-        topic. Default: a new key with rotation.
+    :param scratch_expiration: how long manifests and partial counts are
+        kept (:attr:`scratch_lifecycle_rule`). Default: 7 days.
+    :param add_scratch_lifecycle_rule: add that rule to the report bucket
+        when the monitor may (see above). Default: ``True``.
+    :param encryption_key: KMS key of the log groups, dead-letter queue and
+        a created topic. Default: a new key with rotation.
     :param log_retention: Default: one year.
-    :param removal_policy: for the key and the log groups. Default: ``RETAIN``.
+    :param removal_policy: for a created key and the log groups. Default: ``RETAIN``.
     """
+
+    #: The schedule (``Schedule``).
+    rule: events.Rule
 
     def __init__(
         self,
@@ -157,16 +192,18 @@ class DriftMonitor(Construct):
         construct_id: str,
         *,
         endpoint: EndpointBase,
-        data_capture: DataCapture,
         baseline_key: str,
-        baseline_bucket: EncryptedBucket | None = None,
+        data_capture: DataCapture | None = None,
+        baseline_bucket: BucketLike | None = None,
+        baseline_encryption_key: kms.IKey | None = None,
         variant_names: Sequence[str] | None = None,
-        report_bucket: EncryptedBucket | None = None,
+        report_bucket: BucketLike | None = None,
+        report_encryption_key: kms.IKey | None = None,
         report_prefix: str = "drift-reports/",
         schedule: events.Schedule | None = None,
         window: Duration | None = None,
         capture_delay: Duration | None = None,
-        thresholds: DriftThresholds | None = None,
+        thresholds: report.Thresholds | None = None,
         max_objects_per_invocation: int = 200,
         objects_per_batch: int = 50,
         max_concurrency: int = 10,
@@ -177,45 +214,82 @@ class DriftMonitor(Construct):
         topic: sns.ITopic | None = None,
         alarm: bool = True,
         scratch_expiration: Duration | None = None,
+        add_scratch_lifecycle_rule: bool = True,
         encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(
+            scope,
+            construct_id,
+            key_use="drift checks' logs, alarm topic and dead-letter queue",
+            encryption_key=encryption_key,
+            topic=topic,
+            removal_policy=removal_policy,
+            log_retention=log_retention,
+        )
+        validation.check_type(self, "endpoint", endpoint, EndpointBase, "an Endpoint")
+        for prop, value, kind, what in (
+            ("data_capture", data_capture, DataCapture, "a DataCapture"),
+            ("schedule", schedule, events.Schedule, "an events.Schedule"),
+            ("window", window, Duration, "a Duration"),
+            ("capture_delay", capture_delay, Duration, "a Duration"),
+            ("timeout", timeout, Duration, "a Duration"),
+            ("scratch_expiration", scratch_expiration, Duration, "a Duration"),
+            ("thresholds", thresholds, DriftThresholds, "a DriftThresholds"),
+        ):
+            validation.check_optional_type(self, prop, value, kind, what)
         schedule = schedule or events.Schedule.rate(Duration.hours(1))
         window = window or Duration.hours(1)
         capture_delay = capture_delay if capture_delay is not None else Duration.minutes(5)
         timeout = timeout or Duration.minutes(15)
         thresholds = thresholds or DriftThresholds()
-        shadow = getattr(endpoint, "shadow_variant", None)
-        known = [*getattr(endpoint, "variants", []), *([shadow] if shadow else [])]
-        names = list(variant_names or [v.variant_name for v in known])
-        self.baseline_bucket = baseline_bucket or data_capture.destination
-        self.report_bucket = report_bucket or data_capture.destination
-        validation.check_schedule_expression(self, "schedule", schedule.expression_string)
-        validation.check_drift_monitor(
-            self,
-            variant_names=names,
-            capture_input=data_capture.capture_input,
-            capture_prefix=data_capture.prefix,
-            same_bucket=self.report_bucket is data_capture.destination,
-            baseline_key=baseline_key,
-            report_prefix=report_prefix,
-            window_seconds=window.to_seconds(),
-            capture_delay_seconds=capture_delay.to_seconds(),
-            thresholds=thresholds,
-            max_objects_per_invocation=max_objects_per_invocation,
-            objects_per_batch=objects_per_batch,
-            max_concurrency=max_concurrency,
-            memory_size_mb=memory_size_mb,
-            timeout_seconds=timeout.to_seconds(),
-            metric_namespace=metric_namespace,
+        capture = self._capture(endpoint, data_capture)
+        names = self._variant_names(endpoint, variant_names)
+        check_schedule(self, "schedule", schedule)
+        self.capture_access = capture.bucket_access(self, "data_capture")
+        self.baseline_access = (
+            BucketAccess.of(self, "baseline_bucket", baseline_bucket, baseline_encryption_key)
+            if baseline_bucket is not None
+            else self._same_bucket("baseline_encryption_key", baseline_encryption_key)
+        )
+        self.report_access = (
+            BucketAccess.of(self, "report_bucket", report_bucket, report_encryption_key)
+            if report_bucket is not None
+            else self._same_bucket("report_encryption_key", report_encryption_key)
         )
         self.endpoint = endpoint
+        self.data_capture = capture
         self.variant_names = names
         self.metric_namespace = metric_namespace
         self.window = window
         self.report_prefix = report_prefix
+        self.event_bus = self._default_event_bus(event_bus)
+        self.config = monitor.Config(
+            endpoint=endpoint.endpoint_name,
+            variants=tuple(names),
+            capture_bucket=self.capture_access.bucket_name,
+            capture_prefix=capture.prefix,
+            baseline_bucket=self.baseline_access.bucket_name,
+            baseline_key=baseline_key,
+            report_bucket=self.report_access.bucket_name,
+            report_prefix=report_prefix,
+            namespace=metric_namespace,
+            event_bus=self.event_bus.event_bus_arn,
+            window_seconds=_whole_seconds(self, "window", window),
+            delay_seconds=_whole_seconds(self, "capture_delay", capture_delay),
+            max_objects=max_objects_per_invocation,
+            thresholds=thresholds,
+        )
+        refuse(
+            self,
+            self.config.problems(validation.is_token),
+            props=_PROPS,
+            seconds=_SECONDS,
+        )
+        self._check_map_and_function(
+            objects_per_batch, max_concurrency, memory_size_mb, timeout, alarm
+        )
         stack = Stack.of(self)
         if not alarm:
             Annotations.of(self).add_warning_v2(
@@ -223,76 +297,47 @@ class DriftMonitor(Construct):
                 "alarm=False: dataset drift is reported and emitted as an event, but no alarm "
                 "notifies anyone.",
             )
-
-        self.encryption_key: kms.IKey = encryption_key or serverless.encryption_key(
-            self,
-            "Key",
-            f"Encrypts the logs, dead-letter queue and alarms of {self.node.path}",
-            removal_policy,
-        )
-        self.event_bus: events.IEventBus = event_bus or events.EventBus.from_event_bus_name(
-            self, "DefaultBus", "default"
-        )
         scratch = f"{report_prefix}_runs/"
-        self.report_bucket.bucket.add_lifecycle_rule(
+        #: Expires the scratch files; see the class documentation for where it goes.
+        self.scratch_lifecycle_rule = s3.LifecycleRule(
             id=f"expire-drift-scratch-{Names.unique_id(self)[-8:]}",
             prefix=scratch,
             expiration=scratch_expiration or Duration.days(7),
         )
+        if add_scratch_lifecycle_rule:
+            self._expire_scratch()
 
-        self.function = self._function(
-            stack,
-            config={
-                "endpoint": endpoint.endpoint_name,
-                "variants": names,
-                "capture_bucket": data_capture.destination.bucket_name,
-                "capture_prefix": data_capture.prefix,
-                "baseline_bucket": self.baseline_bucket.bucket_name,
-                "baseline_key": baseline_key,
-                "report_bucket": self.report_bucket.bucket_name,
-                "report_prefix": report_prefix,
-                "namespace": metric_namespace,
-                "event_bus": self.event_bus.event_bus_arn,
-                "window_seconds": int(window.to_seconds()),
-                "delay_seconds": int(capture_delay.to_seconds()),
-                "max_objects": max_objects_per_invocation,
-                "thresholds": dataclasses.asdict(thresholds),
-            },
-            memory_size_mb=memory_size_mb,
+        principal = self._add_function(
+            "drift",
+            description=f"Drift check of {self.node.path}: plan, check, count, finish",
             timeout=timeout,
-            retention=log_retention,
-            removal_policy=removal_policy,
+            memory_size=memory_size_mb,
+            # The configuration as the function reads it (monitor.Config.from_json).
+            environment={"DRIFT_CONFIG": stack.to_json_string(self.config.to_json())},
         )
-        data_capture.destination.grant_read_prefix(
-            self._function_principal, f"{data_capture.prefix}{endpoint.endpoint_name}/"
+        self._grant_function(principal)
+        self.capture_access.grant_read_prefix(
+            principal, f"{capture.prefix}{endpoint.endpoint_name}/"
         )
-        self.baseline_bucket.grant_read_object(self._function_principal, baseline_key)
-        self.report_bucket.grant_write_prefix(self._function_principal, report_prefix)
-        self.report_bucket.grant_read_prefix(self._function_principal, scratch)
+        self.baseline_access.grant_read_object(principal, baseline_key)
+        self.report_access.grant_write_prefix(principal, report_prefix)
+        self.report_access.grant_read_prefix(principal, scratch)
 
-        self.state_machine = self._state_machine(
+        self._state_machine(
             stack,
             scratch=scratch,
             objects_per_batch=objects_per_batch,
             max_concurrency=max_concurrency,
             timeout=timeout,
-            retention=log_retention,
-            removal_policy=removal_policy,
         )
-        self.rule, self.dead_letter_queue = serverless.scheduled_execution(
-            self,
-            "Schedule",
-            state_machine=self.state_machine,
-            schedule=schedule,
-            key=self.encryption_key,
-            dead_letter_queue_id="DeadLetterQueue",
+        self.rule = self._add_schedule(
+            schedule,
             description=f"Starts the drift check {self.node.path}",
             role_description=f"Starts the drift checks of {self.node.path} on schedule",
+            dead_letter_description=f"The schedule of {self.node.path} could not start a drift "
+            "check; the undelivered event is in the dead-letter queue",
             # The scheduled time: the window, and so the report, follow from it.
             rule_input=events.RuleTargetInput.from_object({"time": events.EventField.time}),
-        )
-        self.topic: sns.ITopic = topic or serverless.encrypted_topic(
-            self, "Topic", self.encryption_key
         )
         action = cloudwatch_actions.SnsAction(self.topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
@@ -317,69 +362,151 @@ class DriftMonitor(Construct):
                 )
                 drift_alarm.add_alarm_action(action)
                 self.alarms[name] = drift_alarm
-        self.failed_alarm = serverless.failed_executions_alarm(
-            self,
-            "FailedAlarm",
-            state_machine=self.state_machine,
-            topic=self.topic,
-            label="Drift checks failed, timed out or aborted",
-            description=f"A drift check of {endpoint.endpoint_name} failed, timed out or "
-            "was aborted: no verdict for its window; see the execution history",
+
+    # --- props -----------------------------------------------------------------
+
+    def _capture(self, endpoint: EndpointBase, given: DataCapture | None) -> DataCapture:
+        """The endpoint's capture: it must exist and hold the requests."""
+        own = endpoint.data_capture
+        if given is not None and own is not None and given != own:
+            validation.fail(
+                self,
+                "data_capture",
+                "another DataCapture",
+                f"is not the capture of {endpoint.node.path}, so its objects are not where "
+                "the endpoint writes; leave data_capture out to read the endpoint's own",
+            )
+        capture = given or own
+        if capture is None:
+            validation.fail(
+                self,
+                "data_capture",
+                None,
+                f"{endpoint.node.path} captures no traffic, so every check would find no "
+                "data: give the endpoint a DataCapture (or, for an imported endpoint, pass "
+                "data_capture= or Endpoint.from_endpoint_attributes(data_capture=...))",
+            )
+        if not capture.capture_input:
+            validation.fail(
+                self,
+                "data_capture.capture_input",
+                False,
+                "the drift check reads the captured requests, so every check would report "
+                "insufficient data; capture input (DataCapture(capture_input=True))",
+            )
+        return capture
+
+    def _variant_names(
+        self, endpoint: EndpointBase, variant_names: Sequence[str] | None
+    ) -> list[str]:
+        """The variants to check: given, or every variant the endpoint knows."""
+        known = [v.variant_name for v in endpoint.variant_attributes]
+        if variant_names is None:
+            if not known:
+                validation.fail(
+                    self,
+                    "variant_names",
+                    [],
+                    f"name the variants of {endpoint.node.path}: it knows none (imported by "
+                    "name or ARN); or import it with Endpoint.from_endpoint_attributes("
+                    "variants=...)",
+                )
+            return known
+        if isinstance(variant_names, str):
+            validation.fail(self, "variant_names", variant_names, "must be a list of variant names")
+        names = list(variant_names)
+        for i, name in enumerate(names):
+            if known and name not in known and not validation.is_token(name):
+                validation.fail(
+                    self,
+                    f"variant_names[{i}]",
+                    name,
+                    f"must be a variant of {endpoint.node.path}: {', '.join(known)}",
+                )
+        return names
+
+    def _same_bucket(self, prop: str, key: kms.IKey | None) -> BucketAccess:
+        """The capture bucket, where no other is given; a key of its own makes no sense."""
+        validation.check_optional_type(self, prop, key, kms.IKey, "a kms.IKey")
+        if key is not None:
+            validation.fail(
+                self,
+                prop,
+                key.node.path,
+                "the bucket is the capture bucket, whose key is the capture's; leave it out, "
+                "or give the bucket too",
+            )
+        return self.capture_access
+
+    def _check_map_and_function(
+        self,
+        objects_per_batch: int,
+        max_concurrency: int,
+        memory_size_mb: int,
+        timeout: Duration,
+        alarm: bool,
+    ) -> None:
+        """What the function does not read: the Distributed Map's and the function's settings."""
+        validation.check_int(self, "objects_per_batch", objects_per_batch, low=1, high=1000)
+        validation.check_int(self, "max_concurrency", max_concurrency, low=1, high=1000)
+        validation.check_int(
+            self, "memory_size_mb", memory_size_mb, low=128, high=10240, unit=" MB"
         )
-        self.dead_letter_alarm = serverless.dead_letter_alarm(
-            self,
-            "DeadLetterAlarm",
-            queue=self.dead_letter_queue,
-            topic=self.topic,
-            description=f"The schedule of {self.node.path} could not start a drift "
-            "check; the undelivered event is in the dead-letter queue",
+        validation.check_range(self, "timeout", timeout.to_seconds(), low=60, high=900, unit=" s")
+        if not isinstance(alarm, bool):
+            validation.fail(self, "alarm", alarm, "must be True or False")
+
+    def _expire_scratch(self) -> None:
+        """Add the scratch rule to the report bucket if it is this stack's own; else say so."""
+        bucket = self.report_access.bucket
+        rule = self.scratch_lifecycle_rule
+        described = (
+            f"id {rule.id!r}, prefix {rule.prefix!r}, expiration "
+            f"{rule.expiration.to_days() if rule.expiration else '?'} days"
+        )
+        if isinstance(bucket, s3.Bucket) and Stack.of(bucket) is Stack.of(self):
+            bucket.add_lifecycle_rule(
+                id=rule.id,
+                prefix=rule.prefix,
+                expiration=rule.expiration,
+            )
+            Annotations.of(self).add_info(
+                f"added the lifecycle rule {described} to the report bucket "
+                f"{bucket.node.path}: it expires the drift check's scratch files. Pass "
+                "add_scratch_lifecycle_rule=False to manage their expiry yourself."
+            )
+            return
+        where = "is imported" if not isinstance(bucket, s3.Bucket) else "is in another stack"
+        Annotations.of(self).add_warning_v2(
+            "cdk-sagemaker-hosting:DriftScratchNotExpired",
+            f"the report bucket {bucket.node.path} {where}, so the drift monitor does not "
+            f"change it: add the lifecycle rule {described} to it (the monitor's "
+            "scratch_lifecycle_rule), or the manifests and partial counts of every run are "
+            "kept; pass add_scratch_lifecycle_rule=False once you have.",
         )
 
     # --- the function ----------------------------------------------------------
 
-    def _function(
-        self,
-        stack: Stack,
-        *,
-        config: dict[str, object],
-        memory_size_mb: int,
-        timeout: Duration,
-        retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-    ) -> aws_lambda.Function:
-        function, principal = serverless.handler_function(
-            self,
-            "Function",
-            function="drift",
-            key=self.encryption_key,
-            description=f"Drift check of {self.node.path}: plan, check, count, finish",
-            timeout=timeout,
-            memory_size=memory_size_mb,
-            environment={"DRIFT_CONFIG": stack.to_json_string(config)},
-            retention=retention,
-            removal_policy=removal_policy,
-        )
-        self._function_principal = principal
-        add = principal.add_to_policy
-        add(
+    def _grant_function(self, principal: ManagedPolicyPrincipal) -> None:
+        """Metrics in its namespace, events on its bus; the buckets are granted by the caller."""
+        principal.add_to_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
                 conditions={"StringEquals": {"cloudwatch:namespace": self.metric_namespace}},
             )
         )
-        add(
+        principal.add_to_policy(
             iam.PolicyStatement(
                 actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]
             )
         )
-        acknowledge(
+        compliance.acknowledge(
             principal.policy,
             "cloudwatch:PutMetricData has no resource-level permission; it is limited to the "
             f"namespace {self.metric_namespace} by condition.",
             "AwsSolutions-IAM5[Resource::*]",
         )
-        return function
 
     # --- the state machine -----------------------------------------------------
 
@@ -391,9 +518,7 @@ class DriftMonitor(Construct):
         objects_per_batch: int,
         max_concurrency: int,
         timeout: Duration,
-        retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-    ) -> sfn.StateMachine:
+    ) -> None:
         name = Names.unique_resource_name(self, max_length=80, separator="-")
 
         def invoke(
@@ -429,7 +554,7 @@ class DriftMonitor(Construct):
             "CountBatches",
             comment="Each batch of capture objects writes its partial counts to S3",
             item_reader=sfn.S3JsonItemReader(
-                bucket=self.report_bucket.bucket,
+                bucket=self.report_access.bucket,
                 key=sfn.JsonPath.string_at("$.plan.manifest.key"),
             ),
             item_batcher=sfn.ItemBatcher(
@@ -469,41 +594,36 @@ class DriftMonitor(Construct):
             .when(sfn.Condition.string_equals("$.plan.mode", "map"), count_batches.next(finish))
             .otherwise(check)
         )
-        built = serverless.logged_state_machine(
-            self,
-            "Resource",
-            definition=plan.next(choice),
-            key=self.encryption_key,
+        principal = self._add_state_machine(
+            plan.next(choice),
             timeout=Duration.minutes(max(60, 3 * int(timeout.to_minutes()) + 15)),
             comment=f"Data drift check of {self.node.path}",
+            role_description=f"Runs the drift checks of {self.node.path}",
             functions=[self.function],
             statements=self._state_machine_statements(stack, name),
             state_machine_name=name,
-            role_description=f"Runs the drift checks of {self.node.path}",
-            trust_account_only=True,
-            id_prefix="",
-            log_group_id="StateMachineLogs",
-            log_name_suffix="-states",
-            retention=retention,
-            removal_policy=removal_policy,
+            failed_label="Drift checks failed, timed out or aborted",
+            failed_description=f"A drift check of {self.endpoint.endpoint_name} failed, timed "
+            "out or was aborted: no verdict for its window; see the execution history",
         )
         # The Distributed Map's own inline policy would never be attached (the
         # role is immutable); the managed policy holds its narrower statements.
-        built.state_machine.node.try_remove_child("DistributedMapPolicy")
+        self.state_machine.node.try_remove_child("DistributedMapPolicy")
         # The Map's item reader reads the manifest the plan step wrote.
-        self.report_bucket.grant_read_object(built.principal, f"{scratch}*")
-        bucket_id = Stack.of(self.report_bucket).get_logical_id(
-            self.report_bucket.bucket.node.default_child  # type: ignore[arg-type]
-        )
-        acknowledge(
-            built.principal.policy,
+        self.report_access.grant_read_object(principal, f"{scratch}*")
+        compliance.acknowledge(
+            principal.policy,
             "The Map's child executions are named at run time (matched under this state "
-            f"machine, {name}/*); the manifests are written per run under {scratch}.",
+            f"machine, {name}/*).",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
             f"<AWS::AccountId>:execution:{name}/*]",
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{scratch}*]",
         )
-        return built.state_machine
+        compliance.acknowledge_resource(
+            principal.policy,
+            f"The manifests are written per run under {scratch}, named at run time.",
+            "AwsSolutions-IAM5",
+            self.report_access.arn_for_objects(f"{scratch}*"),
+        )
 
     def _state_machine_statements(self, stack: Stack, name: str) -> list[iam.PolicyStatement]:
         """The Distributed Map runs child workflows of this state machine."""
@@ -580,11 +700,14 @@ class DriftMonitor(Construct):
             targets=[target] if target else None,
         )
 
-    @property
-    def state_machine_arn(self) -> str:
-        """The state machine's ARN."""
-        return self.state_machine.state_machine_arn
-
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run a check outside the schedule (input ``{"time": ISO 8601}``)."""
         return self.state_machine.grant_start_execution(grantee)
+
+
+def _whole_seconds(scope: Construct, prop: str, duration: Duration) -> int:
+    """A duration in whole seconds, as the function's configuration holds it."""
+    seconds = duration.to_seconds(integral=False)
+    if seconds != int(seconds):
+        validation.fail(scope, prop, f"{seconds:g} s", "must be whole seconds")
+    return int(seconds)

@@ -13,52 +13,56 @@ shift`` runs from a terminal.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as lambda_destinations
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from cdk_sagemaker_hosting import compliance, serverless, validation
+from cdk_sagemaker_hosting import compliance, validation
 from cdk_sagemaker_hosting._lambda.traffic_shift import plan as shift_plan
 from cdk_sagemaker_hosting.endpoint import EndpointBase
+from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.monitoring import EndpointMonitoring
+from cdk_sagemaker_hosting.workflow import Workflow, refuse
 from constructs import Construct
 
 #: The tags of the endpoint lock (``lambda/traffic_shift/aws.py``).
 LOCK_TAG_PATTERN = "cdk-sagemaker-hosting:shift-*"
 
+#: The comparison of the target with the source: the handler's own type
+#: (``lambda/traffic_shift/plan.py``), so the construct and its function read
+#: one set of fields, defaults and rules.
+#:
+#: A step fails when the target's 5XX rate (errors per invocation) exceeds
+#: the source's by more than ``max_error_rate_increase`` (0-1, default 0.01),
+#: or its p99 model latency exceeds the source's by more than
+#: ``max_latency_increase`` (a fraction, default 0.2: 20 % slower); it has no
+#: verdict (and waits for data) while the target has served fewer than
+#: ``min_invocations`` requests in the window (a whole number, default 100).
+MetricComparison = shift_plan.Comparison
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class MetricComparison:
-    """Compare the target with the source over each step's bake window.
-
-    A step fails when the target's 5XX rate (errors per invocation) exceeds
-    the source's by more than ``max_error_rate_increase``, or its p99 model
-    latency exceeds the source's by more than ``max_latency_increase``; it
-    has no verdict (and waits for data) while the target has served fewer
-    than ``min_invocations`` requests in the window.
-
-    :param max_error_rate_increase: Default: 0.01 (one point of error rate).
-    :param max_latency_increase: a fraction. Default: 0.2 (20 % slower).
-    :param min_invocations: Default: 100.
-    """
-
-    max_error_rate_increase: float = 0.01
-    max_latency_increase: float = 0.2
-    min_invocations: int = 100
+#: The handler's request fields, by the construct's names for them.
+_PROPS = {
+    "source": "source_variant",
+    "target": "target_variant",
+    "bake_seconds": "bake_time",
+    "data_timeout_seconds": "data_timeout",
+    "poll_seconds": "poll_interval",
+    "timeout_seconds": "timeout",
+}
+_SECONDS = ("bake_seconds", "data_timeout_seconds", "poll_seconds", "timeout_seconds")
 
 
-class TrafficShift(Construct):
+class TrafficShift(Workflow):
     """A state machine that moves an endpoint's traffic from one variant to another.
 
     Start an execution (input ``{}``, or overrides of ``steps`` and
@@ -68,13 +72,28 @@ class TrafficShift(Construct):
     ``cdk-sagemaker-hosting.traffic-shift``, detail type ``SageMaker Traffic
     Shift Finished``). Stopping an execution (or its timing out, or failing)
     rolls its shift back too. A second shift on the same endpoint is refused
-    while one runs (a lock kept in the endpoint's tags).
+    while one runs (a lock kept in the endpoint's tags). ``failed_alarm``
+    notifies ``topic`` of every execution that rolled back, failed, timed out
+    or was stopped; ``dead_letter_alarm`` of a stopped shift whose rollback
+    failed.
 
-    Construct IDs (a public contract): ``Resource`` (the state machine),
-    ``ResourceRole``, ``ResourcePolicy``, ``ResourceLogs``, ``Function``,
-    ``FunctionRole``, ``FunctionPolicy``, ``FunctionLogs``, ``Key``, ``Topic``
-    (when created), ``DefaultBus``, ``AbortRule``, ``AbortDeadLetterQueue``,
-    ``AbortDeadLetterAlarm``.
+    The props are checked at synth time with the function's own request
+    (``lambda/traffic_shift/plan.py``): a shift the construct accepts is
+    one its function runs. The variants are checked against the endpoint's
+    production variants when it knows them (an :class:`Endpoint`, or one
+    imported with ``Endpoint.from_endpoint_attributes(variants=...)``); an
+    endpoint imported by name or ARN knows none, so any variant names pass
+    here and the function checks them when a shift starts.
+
+    Construct IDs (a public contract, those of every
+    :class:`~cdk_sagemaker_hosting.workflow.Workflow`): ``Key`` (when
+    created), ``Topic`` (when created), ``Resource`` (the state machine),
+    ``Role``, ``Policy``, ``RoleRef``, ``Logs``, ``FailedAlarm``,
+    ``Function``, ``FunctionRole``, ``FunctionPolicy``, ``FunctionRoleRef``,
+    ``FunctionLogs``, ``DefaultBus`` (when no bus is given), ``AbortRule``,
+    ``DeadLetterQueue``, ``DeadLetterAlarm``; the states ``Start``,
+    ``Apply``, ``Check``, ``RollBack``, ``RollBackAfterError``, ``Finish``
+    and their choices and waits.
 
     :param endpoint: the endpoint whose variants trade traffic.
     :param source_variant: the variant losing traffic.
@@ -88,18 +107,23 @@ class TrafficShift(Construct):
         data (no alarm in ``INSUFFICIENT_DATA``, enough invocations to
         compare) before it rolls back. Default: the bake time.
     :param poll_interval: pause between two looks at the endpoint and the
-        alarms. Default: 30 seconds.
+        alarms, at most the bake time. Default: 30 seconds.
     :param alarms: alarms that gate every step. Default: none besides ``monitoring``'s.
     :param monitoring: the endpoint's :class:`EndpointMonitoring`: its
         errors and latency alarms of the target variant and its composite
         health alarm gate every step. Default: none.
     :param comparison: compare the target's errors and latency with the
-        source's. Default: no comparison.
-    :param topic: where outcomes are published. Default: a new KMS-encrypted,
-        TLS-only topic.
+        source's (:data:`MetricComparison`). Default: no comparison.
+    :param topic: where outcomes are published and the alarms notify.
+        Default: a new KMS-encrypted, TLS-only topic.
     :param event_bus: where outcome events go. Default: the account's default bus.
     :param timeout: the execution's time limit (a timed-out shift is rolled
-        back). Default: per step, bake + data timeout + 30 minutes.
+        back); it must allow every step its worst case. Default: per step,
+        bake + data timeout + 30 minutes.
+    :param encryption_key: KMS key of the log groups, the dead-letter queue
+        and a created topic. Default: a new key with rotation.
+    :param removal_policy: for a created key and the log groups. Default: ``RETAIN``.
+    :param log_retention: of the log groups. Default: one year.
 
     The state machine looks at the endpoint every ``poll_interval``; a shift
     may need at most 2,500 looks (a Step Functions execution keeps at most
@@ -121,26 +145,38 @@ class TrafficShift(Construct):
         poll_interval: Duration | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),
         monitoring: EndpointMonitoring | None = None,
-        comparison: MetricComparison | None = None,
+        comparison: shift_plan.Comparison | None = None,
         topic: sns.ITopic | None = None,
         event_bus: events.IEventBus | None = None,
         timeout: Duration | None = None,
+        encryption_key: kms.IKey | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(
+            scope,
+            construct_id,
+            key_use="traffic shift logs, outcomes and dead letters",
+            encryption_key=encryption_key,
+            topic=topic,
+            removal_policy=removal_policy,
+            log_retention=log_retention,
+        )
+        validation.check_type(self, "endpoint", endpoint, EndpointBase, "an Endpoint")
+        for prop, value, kind, what in (
+            ("bake_time", bake_time, Duration, "a Duration"),
+            ("data_timeout", data_timeout, Duration, "a Duration"),
+            ("poll_interval", poll_interval, Duration, "a Duration"),
+            ("timeout", timeout, Duration, "a Duration"),
+            ("monitoring", monitoring, EndpointMonitoring, "an EndpointMonitoring"),
+            ("comparison", comparison, MetricComparison, "a MetricComparison"),
+        ):
+            validation.check_optional_type(self, prop, value, kind, what)
+        for i, alarm in enumerate(alarms):
+            validation.check_type(self, f"alarms[{i}]", alarm, cloudwatch.IAlarm, "an IAlarm")
         bake_time = bake_time or Duration.minutes(10)
         data_timeout = data_timeout or bake_time
         poll_interval = poll_interval or Duration.seconds(30)
-        validation.check_traffic_shift(
-            self,
-            endpoint=endpoint,
-            source_variant=source_variant,
-            target_variant=target_variant,
-            steps=steps,
-            bake_time=bake_time,
-            data_timeout=data_timeout,
-            poll_interval=poll_interval,
-            comparison=comparison,
-        )
         self.endpoint = endpoint
         self.source_variant = source_variant
         self.target_variant = target_variant
@@ -148,6 +184,23 @@ class TrafficShift(Construct):
         if monitoring is not None:
             gating += [*monitoring.rollback_alarms(target_variant), monitoring.health]
         self.alarms: list[cloudwatch.IAlarm] = gating
+        self.request = shift_plan.Request(
+            endpoint=endpoint.endpoint_name,
+            source=source_variant,
+            target=target_variant,
+            steps=tuple(steps),
+            bake_seconds=int(bake_time.to_seconds()),
+            alarms=tuple(a.alarm_name for a in gating),
+            data_timeout_seconds=int(data_timeout.to_seconds()),
+            poll_seconds=int(poll_interval.to_seconds()),
+            comparison=comparison,
+        )
+        self.timeout = timeout or Duration.seconds(
+            shift_plan.worst_case_seconds(
+                len(steps), bake_time.to_seconds(), data_timeout.to_seconds()
+            )
+        )
+        self._check(steps)
         if not gating:
             Annotations.of(self).add_warning_v2(
                 "cdk-sagemaker-hosting:NoGatingAlarms",
@@ -155,67 +208,54 @@ class TrafficShift(Construct):
                 "once its bake time is over",
             )
         stack = Stack.of(self)
-        self.key: kms.IKey = serverless.encryption_key(
-            self, "Key", f"Encrypts the traffic shift logs and outcomes of {endpoint.node.path}"
-        )
-        self.topic = topic or serverless.encrypted_topic(self, "Topic", self.key)
-        self.event_bus = event_bus or events.EventBus.from_event_bus_name(
-            self, "DefaultBus", "default"
-        )
-        self.timeout = timeout or Duration.seconds(
-            shift_plan.worst_case_seconds(
-                len(steps), bake_time.to_seconds(), data_timeout.to_seconds()
-            )
-        )
-        defaults = {
-            "endpoint": endpoint.endpoint_name,
-            "source": source_variant,
-            "target": target_variant,
-            "steps": list(steps),
-            "bake_seconds": int(bake_time.to_seconds()),
-            "data_timeout_seconds": int(data_timeout.to_seconds()),
-            "poll_seconds": int(poll_interval.to_seconds()),
-            "alarms": [a.alarm_name for a in gating],
-            "comparison": dataclasses.asdict(comparison) if comparison else None,
-        }
-        self.function, self._function_grantee = serverless.handler_function(
-            self,
-            "Function",
-            function="traffic_shift",
-            key=self.key,
+        self.event_bus = self._default_event_bus(event_bus)
+        grantee = self._add_function(
+            "traffic_shift",
             description=f"Shifts traffic between variants of {endpoint.node.path}",
             # Actions return within seconds; rolling back a stopped execution
             # waits for the endpoint to settle.
             timeout=Duration.minutes(5),
             environment={
-                "SHIFT_DEFAULTS": stack.to_json_string(defaults),
+                # The request as the function reads it (plan.Request.from_json).
+                "SHIFT_DEFAULTS": stack.to_json_string(self.request.to_json()),
                 "SHIFT_TIMEOUT_SECONDS": str(int(self.timeout.to_seconds())),
                 "TOPIC_ARN": self.topic.topic_arn,
                 "EVENT_BUS_NAME": self.event_bus.event_bus_name,
             },
         )
-        self._grant(gating)
-        self.state_machine = serverless.logged_state_machine(
-            self,
-            "Resource",
-            definition=self._definition(),
-            key=self.key,
+        self._grant(grantee, gating)
+        self._add_state_machine(
+            self._definition(),
             timeout=self.timeout,
-            functions=[self.function],
             comment=(
                 f"Shift {endpoint.node.path} from {source_variant} to {target_variant} "
                 f"in steps of {', '.join(f'{s:g}' for s in steps)} %"
             ),
-        ).state_machine
-        self.dead_letter_queue = self._dead_letter_queue()
-        # A rollback the abort rule started that still fails lands here too.
+            role_description=f"Runs the traffic shifts of {self.node.path}",
+            functions=[self.function],
+            failed_label="Shifts rolled back, failed, timed out or stopped",
+            failed_description=(
+                f"A traffic shift of {endpoint.endpoint_name} from {source_variant} to "
+                f"{target_variant} rolled back, failed, timed out or was stopped: see the "
+                "execution history and the outcome published to the topic"
+            ),
+        )
+        # Abort events not delivered, and rollbacks the abort rule started
+        # that still failed (the function's on-failure destination).
+        queue = self._add_dead_letter_queue(
+            dead_letter_of="the abort rule's target and the function's on-failure destination",
+            alarm_description=(
+                "A stopped traffic shift could not be rolled back automatically: check the "
+                f"weights of {endpoint.endpoint_name} and its shift lock tags"
+            ),
+        )
         self.function.configure_async_invoke(
-            on_failure=lambda_destinations.SqsDestination(self.dead_letter_queue),
+            on_failure=lambda_destinations.SqsDestination(queue),
             retry_attempts=2,
         )
-        self.dead_letter_queue.grant_send_messages(self._function_grantee)
+        queue.grant_send_messages(grantee)
         compliance.acknowledge(
-            self._function_grantee.policy,
+            grantee.policy,
             "Sending to the KMS-encrypted dead-letter queue needs the key's data-key and "
             "re-encrypt families (kms:GenerateDataKey*, kms:ReEncrypt*) on that one key.",
             "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
@@ -236,53 +276,44 @@ class TrafficShift(Construct):
                 targets.LambdaFunction(
                     self.function,
                     retry_attempts=2,
-                    dead_letter_queue=self.dead_letter_queue,
+                    dead_letter_queue=queue,
                 )
             ],
         )
 
-    # --- public API ----------------------------------------------------------
-
-    @property
-    def state_machine_arn(self) -> str:
-        return self.state_machine.state_machine_arn
-
-    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` start a shift."""
-        return self.state_machine.grant_start_execution(grantee)
-
-    def metric_succeeded(self) -> cloudwatch.Metric:
-        """Shifts that promoted their target (sum per 5 minutes)."""
-        return self.state_machine.metric_succeeded()
-
-    def metric_failed(self) -> cloudwatch.Metric:
-        """Shifts that rolled back or failed (sum per 5 minutes)."""
-        return self.state_machine.metric_failed()
+    def _check(self, steps: Sequence[float]) -> None:
+        """What only the construct knows (a shadow), then the function's own checks."""
+        endpoint = self.endpoint
+        shadow = endpoint.shadow_variant_name
+        for prop, name in (
+            ("source_variant", self.source_variant),
+            ("target_variant", self.target_variant),
+        ):
+            if shadow is not None and name == shadow:
+                validation.fail(
+                    self,
+                    prop,
+                    name,
+                    "must be a production variant (a shadow variant takes no weight)",
+                )
+        problems = self.request.problems()
+        known = endpoint.production_variant_names
+        if known:
+            problems += shift_plan.variant_problems(self.request, known)
+        problems += shift_plan.budget_problems(self.request, self.timeout.to_seconds())
+        # Values known only at deploy time (a token) are the function's to check.
+        refuse(
+            self,
+            [p for p in problems if not validation.is_token(p.value)],
+            props=_PROPS,
+            seconds=_SECONDS,
+            shown={"steps": lambda _: list(steps), "endpoint": lambda _: endpoint.node.path},
+        )
 
     # --- building blocks -----------------------------------------------------
 
-    def _dead_letter_queue(self) -> sqs.Queue:
-        """Abort events not delivered or whose rollback failed, with an alarm on any of them."""
-        queue = serverless.dead_letter_queue(
-            self,
-            "AbortDeadLetterQueue",
-            key=self.key,
-            dead_letter_of="the abort rule's target and the function's on-failure destination",
-        )
-        serverless.dead_letter_alarm(
-            self,
-            "AbortDeadLetterAlarm",
-            queue=queue,
-            topic=self.topic,
-            description=(
-                "A stopped traffic shift could not be rolled back automatically: check the "
-                f"weights of {self.endpoint.endpoint_name} and its shift lock tags"
-            ),
-        )
-        return queue
-
-    def _grant(self, gating: Sequence[cloudwatch.IAlarm]) -> None:
-        fn = self._function_grantee
+    def _grant(self, fn: ManagedPolicyPrincipal, gating: Sequence[cloudwatch.IAlarm]) -> None:
+        """What the function does: the endpoint's weights and lock tags, alarms, metrics."""
         arn = self.endpoint.endpoint_arn
         fn.add_to_principal_policy(
             iam.PolicyStatement(

@@ -196,7 +196,7 @@ def _thresholds(args: argparse.Namespace) -> Thresholds:
     ):
         if given is not None:
             values[name] = given
-    return Thresholds(**values)
+    return Thresholds(**values).check()
 
 
 def run_drift(args: argparse.Namespace) -> int:

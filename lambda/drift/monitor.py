@@ -18,10 +18,12 @@ import json
 from typing import Any
 
 from . import baseline as baseline_module
+from . import rules
 from .baseline import Baseline
 from .check import count_s3_objects, list_window, parse_time, window
 from .counts import Counts, total
 from .report import DRIFT, INSUFFICIENT_DATA, Thresholds, score
+from .rules import ConfigError, Problem, Unknown, never_unknown
 
 #: The ``source`` of every event this check emits.
 EVENT_SOURCE = "cdk-sagemaker-hosting.drift"
@@ -33,7 +35,12 @@ METRICS_PER_CALL = 500
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
-    """What the construct tells the function (environment variable ``DRIFT_CONFIG``)."""
+    """What the construct tells the function (environment variable ``DRIFT_CONFIG``).
+
+    The ``DriftMonitor`` construct builds this very type from its props and
+    checks it while the app is synthesised; the function checks it again
+    when it reads it.
+    """
 
     endpoint: str
     variants: tuple[str, ...]
@@ -52,11 +59,81 @@ class Config:
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Config:
-        """The configuration, from its JSON."""
+        """The configuration, from its JSON, checked (:class:`ConfigError` names every problem)."""
         values = dict(data)
         values["variants"] = tuple(values["variants"])
-        values["thresholds"] = Thresholds.from_json(values.get("thresholds"))
-        return Config(**values)
+        values["thresholds"] = Thresholds(**(values.get("thresholds") or {}))
+        return Config(**values).check()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON :meth:`from_json` reads (what the construct puts in ``DRIFT_CONFIG``)."""
+        data = dataclasses.asdict(self)
+        data["variants"] = list(self.variants)
+        data["thresholds"] = self.thresholds.to_json()
+        return data
+
+    def check(self, unknown: Unknown = never_unknown) -> Config:
+        """This configuration, if it keeps every rule; else :class:`ConfigError`."""
+        problems = self.problems(unknown)
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+    def problems(self, unknown: Unknown = never_unknown) -> list[Problem]:
+        """Every rule this configuration breaks; values ``unknown`` says are unknown pass.
+
+        The construct passes its test for deploy-time tokens (bucket names, an
+        endpoint name given as a parameter); the function knows every value.
+        """
+        found: list[Problem | None] = []
+        if not unknown(self.endpoint) and not self.endpoint:
+            found.append(Problem("endpoint", self.endpoint, "must name the endpoint"))
+        if not self.variants:
+            found.append(Problem("variants", [], "name at least one variant to check"))
+        found += [
+            rules.variant_name(f"variants[{i}]", name)
+            for i, name in enumerate(self.variants)
+            if not unknown(name)
+        ]
+        for field in ("capture_prefix", "report_prefix"):
+            if not unknown(getattr(self, field)):
+                found.append(rules.s3_prefix(field, getattr(self, field)))
+        if not unknown(self.baseline_key):
+            found.append(rules.s3_key("baseline_key", self.baseline_key))
+        found.append(self._overlap(unknown))
+        window = self.window_seconds
+        if not rules.is_whole(window) or window % 60 or not 300 <= window <= 86400:
+            found.append(
+                Problem("window_seconds", window, "must be whole minutes, from 5 minutes to 1 day")
+            )
+        found.append(rules.whole_in("delay_seconds", self.delay_seconds, 0, 3600, " s"))
+        found.append(rules.whole_in("max_objects", self.max_objects, 1, 100_000))
+        if not unknown(self.namespace):
+            found.append(rules.namespace("namespace", self.namespace))
+        found += [p.under("thresholds") for p in self.thresholds.problems()]
+        return [p for p in found if p is not None]
+
+    def _overlap(self, unknown: Unknown) -> Problem | None:
+        """Reports written among the captured traffic would be read back as traffic."""
+        capture, report = self.capture_prefix, self.report_prefix
+        if (
+            unknown(capture)
+            or unknown(report)
+            or not isinstance(capture, str)
+            or not isinstance(report, str)
+            # Two names only known at deploy time may still name one bucket:
+            # equal tokens do, different ones cannot be told apart here.
+            or self.capture_bucket != self.report_bucket
+        ):
+            return None
+        if report.startswith(capture) or capture.startswith(report):
+            return Problem(
+                "report_prefix",
+                report,
+                f"must not overlap the capture prefix {capture!r} in the same bucket: the "
+                "check would read its own reports and scratch files as captured traffic",
+            )
+        return None
 
     def run_prefix(self, run: str) -> str:
         """Where one execution keeps its manifest and partial counts."""

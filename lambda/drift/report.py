@@ -16,6 +16,7 @@ from typing import Any
 from . import stats
 from .baseline import CATEGORICAL, NUMERIC, Baseline
 from .counts import CategoricalCounts, Counts
+from .rules import ConfigError, Problem, is_number, is_whole
 
 REPORT_FORMAT = "cdk-sagemaker-hosting/drift-report"
 DRIFT = "drift"
@@ -30,6 +31,10 @@ CATEGORICAL_METRICS = (JENSEN_SHANNON, LINF)
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Thresholds:
     """When a feature, and the dataset, drift.
+
+    A plain value: :meth:`check` (which :meth:`from_json`, :func:`score`, the
+    command line and the ``DriftMonitor`` construct call) refuses one that
+    breaks a rule, naming each.
 
     :param psi: PSI of a numeric feature. Default: 0.2 (the usual rule of
         thumb reads < 0.1 as stable, 0.1-0.25 as a moderate shift, > 0.25 as
@@ -56,20 +61,41 @@ class Thresholds:
     min_records: int = 500
     epsilon: float = stats.DEFAULT_EPSILON
 
-    def __post_init__(self) -> None:
+    def problems(self) -> list[Problem]:
+        """Every rule these thresholds break (none: they can be used)."""
+        problems: list[Problem | None] = [
+            None
+            if is_number(getattr(self, name)) and getattr(self, name) > 0
+            else Problem(name, getattr(self, name), "must be a positive number")
+            for name in ("psi", "jensen_shannon", "linf")
+        ]
         if self.categorical_metric not in CATEGORICAL_METRICS:
-            msg = f"categorical_metric must be one of {CATEGORICAL_METRICS}"
-            raise ValueError(msg)
-        for name in ("psi", "jensen_shannon", "linf", "epsilon"):
-            if not getattr(self, name) > 0:
-                msg = f"{name} must be positive"
-                raise ValueError(msg)
-        if not 0 < self.dataset_share <= 1:
-            msg = "dataset_share must be in (0, 1]"
-            raise ValueError(msg)
-        if self.min_records < 1:
-            msg = "min_records must be at least 1"
-            raise ValueError(msg)
+            problems.append(
+                Problem(
+                    "categorical_metric",
+                    self.categorical_metric,
+                    f"one of {', '.join(CATEGORICAL_METRICS)}",
+                )
+            )
+        share = self.dataset_share
+        if not is_number(share) or not 0 < share <= 1:
+            problems.append(Problem("dataset_share", share, "must be above 0 and at most 1"))
+        if not is_whole(self.min_records) or self.min_records < 1:
+            problems.append(
+                Problem("min_records", self.min_records, "must be a whole number, at least 1")
+            )
+        if not is_number(self.epsilon) or not 0 < self.epsilon < 1:
+            problems.append(
+                Problem("epsilon", self.epsilon, "must be a proportion above 0 and below 1")
+            )
+        return [p for p in problems if p is not None]
+
+    def check(self) -> Thresholds:
+        """These thresholds, if they keep every rule; else :class:`ConfigError`."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
+        return self
 
     def to_json(self) -> dict[str, Any]:
         """The thresholds, as the report and the Lambda's configuration carry them."""
@@ -77,8 +103,8 @@ class Thresholds:
 
     @staticmethod
     def from_json(data: dict[str, Any] | None) -> Thresholds:
-        """Thresholds from configuration; absent keys keep their defaults."""
-        return Thresholds(**(data or {}))
+        """Thresholds from configuration, checked; absent keys keep their defaults."""
+        return Thresholds(**(data or {})).check()
 
 
 def _feature(baseline_feature: Any, observed: Any, thresholds: Thresholds) -> dict[str, Any]:
@@ -124,7 +150,7 @@ def score(
     **context: Any,
 ) -> dict[str, Any]:
     """The report of ``counts``; ``context`` (endpoint, variant, window...) is copied in."""
-    thresholds = thresholds or Thresholds()
+    thresholds = (thresholds or Thresholds()).check()
     features = [
         _feature(f, observed, thresholds)
         for f, observed in zip(baseline.features, counts.features, strict=True)

@@ -14,14 +14,18 @@ below the target's share at the start are skipped; the last step must be 100
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: Weights closer than this, relative to their size, are equal (SageMaker
 #: may keep weights as 32-bit floats: 99.9 can read back as 99.9000015).
 TOLERANCE = 1e-6
+#: SageMaker's variant names (botocore ``VariantName``).
 NAME_MAX_LENGTH = 63
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 #: The most steps a shift takes, and the longest bake or data wait (a day).
 MAX_STEPS = 20
 MAX_SECONDS = 86400
@@ -38,8 +42,31 @@ class ShiftError(Exception):
     """A shift could not run to its end (an AWS error, an endpoint that failed)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One rule a request breaks: the field, the value it holds, what is allowed.
+
+    The construct (``TrafficShift``) reports the same problems at synth time,
+    under its own property names, with its path.
+    """
+
+    field: str
+    value: Any
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value!r} is invalid: {self.rule}"
+
+
 class BadRequest(ShiftError):  # noqa: N818 - the HTTP sense: the caller's input is wrong
-    """The caller asked for something impossible; nothing was changed."""
+    """The caller asked for something impossible; nothing was changed.
+
+    ``problems`` lists the broken rules, when the request itself is wrong.
+    """
+
+    def __init__(self, message: str | None = None, problems: Sequence[Problem] = ()) -> None:
+        self.problems = tuple(problems)
+        super().__init__(message or "; ".join(str(p) for p in self.problems))
 
 
 class EndpointBusy(BadRequest):
@@ -60,21 +87,39 @@ def check_budget(request: Request, timeout_seconds: float) -> None:
     A Step Functions execution keeps at most 25,000 history events; each poll
     takes about 9 of them (see :data:`MAX_POLLS`).
     """
+    problems = budget_problems(request, timeout_seconds)
+    if problems:
+        raise BadRequest(problems=problems)
+
+
+def budget_problems(request: Request, timeout_seconds: float) -> list[Problem]:
+    """What :func:`check_budget` refuses, as problems."""
     steps, bake, wait = len(request.steps), request.bake_seconds, request.data_timeout
+    problems = []
     worst = worst_case_seconds(steps, bake, wait)
     if worst > timeout_seconds:
-        msg = (
-            f"{steps} steps of {bake} s bake and {wait} s data wait may take {worst:.0f} s, "
-            f"longer than the state machine's {timeout_seconds:.0f} s time limit"
+        problems.append(
+            Problem(
+                "timeout_seconds",
+                timeout_seconds,
+                f"{steps} steps of {bake} s bake and {wait} s data wait may take {worst:.0f} s, "
+                f"longer than the state machine's {timeout_seconds:.0f} s time limit: allow "
+                "more time, or take fewer steps or shorter bakes",
+            )
         )
-        raise BadRequest(msg)
     need = polls(steps, bake, wait, request.poll_seconds)
     if need > MAX_POLLS:
-        msg = (
-            f"{steps} steps of {bake} s bake and {wait} s data wait, polled every "
-            f"{request.poll_seconds} s, may take {need} polls, more than {MAX_POLLS}"
+        problems.append(
+            Problem(
+                "poll_seconds",
+                request.poll_seconds,
+                f"{steps} steps of {bake} s bake and {wait} s data wait, polled every "
+                f"{request.poll_seconds} s, may take {need} polls, more than {MAX_POLLS} (a "
+                "Step Functions execution's history holds 25,000 events, about 9 a poll): "
+                "poll less often, or bake less",
+            )
         )
-        raise BadRequest(msg)
+    return problems
 
 
 def polls(steps: int, bake_seconds: float, data_timeout_seconds: float, poll_seconds: float) -> int:
@@ -103,6 +148,39 @@ class Comparison:
     max_error_rate_increase: float = 0.01
     max_latency_increase: float = 0.2
     min_invocations: int = 100
+
+    def problems(self) -> list[Problem]:
+        """The rules this comparison breaks (fields named ``comparison.<name>``)."""
+        problems = []
+        rate = self.max_error_rate_increase
+        if not _is_number(rate) or not 0 <= rate <= 1:
+            problems.append(
+                Problem(
+                    "comparison.max_error_rate_increase",
+                    rate,
+                    "must be a fraction from 0 to 1 (0.01 allows one point more 5XX errors "
+                    "per invocation than the source)",
+                )
+            )
+        latency = self.max_latency_increase
+        if not _is_number(latency) or not 0 <= latency < math.inf:
+            problems.append(
+                Problem(
+                    "comparison.max_latency_increase",
+                    latency,
+                    "must be a fraction of 0 or more (0.2 allows 20 % slower)",
+                )
+            )
+        calls = self.min_invocations
+        if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
+            problems.append(
+                Problem(
+                    "comparison.min_invocations",
+                    calls,
+                    "must be a whole number of invocations, at least 1",
+                )
+            )
+        return problems
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -190,53 +268,114 @@ class Request:
     def data_timeout(self) -> int:
         return self.bake_seconds if self.data_timeout_seconds is None else self.data_timeout_seconds
 
-    def check(self) -> None:  # noqa: PLR0912 - every rule of a request, each with its message
+    def check(self) -> None:
         """Refuse a request that cannot be right whatever the endpoint holds."""
+        problems = self.problems()
+        if problems:
+            raise BadRequest(problems=problems)
+
+    def problems(self) -> list[Problem]:  # noqa: PLR0912 - every rule of a request
+        """Every rule this request breaks, at most one per field, in the order of the fields."""
         problems = []
         if not self.endpoint:
-            problems.append("endpoint is empty")
+            problems.append(Problem("endpoint", self.endpoint, "must name the endpoint"))
         for role, name in (("source", self.source), ("target", self.target)):
-            if not name or len(name) > NAME_MAX_LENGTH:
-                problems.append(f"{role}={name!r} is not a variant name")
+            if not isinstance(name, str) or not _is_variant_name(name):
+                problems.append(
+                    Problem(
+                        role,
+                        name,
+                        f"must be a variant name: 1-{NAME_MAX_LENGTH} letters, digits and "
+                        "hyphens, starting and ending with a letter or digit",
+                    )
+                )
         if self.source == self.target:
-            problems.append(f"source and target are the same variant ({self.source!r})")
-        if not self.steps:
-            problems.append("steps is empty")
-        if len(self.steps) > MAX_STEPS:
-            problems.append(f"{len(self.steps)} steps are more than {MAX_STEPS}")
-        for step in self.steps:
-            if not math.isfinite(step) or not 0 < step <= 100:
-                problems.append(f"step {step:g} is outside 0-100 (a percentage above 0)")
-        if any(b <= a for a, b in zip(self.steps, self.steps[1:], strict=False)):
-            problems.append(f"steps {_steps(self.steps)} do not strictly increase")
-        if self.steps and self.steps[-1] != 100:
-            problems.append(f"steps {_steps(self.steps)} must end at 100 (promotion)")
-        if not 0 <= self.bake_seconds <= MAX_SECONDS:
-            problems.append(f"bake_seconds={self.bake_seconds} is outside 0-{MAX_SECONDS}")
-        if not 0 <= self.data_timeout <= MAX_SECONDS:
-            problems.append(f"data_timeout_seconds={self.data_timeout} is outside 0-{MAX_SECONDS}")
-        if self.poll_seconds < 1:
-            problems.append(f"poll_seconds={self.poll_seconds} must be at least 1")
-        if problems:
-            raise BadRequest("; ".join(problems))
+            problems.append(
+                Problem(
+                    "target",
+                    self.target,
+                    "must differ from the source variant (the one losing traffic)",
+                )
+            )
+        steps = self.steps
+        shown = _steps(steps)
+        if not steps:
+            problems.append(
+                Problem(
+                    "steps",
+                    shown,
+                    f"must be 1-{MAX_STEPS} percentages, strictly increasing, ending at 100",
+                )
+            )
+        elif len(steps) > MAX_STEPS:
+            problems.append(
+                Problem("steps", shown, f"must be at most {MAX_STEPS} steps ({len(steps)} given)")
+            )
+        elif any(not _is_number(s) or not 0 < s <= 100 for s in steps):
+            problems.append(Problem("steps", shown, "must be percentages above 0 and at most 100"))
+        elif any(b <= a for a, b in itertools.pairwise(steps)):
+            problems.append(Problem("steps", shown, "must strictly increase"))
+        elif steps[-1] != 100:
+            problems.append(Problem("steps", shown, "must end at 100 (the promotion)"))
+        for field, seconds in (
+            ("bake_seconds", self.bake_seconds),
+            ("data_timeout_seconds", self.data_timeout),
+        ):
+            if not 0 <= seconds <= MAX_SECONDS:
+                problems.append(Problem(field, seconds, f"must be 0 s to {MAX_SECONDS} s (a day)"))
+        poll, bake = self.poll_seconds, self.bake_seconds
+        if not 1 <= poll <= MAX_SECONDS:
+            problems.append(Problem("poll_seconds", poll, f"must be 1 s to {MAX_SECONDS} s"))
+        elif 0 < bake < poll:
+            problems.append(
+                Problem(
+                    "poll_seconds",
+                    poll,
+                    f"must be at most the bake time ({bake} s): a step is judged only when it "
+                    "is polled, so it would bake a whole poll interval",
+                )
+            )
+        if self.comparison is not None:
+            problems.extend(self.comparison.problems())
+        return problems
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_variant_name(name: str) -> bool:
+    return len(name) <= NAME_MAX_LENGTH and NAME_PATTERN.match(name) is not None
 
 
 def _steps(steps: Sequence[float]) -> str:
-    return ",".join(f"{s:g}" for s in steps)
+    return ",".join(f"{s:g}" if _is_number(s) else repr(s) for s in steps)
 
 
 def check_variants(request: Request, weights: Mapping[str, float]) -> None:
     """Refuse variants the endpoint does not have, or an endpoint of one variant."""
-    names = ", ".join(sorted(weights)) or "none"
-    if len(weights) < 2:
-        msg = f"endpoint {request.endpoint!r} has one variant ({names}): nothing to shift"
-        raise BadRequest(msg)
-    for role, name in (("source", request.source), ("target", request.target)):
-        if name not in weights:
-            msg = (
-                f"{role} variant {name!r} is not on endpoint {request.endpoint!r} (it has {names})"
+    problems = variant_problems(request, list(weights))
+    if problems:
+        raise BadRequest(problems=problems)
+
+
+def variant_problems(request: Request, variants: Sequence[str]) -> list[Problem]:
+    """What :func:`check_variants` refuses, given the endpoint's production variants."""
+    names = ", ".join(variants) or "none"
+    if len(variants) < 2:
+        return [
+            Problem(
+                "endpoint",
+                request.endpoint,
+                f"must have at least two production variants to shift traffic between "
+                f"(it has {names})",
             )
-            raise BadRequest(msg)
+        ]
+    return [
+        Problem(role, name, f"must be a production variant of the endpoint: {names}")
+        for role, name in (("source", request.source), ("target", request.target))
+        if name not in variants
+    ]
 
 
 def step_weights(

@@ -12,6 +12,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk.assertions import Match, Template
 from cdk_sagemaker_hosting import (
@@ -35,6 +37,8 @@ from tests.gates import PACKS, nag_findings
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 PREPROCESS = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 SUNDAY_3AM = events.Schedule.cron(minute="0", hour="3", week_day="SUN")
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+OUTPUT_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/99999999-2222-3333-4444-555555555555"
 
 
 def single_region(bucket: EncryptedBucket) -> None:
@@ -361,7 +365,7 @@ def test_state_machine_logs_everything_encrypted_and_is_traced(
     synthesised: Any, template: Template
 ) -> None:
     raw = synthesised[2]
-    log_group = logical_id(raw, "ForecastLogGroup", "AWS::Logs::LogGroup")
+    log_group = logical_id(raw, "ForecastLogs", "AWS::Logs::LogGroup")
     group = raw["Resources"][log_group]["Properties"]
     assert group["LogGroupName"].startswith("/aws/vendedlogs/states/")
     assert group["KmsKeyId"] == {
@@ -559,12 +563,73 @@ BAD: list[tuple[str, Props, str]] = [
     (
         "instance count",
         lambda s: {"instance_count": 101},
-        "instance_count=101 is invalid: a transform job runs on 1-100 instances",
+        "instance_count=101 is invalid: must be between 1 and 100 instances",
     ),
     (
         "zero instances",
         lambda s: {"instance_count": 0},
-        "instance_count=0 is invalid: a transform job runs on 1-100 instances",
+        "instance_count=0 is invalid: must be between 1 and 100 instances",
+    ),
+    (
+        "instance count a float",
+        lambda s: {"instance_count": 1.5},
+        "instance_count=1.5 is invalid: must be a whole number (1-100 instances)",
+    ),
+    (
+        "instance count a bool",
+        lambda s: {"instance_count": True},
+        "instance_count=True is invalid: must be a whole number (1-100 instances)",
+    ),
+    (
+        "payload a float",
+        lambda s: {"max_payload_mb": 6.5},
+        "max_payload_mb=6.5 is invalid: must be a whole number (0-100 MB)",
+    ),
+    (
+        "concurrency a float",
+        lambda s: {"max_concurrent_transforms": 2.0},
+        "max_concurrent_transforms=2.0 is invalid: must be a whole number (at least 0)",
+    ),
+    (
+        "retries a float",
+        lambda s: {"invocations_max_retries": 1.0},
+        "invocations_max_retries=1.0 is invalid: must be a whole number (0-3)",
+    ),
+    (
+        "output key without an output bucket",
+        lambda s: {"output_encryption_key": kms.Key.from_key_arn(s, "K", KEY_ARN)},
+        "output_encryption_key='Bad/K' is invalid: the output goes to the input bucket, "
+        "whose key is input_encryption_key",
+    ),
+    (
+        "input bucket of the wrong type",
+        lambda s: {"input_bucket": "my-bucket"},
+        "input_bucket='my-bucket' is invalid: must be an s3.IBucket or EncryptedBucket, not str",
+    ),
+    (
+        "a key for an EncryptedBucket",
+        lambda s: {"input_encryption_key": kms.Key.from_key_arn(s, "K", KEY_ARN)},
+        "input_bucket encryption key='Bad/K' is invalid: an EncryptedBucket brings its own key",
+    ),
+    (
+        "model of the wrong type",
+        lambda s: {"model": "forecast"},
+        "model='forecast' is invalid: must be a Model, not str",
+    ),
+    (
+        "schedule of the wrong type",
+        lambda s: {"schedule": "rate(1 day)"},
+        "schedule='rate(1 day)' is invalid: must be an events.Schedule, not str",
+    ),
+    (
+        "overlapping prefixes in one bucket imported twice",
+        lambda s: {
+            "input_bucket": s3.Bucket.from_bucket_name(s, "In", "shared"),
+            "output_bucket": s3.Bucket.from_bucket_name(s, "Out", "shared"),
+            "input_prefix": "data/",
+            "output_prefix": "data/out/",
+        },
+        "output_prefix='data/out/' is invalid: overlaps input_prefix 'data/' in the same bucket",
     ),
     (
         "schedule",
@@ -602,7 +667,7 @@ BAD: list[tuple[str, Props, str]] = [
     (
         "negative concurrency",
         lambda s: {"max_concurrent_transforms": -1},
-        "max_concurrent_transforms=-1 is invalid: must be a whole number, at least 0",
+        "max_concurrent_transforms=-1 is invalid: must be at least 0",
     ),
     (
         "batch strategy without split",
@@ -730,3 +795,112 @@ def test_good_edge_values_pass() -> None:
         **{**base, "schedule": events.Schedule.expression("rate(1 hour)")},
         max_payload_mb=0,
     )
+
+
+def test_a_prefix_may_repeat_in_another_bucket() -> None:
+    stack = cdk.Stack(new_app(), "Two")
+    base = _base(stack)
+    ScheduledBatchTransform(
+        stack,
+        "Job",
+        **{**base, "input_prefix": "data/", "output_prefix": "data/"},
+        output_bucket=s3.Bucket.from_bucket_name(stack, "Out", "elsewhere"),
+        output_encryption_key=kms.Key.from_key_arn(stack, "OutKey", OUTPUT_KEY_ARN),
+    )
+
+
+def test_uniform_workflow_ids_and_attributes(synthesised: Any) -> None:
+    forecast: ScheduledBatchTransform = synthesised[1]["forecast"]
+    for child, attribute in (
+        ("Key", "encryption_key"),
+        ("Topic", "topic"),
+        ("Resource", "state_machine"),
+        ("Role", "role"),
+        ("Logs", "log_group"),
+        ("FailedAlarm", "failed_alarm"),
+        ("Schedule", "rule"),
+        ("DeadLetterQueue", "dead_letter_queue"),
+        ("DeadLetterAlarm", "dead_letter_alarm"),
+    ):
+        assert forecast.node.find_child(child) is getattr(forecast, attribute), child
+    for child in ("Policy", "RoleRef", "ScheduleRole", "SchedulePolicy", "NameRun", "Transform"):
+        assert forecast.node.try_find_child(child) is not None, child
+    assert forecast.node.try_find_child("Function") is None
+
+
+@pytest.fixture(scope="module")
+def imported() -> tuple[cdk.App, cdk.Stack, ScheduledBatchTransform]:
+    """Input in an imported bucket with its key; output in another import with its own."""
+    app = new_app()
+    stack = cdk.Stack(app, "Imported")
+    model = Model(stack, "Model", image=ContainerImage.from_registry(IMAGE))
+    job = ScheduledBatchTransform(
+        stack,
+        "Job",
+        model=model,
+        input_bucket=s3.Bucket.from_bucket_attributes(
+            stack,
+            "Input",
+            bucket_name="team-input",
+            encryption_key=kms.Key.from_key_arn(stack, "InputKey", KEY_ARN),
+        ),
+        input_prefix="in/",
+        output_bucket=s3.Bucket.from_bucket_name(stack, "Output", "team-output"),
+        output_encryption_key=kms.Key.from_key_arn(stack, "OutputKey", OUTPUT_KEY_ARN),
+        output_prefix="out/",
+        schedule=SUNDAY_3AM,
+        job_name_prefix="team-job",
+    )
+    return app, stack, job
+
+
+def test_imported_buckets_are_read_and_written_with_their_keys(imported: Any) -> None:
+    app, stack, _ = imported
+    raw = app.synth().get_stack_by_name(stack.stack_name).template
+    params = definition(raw, "Job")["States"]["Transform"]["Parameters"]
+    assert params["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == (
+        "s3://team-input/in/"
+    )
+    assert params["TransformOutput"]["S3OutputPath.$"] == (
+        "States.Format('s3://team-output/out/{}/', $.run.JobName)"
+    )
+    assert params["TransformOutput"]["KmsKeyId"] == OUTPUT_KEY_ARN
+    statements = _statements(raw, "ModelPolicy")
+    (decrypt_input,) = [
+        s for s in statements if s["Action"] == "kms:Decrypt" and s["Resource"] == KEY_ARN
+    ]
+    assert "kms:ViaService" in decrypt_input["Condition"]["StringEquals"]
+    (encrypt_output,) = [s for s in statements if "kms:GenerateDataKey" in s["Action"]]
+    assert encrypt_output["Resource"] == OUTPUT_KEY_ARN
+    (reads,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert "team-input/in/*" in json.dumps(reads["Resource"])
+    (writes,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert "team-output/out/*" in json.dumps(writes["Resource"])
+    # Nothing is written to the imported buckets or keys.
+    assert Template.from_json(raw).find_resources("AWS::S3::BucketPolicy") == {}
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.__name__)
+def test_imported_buckets_pass_cdk_nag(imported: Any, pack: Any) -> None:
+    findings = nag_findings(imported[0], pack)
+    assert findings == [], "\n".join(findings)
+
+
+def test_an_output_bucket_without_a_known_key_is_a_warning() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "NoKey")
+    base = _base(stack)
+    ScheduledBatchTransform(
+        stack,
+        "Job",
+        **base,
+        output_bucket=s3.Bucket.from_bucket_name(stack, "Plain", "plain-output"),
+    )
+    raw = app.synth().get_stack_by_name("NoKey")
+    warnings = [str(m.entry.data) for m in raw.messages if "WARNING" in str(m.level)]
+    assert any(
+        "the output bucket NoKey/Plain carries no KMS key" in w and "output_encryption_key=" in w
+        for w in warnings
+    )
+    params = definition(raw.template, "Job")["States"]["Transform"]["Parameters"]
+    assert "KmsKeyId" not in params["TransformOutput"]

@@ -13,6 +13,8 @@ import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 from cdk_sagemaker_hosting import (
@@ -25,6 +27,7 @@ from cdk_sagemaker_hosting import (
     InstanceVariant,
     Model,
     ValidationError,
+    VariantAttributes,
 )
 from cdk_sagemaker_hosting._lambda.drift import monitor
 from cdk_sagemaker_hosting._lambda.drift.report import Thresholds
@@ -342,7 +345,84 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     (
         "delay too long",
         {"capture_delay": Duration.hours(2)},
-        "capture_delay=7200 is invalid: must be between 0 and 3600 s",
+        "capture_delay='7200 s' is invalid: must be a whole number from 0 to 3600 s",
+    ),
+    (
+        "delay in fractions of a second",
+        {"capture_delay": Duration.millis(1500)},
+        "capture_delay='1.5 s' is invalid: must be whole seconds",
+    ),
+    (
+        "max objects",
+        {"max_objects_per_invocation": 0},
+        "max_objects_per_invocation=0 is invalid: must be a whole number from 1 to 100000",
+    ),
+    (
+        "max objects a float",
+        {"max_objects_per_invocation": 200.0},
+        "max_objects_per_invocation=200.0 is invalid: must be a whole number",
+    ),
+    (
+        "batch a float",
+        {"objects_per_batch": 1.5},
+        "objects_per_batch=1.5 is invalid: must be a whole number (1-1000)",
+    ),
+    (
+        "concurrency a float",
+        {"max_concurrency": 2.5},
+        "max_concurrency=2.5 is invalid: must be a whole number (1-1000)",
+    ),
+    (
+        "memory a float",
+        {"memory_size_mb": 1769.0},
+        "memory_size_mb=1769.0 is invalid: must be a whole number (128-10240 MB)",
+    ),
+    (
+        "epsilon",
+        {"thresholds": DriftThresholds(epsilon=0)},
+        "thresholds.epsilon=0 is invalid: must be a proportion above 0 and below 1",
+    ),
+    (
+        "min records a float",
+        {"thresholds": DriftThresholds(min_records=50.5)},  # type: ignore[arg-type]
+        "thresholds.min_records=50.5 is invalid: must be a whole number, at least 1",
+    ),
+    (
+        "thresholds of the wrong type",
+        {"thresholds": {"psi": 0.3}},
+        "thresholds={'psi': 0.3} is invalid: must be a DriftThresholds, not dict",
+    ),
+    (
+        "a variant the endpoint does not have",
+        {"variant_names": ["Blue", "Red"]},
+        "variant_names[1]='Red' is invalid: must be a variant of Bad/Endpoint: Blue, Green",
+    ),
+    (
+        "another capture than the endpoint's",
+        {"data_capture": "other"},
+        "data_capture='other' is invalid: must be a DataCapture, not str",
+    ),
+    (
+        "a baseline key without its bucket",
+        {"baseline_encryption_key": "key"},
+        "baseline_encryption_key='key' is invalid: must be a kms.IKey, not str",
+    ),
+    (
+        "baseline key a URL",
+        {"baseline_key": "s3://bucket/baselines/fraud.json"},
+        "baseline_key='s3://bucket/baselines/fraud.json' is invalid: give the key within the "
+        "bucket",
+    ),
+    (
+        "a report bucket of the wrong type",
+        {"report_bucket": "reports"},
+        "report_bucket='reports' is invalid: must be an s3.IBucket or EncryptedBucket, not str",
+    ),
+    (
+        "several problems",
+        {"window": Duration.minutes(1), "thresholds": DriftThresholds(psi=0)},
+        "window='60 s' is invalid: must be whole minutes, from 5 minutes to 1 day; also "
+        "thresholds.psi=0 is invalid: must be a positive number",
     ),
     (
         "psi threshold",
@@ -362,7 +442,7 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     (
         "min records",
         {"thresholds": DriftThresholds(min_records=0)},
-        "thresholds.min_records=0 is invalid",
+        "thresholds.min_records=0 is invalid: must be a whole number, at least 1",
     ),
     (
         "batch",
@@ -404,7 +484,7 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     (
         "variant",
         {"variant_names": ["no_underscores"]},
-        "variant_names[0]='no_underscores' is invalid",
+        "variant_names[0]='no_underscores' is invalid: must be a variant of Bad/Endpoint",
     ),
 ]
 
@@ -442,3 +522,312 @@ def test_capture_without_input_is_refused() -> None:
             data_capture=DataCapture(destination=bucket),
             baseline_key="b.json",
         )
+
+
+# --- the endpoint's capture, other buckets, other stacks ---------------------------
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+REPORT_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/99999999-2222-3333-4444-555555555555"
+
+
+def annotations(scope: Any, kind: str) -> list[str]:
+    return [
+        str(entry.data)
+        for node in scope.node.find_all()
+        for entry in node.node.metadata
+        if entry.type == f"aws:cdk:{kind}"
+    ]
+
+
+def statements_of(stack: cdk.Stack, prefix: str) -> list[dict[str, Any]]:
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy")
+    (policy,) = [p for k, p in policies.items() if k.startswith(prefix)]
+    found: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def test_data_capture_defaults_to_the_endpoints_own() -> None:
+    stack = cdk.Stack(new_app(), "Default")
+    endpoint, capture = endpoint_with_capture(stack)
+    drift = DriftMonitor(stack, "Drift", endpoint=endpoint, baseline_key="b.json")
+    assert drift.data_capture is capture
+    assert drift.variant_names == ["Blue", "Green"]
+    assert drift.config.capture_prefix == "data-capture/"
+    assert drift.capture_access.bucket is capture.destination.bucket  # type: ignore[union-attr]
+
+
+def test_the_variants_default_to_every_variant_shadow_included() -> None:
+    stack = cdk.Stack(new_app(), "Shadowed")
+    bucket = EncryptedBucket(stack, "Capture")
+    model = Model(stack, "Model", image=ContainerImage.from_registry(IMAGE))
+    endpoint = Endpoint(
+        stack,
+        "Endpoint",
+        variants=[InstanceVariant(model=model, variant_name="Live")],
+        shadow_variant=InstanceVariant(model=model, variant_name="Candidate"),
+        data_capture=DataCapture(destination=bucket),
+    )
+    drift = DriftMonitor(stack, "Drift", endpoint=endpoint, baseline_key="b.json")
+    assert drift.variant_names == ["Live", "Candidate"]
+    assert sorted(drift.alarms) == ["Candidate", "Live"]
+
+
+def test_an_endpoint_that_captures_no_input_is_refused() -> None:
+    stack = cdk.Stack(new_app(), "OutputOnly")
+    bucket = EncryptedBucket(stack, "Capture")
+    model = Model(stack, "Model", image=ContainerImage.from_registry(IMAGE))
+    endpoint = Endpoint(
+        stack,
+        "Endpoint",
+        model=model,
+        data_capture=DataCapture(destination=bucket, capture_input=False),
+    )
+    with pytest.raises(ValidationError) as error:
+        DriftMonitor(stack, "Drift", endpoint=endpoint, baseline_key="b.json")
+    assert str(error.value) == (
+        "OutputOnly/Drift: data_capture.capture_input=False is invalid: the drift check reads "
+        "the captured requests, so every check would report insufficient data; capture input "
+        "(DataCapture(capture_input=True))"
+    )
+
+
+def test_an_endpoint_that_captures_nothing_is_refused() -> None:
+    stack = cdk.Stack(new_app(), "NoCapture")
+    model = Model(stack, "Model", image=ContainerImage.from_registry(IMAGE))
+    endpoint = Endpoint(stack, "Endpoint", model=model)
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(
+            "NoCapture/Drift: data_capture=None is invalid: NoCapture/Endpoint captures no "
+            "traffic, so every check would find no data"
+        ),
+    ):
+        DriftMonitor(stack, "Drift", endpoint=endpoint, baseline_key="b.json")
+
+
+def test_a_capture_that_is_not_the_endpoints_is_refused() -> None:
+    stack = cdk.Stack(new_app(), "Other")
+    endpoint, capture = endpoint_with_capture(stack)
+    other = dataclasses.replace(capture, prefix="elsewhere/")
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(
+            "Other/Drift: data_capture='another DataCapture' is invalid: is not the capture of "
+            "Other/Endpoint"
+        ),
+    ):
+        DriftMonitor(stack, "Drift", endpoint=endpoint, data_capture=other, baseline_key="b.json")
+
+
+def test_a_key_for_the_capture_bucket_itself_is_refused() -> None:
+    stack = cdk.Stack(new_app(), "Key")
+    endpoint, _ = endpoint_with_capture(stack)
+    key = kms.Key.from_key_arn(stack, "Other", KEY_ARN)
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(
+            "Key/Drift: report_encryption_key='Key/Other' is invalid: the bucket is the capture "
+            "bucket, whose key is the capture's"
+        ),
+    ):
+        DriftMonitor(
+            stack, "Drift", endpoint=endpoint, baseline_key="b.json", report_encryption_key=key
+        )
+
+
+def test_uniform_workflow_ids_and_attributes(synthesised: dict[str, Any]) -> None:
+    drift = synthesised["drift"]
+    for child, attribute in (
+        ("Key", "encryption_key"),
+        ("Topic", "topic"),
+        ("Resource", "state_machine"),
+        ("Role", "role"),
+        ("Logs", "log_group"),
+        ("FailedAlarm", "failed_alarm"),
+        ("Schedule", "rule"),
+        ("DeadLetterQueue", "dead_letter_queue"),
+        ("DeadLetterAlarm", "dead_letter_alarm"),
+        ("Function", "function"),
+    ):
+        assert drift.node.find_child(child) is getattr(drift, attribute), child
+    for child in ("Policy", "RoleRef", "ScheduleRole", "SchedulePolicy", "FunctionLogs"):
+        assert drift.node.try_find_child(child) is not None, child
+    assert DriftThresholds is Thresholds
+
+
+def test_the_scratch_rule_is_added_to_this_stacks_bucket_and_said(
+    synthesised: dict[str, Any],
+) -> None:
+    drift = synthesised["drift"]
+    rule = drift.scratch_lifecycle_rule
+    assert (rule.prefix, rule.expiration.to_days()) == ("drift-reports/_runs/", 7)
+    (info,) = [m for m in annotations(drift, "info") if "lifecycle rule" in m]
+    assert f"added the lifecycle rule id {rule.id!r}" in info
+    assert "to the report bucket DriftMonitorTest/Capture/Resource" in info
+    assert not [m for m in annotations(drift, "warning") if "DriftScratchNotExpired" in m]
+
+
+def test_the_scratch_rule_can_be_left_to_the_user() -> None:
+    stack = cdk.Stack(new_app(), "Manual")
+    endpoint, _ = endpoint_with_capture(stack)
+    drift = DriftMonitor(
+        stack,
+        "Drift",
+        endpoint=endpoint,
+        baseline_key="b.json",
+        add_scratch_lifecycle_rule=False,
+        scratch_expiration=Duration.days(2),
+    )
+    assert drift.scratch_lifecycle_rule.expiration.to_days() == 2  # type: ignore[union-attr]
+    rules = Template.from_stack(stack).find_resources(
+        "AWS::S3::Bucket",
+        {
+            "Properties": {
+                "LifecycleConfiguration": {
+                    "Rules": Match.array_with([Match.object_like({"Prefix": Match.any_value()})])
+                }
+            }
+        },
+    )
+    assert rules == {}
+    assert not [m for m in annotations(drift, "warning") if "lifecycle" in m]
+    assert not [m for m in annotations(drift, "info") if "lifecycle" in m]
+
+
+@pytest.fixture(scope="module")
+def imported() -> dict[str, Any]:
+    """An imported endpoint, capturing into an imported bucket; reports in another import."""
+    app = new_app()
+    stack = cdk.Stack(app, "Imports")
+    capture_bucket = s3.Bucket.from_bucket_attributes(
+        stack,
+        "CaptureBucket",
+        bucket_name="team-capture",
+        encryption_key=kms.Key.from_key_arn(stack, "CaptureKey", KEY_ARN),
+    )
+    report_bucket = s3.Bucket.from_bucket_attributes(
+        stack, "ReportBucket", bucket_name="team-reports"
+    )
+    endpoint = Endpoint.from_endpoint_attributes(
+        stack,
+        "Endpoint",
+        endpoint_name="churn",
+        variants=[VariantAttributes(variant_name="AllTraffic", instance_type="ml.m5.large")],
+        data_capture=DataCapture(destination=capture_bucket, prefix="capture/"),
+    )
+    drift = DriftMonitor(
+        stack,
+        "Drift",
+        endpoint=endpoint,
+        baseline_key="baselines/churn.json",
+        report_bucket=report_bucket,
+        report_encryption_key=kms.Key.from_key_arn(stack, "ReportKey", REPORT_KEY_ARN),
+    )
+    return {"app": app, "stack": stack, "drift": drift}
+
+
+def test_imported_buckets_and_keys_are_read_and_written_through_their_keys(
+    imported: dict[str, Any],
+) -> None:
+    statements = statements_of(imported["stack"], "DriftFunctionPolicy")
+    by_action: dict[str, list[dict[str, Any]]] = {}
+    for s in statements:
+        for action in [s["Action"]] if isinstance(s["Action"], str) else s["Action"]:
+            by_action.setdefault(action, []).append(s)
+    reads = sorted(json.dumps(s["Resource"]) for s in by_action["s3:GetObject"])
+    assert any("team-capture/capture/churn/*" in r for r in reads)
+    assert any("team-capture/baselines/churn.json" in r for r in reads)
+    assert any("team-reports/drift-reports/_runs/*" in r for r in reads)
+    (writes,) = by_action["s3:PutObject"]
+    assert "team-reports/drift-reports/*" in json.dumps(writes["Resource"])
+    decrypts = {
+        arn
+        for s in by_action["kms:Decrypt"]
+        for arn in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    }
+    assert decrypts == {KEY_ARN, REPORT_KEY_ARN}
+    for s in by_action["kms:Decrypt"] + by_action["kms:GenerateDataKey"]:
+        assert "kms:ViaService" in s["Condition"]["StringEquals"]
+    (generate,) = by_action["kms:GenerateDataKey"]
+    assert generate["Resource"] == REPORT_KEY_ARN
+
+
+def test_an_imported_report_bucket_is_left_alone_with_a_warning(imported: dict[str, Any]) -> None:
+    drift = imported["drift"]
+    (warning,) = [m for m in annotations(drift, "warning") if "DriftScratchNotExpired" in m]
+    rule = drift.scratch_lifecycle_rule
+    assert "the report bucket Imports/ReportBucket is imported" in warning
+    assert f"add the lifecycle rule id {rule.id!r}, prefix 'drift-reports/_runs/'" in warning
+    assert Template.from_stack(imported["stack"]).find_resources("AWS::S3::Bucket") == {}
+
+
+def test_imported_endpoint_config_names_the_imported_buckets(imported: dict[str, Any]) -> None:
+    config = imported["drift"].config
+    assert (config.capture_bucket, config.baseline_bucket, config.report_bucket) == (
+        "team-capture",
+        "team-capture",
+        "team-reports",
+    )
+    assert (config.endpoint, config.variants) == ("churn", ("AllTraffic",))
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.__name__)
+def test_imports_pass_cdk_nag(imported: dict[str, Any], pack: Any) -> None:
+    findings = nag_findings(imported["app"], pack)
+    assert findings == [], "\n".join(findings)
+
+
+@pytest.fixture(scope="module")
+def cross_stack() -> dict[str, Any]:
+    """The endpoint and its capture bucket in one stack; the monitor in another."""
+    app = new_app()
+    hosting = cdk.Stack(app, "Hosting")
+    endpoint, _ = endpoint_with_capture(hosting)
+    ops = cdk.Stack(app, "Ops")
+    drift = DriftMonitor(ops, "Drift", endpoint=endpoint, baseline_key="baselines/fraud.json")
+    assembly = app.synth()
+    return {
+        "app": app,
+        "hosting": hosting,
+        "ops": ops,
+        "drift": drift,
+        "templates": {s: assembly.get_stack_by_name(s).template for s in ("Hosting", "Ops")},
+    }
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.__name__)
+def test_a_monitor_in_another_stack_passes_cdk_nag_unacknowledged(
+    cross_stack: dict[str, Any], pack: Any
+) -> None:
+    """No acknowledgement in the test names an export: the construct resolves its own."""
+    findings = nag_findings(cross_stack["app"], pack)
+    assert findings == [], "\n".join(findings)
+
+
+def test_a_monitor_in_another_stack_reads_the_bucket_through_exports(
+    cross_stack: dict[str, Any],
+) -> None:
+    statements = statements_of(cross_stack["ops"], "DriftFunctionPolicy")
+    (reads,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+    for resource in reads["Resource"]:
+        assert "Fn::ImportValue" in json.dumps(resource), resource
+    (decrypt,) = [s for s in statements if "kms:Decrypt" in s["Action"]]
+    assert "Fn::ImportValue" in json.dumps(decrypt["Resource"])
+
+
+def test_a_monitor_in_another_stack_changes_nothing_there(cross_stack: dict[str, Any]) -> None:
+    hosting = cross_stack["templates"]["Hosting"]
+    (bucket,) = [
+        r
+        for k, r in hosting["Resources"].items()
+        if r["Type"] == "AWS::S3::Bucket" and "AccessLogs" not in k
+    ]
+    prefixes = [r.get("Prefix") for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]]
+    assert "drift-reports/_runs/" not in prefixes
+    assert "BucketPolicy" not in json.dumps(
+        {k: r for k, r in hosting["Resources"].items() if "Drift" in k}
+    )
+    (warning,) = [
+        m for m in annotations(cross_stack["drift"], "warning") if "DriftScratchNotExpired" in m
+    ]
+    assert "the report bucket Hosting/Capture/Resource is in another stack" in warning

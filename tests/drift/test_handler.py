@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from cdk_sagemaker_hosting._lambda.drift import index, monitor
 from cdk_sagemaker_hosting._lambda.drift.check import hour_prefixes, in_window, window
 from cdk_sagemaker_hosting._lambda.drift.monitor import Config
+from cdk_sagemaker_hosting._lambda.drift.rules import ConfigError
 from moto import mock_aws
 
 from tests.drift.helpers import capture_line, live_payloads, sample_baseline
@@ -240,3 +242,48 @@ def test_handler_dispatches_each_action(
     assert report_of(aws, "Blue")["thresholds"]["psi"] == 0.25
     with pytest.raises(ValueError, match="unknown action"):
         index.handler({"action": "dance"}, None)
+
+
+def test_the_config_round_trips_through_its_json() -> None:
+    again = Config.from_json(json.loads(json.dumps(CONFIG.to_json())))
+    assert again == CONFIG
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"window_seconds": 330}, "window_seconds=330 is invalid: must be whole minutes"),
+        ({"delay_seconds": 7200}, "delay_seconds=7200 is invalid: must be a whole number from 0"),
+        ({"max_objects": 0}, "max_objects=0 is invalid: must be a whole number from 1 to 100000"),
+        ({"variants": []}, "variants=[] is invalid: name at least one variant"),
+        ({"variants": ["Blue", "no_way"]}, "variants[1]='no_way' is invalid: use 1-63 letters"),
+        ({"capture_prefix": "capture"}, "capture_prefix='capture' is invalid: must be an S3 key"),
+        (
+            {"report_prefix": "s3://bucket/reports/"},
+            "report_prefix='s3://bucket/reports/' is invalid: give the prefix within the bucket",
+        ),
+        ({"baseline_key": "/b.json"}, "baseline_key='/b.json' is invalid: must be an S3 object"),
+        (
+            {"report_bucket": BUCKET, "report_prefix": "data-capture/reports/"},
+            "report_prefix='data-capture/reports/' is invalid: must not overlap the capture "
+            "prefix 'data-capture/' in the same bucket",
+        ),
+        ({"namespace": "AWS/Drift"}, "namespace='AWS/Drift' is invalid: 1-255 letters"),
+        ({"thresholds": {"psi": -1}}, "thresholds.psi=-1 is invalid: must be a positive number"),
+    ],
+)
+def test_a_bad_config_is_refused_when_the_function_reads_it(
+    change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        Config.from_json({**CONFIG.to_json(), **change})
+    assert isinstance(error.value, ConfigError)
+
+
+def test_the_construct_passes_what_it_cannot_know_yet() -> None:
+    token = "${Token[TOKEN.1]}"
+    unknown = Config(
+        **{**CONFIG.__dict__, "endpoint": token, "capture_prefix": token, "namespace": token}
+    )
+    assert unknown.problems(lambda v: isinstance(v, str) and "${Token[" in v) == []
+    assert [p.field for p in unknown.problems()] == ["capture_prefix", "namespace"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import tracemalloc
 
 import numpy as np
 import pytest
 from cdk_sagemaker_hosting._lambda.drift.counts import Counts, total
 from cdk_sagemaker_hosting._lambda.drift.report import Thresholds, score
+from cdk_sagemaker_hosting._lambda.drift.rules import ConfigError
 from scipy.spatial.distance import jensenshannon
 
 from tests.drift.helpers import capture_line, live_payloads, sample_baseline
@@ -110,15 +112,35 @@ def test_report_is_json_and_names_every_rejection() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"psi": 0}, "psi must be positive"),
-        ({"dataset_share": 1.5}, "dataset_share"),
-        ({"min_records": 0}, "min_records"),
-        ({"categorical_metric": "chi2"}, "categorical_metric"),
+        ({"psi": 0}, "psi=0 is invalid: must be a positive number"),
+        ({"linf": -1}, "linf=-1 is invalid: must be a positive number"),
+        ({"psi": True}, "psi=True is invalid: must be a positive number"),
+        ({"dataset_share": 1.5}, "dataset_share=1.5 is invalid: must be above 0 and at most 1"),
+        ({"min_records": 0}, "min_records=0 is invalid: must be a whole number, at least 1"),
+        ({"min_records": 50.5}, "min_records=50.5 is invalid: must be a whole number, at least 1"),
+        ({"epsilon": 1}, "epsilon=1 is invalid: must be a proportion above 0 and below 1"),
+        (
+            {"categorical_metric": "chi2"},
+            "categorical_metric='chi2' is invalid: one of jensen_shannon, linf",
+        ),
     ],
 )
 def test_bad_thresholds(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        Thresholds(**kwargs)  # type: ignore[arg-type]
+    thresholds = Thresholds(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError) as error:
+        thresholds.check()
+    assert str(error.value) == message
+    assert isinstance(error.value, ValueError)
+    # Nothing scores with them, nor reads them from configuration.
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        score(BASELINE, counts_of(live_payloads(600)), thresholds)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Thresholds.from_json(dict(kwargs))
+
+
+def test_every_broken_threshold_is_named() -> None:
+    problems = Thresholds(psi=0, dataset_share=0, min_records=0).problems()
+    assert [p.field for p in problems] == ["psi", "dataset_share", "min_records"]
 
 
 def test_memory_does_not_grow_with_the_window() -> None:

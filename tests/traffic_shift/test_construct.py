@@ -9,6 +9,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 from cdk_sagemaker_hosting import (
     ContainerImage,
@@ -19,7 +22,9 @@ from cdk_sagemaker_hosting import (
     Model,
     TrafficShift,
     ValidationError,
+    VariantAttributes,
 )
+from cdk_sagemaker_hosting._lambda.traffic_shift import plan
 
 from tests.conftest import new_app, normalise
 from tests.gates import PACKS, cfn_lint, nag_findings
@@ -175,9 +180,7 @@ def test_permissions_are_scoped_to_the_endpoint_alarms_and_lock_tags(shifted: An
     assert statement("cloudwatch:GetMetricData")["Resource"] == "*"
     assert "default" in json.dumps(statement("events:PutEvents")["Resource"])
     assert "Topic" in json.dumps(statement("sns:Publish")["Resource"])
-    (machine_policy,) = [
-        p for lid, p in policies.items() if lid.startswith("PromoteResourcePolicy")
-    ]
+    (machine_policy,) = [p for lid, p in policies.items() if lid.startswith("PromotePolicy")]
     invoke = [
         s
         for s in machine_policy["Properties"]["PolicyDocument"]["Statement"]
@@ -275,34 +278,76 @@ BAD = [
     ),
     (
         {"target_variant": "Champion"},
-        "target_variant='Champion' is invalid: must differ from source_variant",
+        "target_variant='Champion' is invalid: must differ from the source variant",
     ),
-    ({"target_variant": "bad_name"}, "target_variant='bad_name' is invalid"),
+    (
+        {"target_variant": "bad_name"},
+        "target_variant='bad_name' is invalid: must be a variant name: 1-63 letters",
+    ),
     ({"steps": []}, "steps=[] is invalid: must be 1-20 percentages"),
-    ({"steps": [50, 25, 100]}, "steps='50, 25, 100' is invalid: must strictly increase"),
-    ({"steps": [0, 100]}, "steps='0, 100' is invalid: must be percentages above 0 and at most 100"),
-    ({"steps": [50, 120]}, "steps='50, 120' is invalid: must be percentages above 0"),
-    ({"steps": [10, 50]}, "steps='10, 50' is invalid: must end at 100 (the promotion)"),
-    ({"steps": [*range(5, 100, 5), 99, 100]}, "must be at most 20 steps"),
+    ({"steps": [50, 25, 100]}, "steps=[50, 25, 100] is invalid: must strictly increase"),
+    ({"steps": [0, 100]}, "steps=[0, 100] is invalid: must be percentages above 0 and at most 100"),
+    ({"steps": [50, 120]}, "steps=[50, 120] is invalid: must be percentages above 0"),
+    ({"steps": [10, 50]}, "steps=[10, 50] is invalid: must end at 100 (the promotion)"),
+    ({"steps": [*range(5, 100, 5), 99, 100]}, "must be at most 20 steps (21 given)"),
     (
         {"bake_time": cdk.Duration.days(2)},
-        "bake_time='172800 s' is invalid: must be 0 s to 86400 s",
+        "bake_time='172800 s' is invalid: must be 0 s to 86400 s (a day)",
+    ),
+    (
+        {"data_timeout": cdk.Duration.days(2)},
+        "data_timeout='172800 s' is invalid: must be 0 s to 86400 s (a day)",
     ),
     (
         {"poll_interval": cdk.Duration.minutes(20)},
         "poll_interval='1200 s' is invalid: must be at most the bake time (600 s)",
     ),
     (
+        {"poll_interval": cdk.Duration.seconds(1), "bake_time": cdk.Duration.hours(3)},
+        "poll_interval='1 s' is invalid: 4 steps of 10800 s bake and 10800 s data wait, polled "
+        "every 1 s, may take 93600 polls, more than 2500",
+    ),
+    (
+        {"timeout": cdk.Duration.hours(1)},
+        "timeout='3600 s' is invalid: 4 steps of 600 s bake and 600 s data wait may take "
+        "12000 s, longer than the state machine's 3600 s time limit",
+    ),
+    (
         {"comparison": MetricComparison(max_error_rate_increase=2)},
-        "comparison.max_error_rate_increase=2 is invalid",
+        "comparison.max_error_rate_increase=2 is invalid: must be a fraction from 0 to 1",
     ),
     (
         {"comparison": MetricComparison(max_latency_increase=-0.1)},
-        "comparison.max_latency_increase=-0.1 is invalid",
+        "comparison.max_latency_increase=-0.1 is invalid: must be a fraction of 0 or more",
     ),
     (
         {"comparison": MetricComparison(min_invocations=0)},
-        "comparison.min_invocations=0 is invalid",
+        "comparison.min_invocations=0 is invalid: must be a whole number of invocations",
+    ),
+    (
+        {"comparison": MetricComparison(min_invocations=2.5)},  # type: ignore[arg-type]
+        "comparison.min_invocations=2.5 is invalid: must be a whole number of invocations",
+    ),
+    (
+        {"comparison": {"min_invocations": 10}},
+        "comparison={'min_invocations': 10} is invalid: must be a MetricComparison, not dict",
+    ),
+    (
+        {"bake_time": 600},
+        "bake_time=600 is invalid: must be a Duration, not int",
+    ),
+    (
+        {"encryption_key": "alias/shift"},
+        "encryption_key='alias/shift' is invalid: must be a kms.IKey, not str",
+    ),
+    (
+        {"removal_policy": "destroy"},
+        "removal_policy='destroy' is invalid: must be a RemovalPolicy",
+    ),
+    (
+        {"steps": [50, 10], "bake_time": cdk.Duration.days(2)},
+        "steps=[50, 10] is invalid: must strictly increase; also bake_time='172800 s' is "
+        "invalid: must be 0 s to 86400 s (a day)",
     ),
 ]
 
@@ -325,3 +370,230 @@ def test_a_one_variant_endpoint_is_refused() -> None:
         TrafficShift(
             stack, "Shift", endpoint=endpoint, source_variant="AllTraffic", target_variant="B"
         )
+
+
+def test_the_comparison_is_the_handlers_own_type() -> None:
+    assert MetricComparison is plan.Comparison
+    assert MetricComparison().to_json() == {
+        "max_error_rate_increase": 0.01,
+        "max_latency_increase": 0.2,
+        "min_invocations": 100,
+    }
+
+
+def test_the_functions_defaults_are_a_request_it_accepts(shifted: Any) -> None:
+    """SHIFT_DEFAULTS is the construct's plan.Request, read back and checked by the handler."""
+    _, _, shift, template = shifted
+    (fn,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    env = fn["Properties"]["Environment"]["Variables"]
+    text = "".join(
+        p if isinstance(p, str) else "endpoint" for p in env["SHIFT_DEFAULTS"]["Fn::Join"][1]
+    )
+    request = plan.Request.from_json(json.loads(text))
+    request.check()
+    plan.check_budget(request, float(env["SHIFT_TIMEOUT_SECONDS"]))
+    assert request.comparison == MetricComparison(max_error_rate_increase=0.005)
+    assert request.steps == shift.request.steps
+
+
+def test_workflow_ids_and_attributes_are_uniform(shifted: Any) -> None:
+    _, _, shift, _ = shifted
+    for child, attribute in (
+        ("Key", "encryption_key"),
+        ("Topic", "topic"),
+        ("Resource", "state_machine"),
+        ("Role", "role"),
+        ("Logs", "log_group"),
+        ("FailedAlarm", "failed_alarm"),
+        ("DeadLetterQueue", "dead_letter_queue"),
+        ("DeadLetterAlarm", "dead_letter_alarm"),
+        ("Function", "function"),
+        ("AbortRule", "abort_rule"),
+    ):
+        assert shift.node.find_child(child) is getattr(shift, attribute), child
+    for child in ("Policy", "RoleRef", "FunctionRole", "FunctionPolicy", "FunctionLogs"):
+        assert shift.node.try_find_child(child) is not None, child
+    assert shift.rule is None  # run on demand: no schedule
+
+
+def test_failed_shifts_alarm_to_the_topic(shifted: Any) -> None:
+    _, stack, shift, _ = shifted
+    alarm = Template.from_stack(stack).find_resources(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Properties": {
+                "AlarmDescription": Match.string_like_regexp(
+                    "A traffic shift of .* rolled back, failed, timed out or was stopped"
+                )
+            }
+        },
+    )
+    ((logical_id, props),) = [(k, v["Properties"]) for k, v in alarm.items()]
+    assert logical_id.startswith("PromoteFailedAlarm")
+    assert props["AlarmActions"] == [{"Ref": stack.get_logical_id(shift.topic.node.default_child)}]
+    metrics = {
+        m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"] if "MetricStat" in m
+    }
+    assert metrics == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+    assert (props["Threshold"], props["TreatMissingData"]) == (1, "notBreaching")
+
+
+def test_the_role_trusts_step_functions_of_this_account_only(shifted: Any) -> None:
+    _, stack, _, _ = shifted
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "states.amazonaws.com"},
+                        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_encryption_key_removal_policy_and_log_retention() -> None:
+    app = new_app()
+    stack, endpoint = endpoint_stack(app)
+    key = kms.Key(stack, "SharedKey", enable_key_rotation=True)
+    topic = sns.Topic(stack, "SharedTopic", master_key=key, enforce_ssl=True)
+    shift = TrafficShift(
+        stack,
+        "Shift",
+        endpoint=endpoint,
+        source_variant="Champion",
+        target_variant="Challenger",
+        encryption_key=key,
+        topic=topic,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        log_retention=logs.RetentionDays.ONE_MONTH,
+    )
+    assert shift.encryption_key is key and shift.topic is topic
+    assert shift.node.try_find_child("Key") is None
+    assert shift.node.try_find_child("Topic") is None
+    template = Template.from_stack(stack)
+    key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    groups = {
+        k: g for k, g in template.find_resources("AWS::Logs::LogGroup").items() if "Shift" in k
+    }
+    assert len(groups) == 2
+    for group in groups.values():
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+        assert group["Properties"]["RetentionInDays"] == 30
+        assert group["DeletionPolicy"] == "Delete"
+    template.has_resource_properties(
+        "AWS::SQS::Queue", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
+    )
+    assert not [k for k in template.find_resources("AWS::KMS::Key") if k.startswith("Shift")]
+
+
+def test_a_new_key_follows_the_removal_policy() -> None:
+    app = new_app()
+    stack, endpoint = endpoint_stack(app)
+    TrafficShift(
+        stack,
+        "Shift",
+        endpoint=endpoint,
+        source_variant="Champion",
+        target_variant="Challenger",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    keys = Template.from_stack(stack).find_resources("AWS::KMS::Key")
+    ((_, created),) = [(k, v) for k, v in keys.items() if k.startswith("ShiftKey")]
+    assert created["DeletionPolicy"] == "Delete"
+    assert created["Properties"]["EnableKeyRotation"] is True
+
+
+def test_an_imported_key_warns_of_each_statement_to_add() -> None:
+    app = new_app()
+    stack, endpoint = endpoint_stack(app)
+    TrafficShift(
+        stack,
+        "Shift",
+        endpoint=endpoint,
+        source_variant="Champion",
+        target_variant="Challenger",
+        encryption_key=kms.Key.from_key_arn(
+            stack,
+            "Imported",
+            "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+        ),
+    )
+    warnings = [
+        str(m.entry.data)
+        for m in app.synth().get_stack_by_name(stack.stack_name).messages
+        if "WARNING" in str(m.level) and "ImportedKey" in str(m.entry.data)
+    ]
+    assert any("CloudWatch Logs service" in w and "FunctionLogs" in w for w in warnings)
+    assert any("CloudWatch Logs service" in w and "-Logs" in w for w in warnings)
+    assert any("cloudwatch.amazonaws.com" in w and "alarm topic Topic" in w for w in warnings)
+    assert any("events.amazonaws.com" in w and "DeadLetterQueue" in w for w in warnings)
+
+
+def test_a_shadow_variant_takes_no_weight() -> None:
+    stack = cdk.Stack(new_app(), "Shadow", env=ENV)
+    model = Model(stack, "Model", image=ContainerImage.from_registry(IMAGE))
+    shadowed = Endpoint(
+        stack,
+        "Endpoint",
+        variants=[InstanceVariant(model=model, variant_name="A")],
+        shadow_variant=InstanceVariant(model=model, variant_name="Candidate"),
+    )
+    with pytest.raises(ValidationError) as error:
+        TrafficShift(
+            stack, "Shift", endpoint=shadowed, source_variant="A", target_variant="Candidate"
+        )
+    assert str(error.value) == (
+        "Shadow/Shift: target_variant='Candidate' is invalid: must be a production variant "
+        "(a shadow variant takes no weight)"
+    )
+
+
+def test_an_endpoint_imported_with_its_variants_is_checked_against_them() -> None:
+    stack = cdk.Stack(new_app(), "Imported", env=ENV)
+    endpoint = Endpoint.from_endpoint_attributes(
+        stack,
+        "Endpoint",
+        endpoint_name="legacy",
+        variants=[
+            VariantAttributes(variant_name="Blue", instance_type="ml.m5.large"),
+            VariantAttributes(variant_name="Green", instance_type="ml.m5.large"),
+        ],
+    )
+    alarm = cloudwatch.Alarm.from_alarm_arn(
+        stack, "Alarm", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:legacy-5xx"
+    )
+    TrafficShift(
+        stack,
+        "Good",
+        endpoint=endpoint,
+        source_variant="Blue",
+        target_variant="Green",
+        alarms=[alarm],
+    )
+    with pytest.raises(
+        ValidationError,
+        match=r"Imported/Bad: target_variant='Red' is invalid: must be a production variant of "
+        r"the endpoint: Blue, Green",
+    ):
+        TrafficShift(
+            stack,
+            "Bad",
+            endpoint=endpoint,
+            source_variant="Blue",
+            target_variant="Red",
+            alarms=[alarm],
+        )
+
+
+def test_an_endpoint_name_known_at_deploy_time_only_passes() -> None:
+    stack = cdk.Stack(new_app(), "Token", env=ENV)
+    name = cdk.CfnParameter(stack, "EndpointName").value_as_string
+    endpoint = Endpoint.from_endpoint_name(stack, "Endpoint", name)
+    shift = TrafficShift(stack, "Shift", endpoint=endpoint, source_variant="A", target_variant="B")
+    assert shift.request.endpoint == name

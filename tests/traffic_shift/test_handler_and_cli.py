@@ -166,8 +166,18 @@ def test_cli_exits_3_on_rollback(
             ["--endpoint", "missing", "--from", "A", "--to", "B"],
             "endpoint 'missing' does not exist",
         ),
-        (["--endpoint", ENDPOINT, "--from", "A", "--to", "Z"], "target variant 'Z' is not on"),
-        (["--endpoint", ENDPOINT, "--from", "A", "--to", "A"], "source and target are the same"),
+        (
+            ["--endpoint", ENDPOINT, "--from", "A", "--to", "Z"],
+            "target='Z' is invalid: must be a production variant of the endpoint: A, B",
+        ),
+        (
+            ["--endpoint", ENDPOINT, "--from", "A", "--to", "A"],
+            "target='A' is invalid: must differ from the source variant",
+        ),
+        (
+            ["--endpoint", ENDPOINT, "--from", "A", "--to", "B", "--bake-seconds", "10"],
+            "poll_seconds=30 is invalid: must be at most the bake time (10 s)",
+        ),
         (["--endpoint", ENDPOINT, "--from", "A", "--to", "B", "--steps", "50,10"], "strictly"),
         (
             ["--endpoint", ENDPOINT, "--from", "A", "--to", "B", "--steps", "x"],

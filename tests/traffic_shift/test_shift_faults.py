@@ -15,6 +15,7 @@ from cdk_sagemaker_hosting._lambda.traffic_shift.plan import (
     EndpointBusy,
     EndpointNotReady,
     LostLock,
+    Request,
     same_weights,
 )
 
@@ -300,18 +301,33 @@ def test_a_failed_endpoint_stops_the_shift(sagemaker: Any, cloudwatch: Any, cloc
     ("overrides", "message"),
     [
         ({"endpoint": "nope"}, "endpoint 'nope' does not exist"),
-        ({"target": "C"}, "target variant 'C' is not on endpoint 'fraud' (it has A, B)"),
-        ({"source": "Z"}, "source variant 'Z' is not on endpoint 'fraud' (it has A, B)"),
-        ({"target": "A"}, "source and target are the same variant ('A')"),
-        ({"steps": [50, 10, 100]}, "steps 50,10,100 do not strictly increase"),
-        ({"steps": [10, 10, 100]}, "steps 10,10,100 do not strictly increase"),
-        ({"steps": [0, 50, 100]}, "step 0 is outside 0-100"),
-        ({"steps": [50, 150]}, "step 150 is outside 0-100"),
-        ({"steps": [10, 50]}, "must end at 100"),
-        ({"steps": []}, "steps is empty"),
+        (
+            {"target": "C"},
+            "target='C' is invalid: must be a production variant of the endpoint: A, B",
+        ),
+        (
+            {"source": "Z"},
+            "source='Z' is invalid: must be a production variant of the endpoint: A, B",
+        ),
+        ({"target": "A"}, "target='A' is invalid: must differ from the source variant"),
+        ({"target": "b_2"}, "target='b_2' is invalid: must be a variant name"),
+        ({"steps": [50, 10, 100]}, "steps='50,10,100' is invalid: must strictly increase"),
+        ({"steps": [10, 10, 100]}, "steps='10,10,100' is invalid: must strictly increase"),
+        ({"steps": [0, 50, 100]}, "steps='0,50,100' is invalid: must be percentages above 0"),
+        ({"steps": [50, 150]}, "steps='50,150' is invalid: must be percentages above 0"),
+        ({"steps": [10, 50]}, "steps='10,50' is invalid: must end at 100"),
+        ({"steps": []}, "steps='' is invalid: must be 1-20 percentages"),
         ({"alarms": ["B-errors", "missing"]}, "alarm(s) missing do not exist"),
-        ({"bake_seconds": -1}, "bake_seconds=-1 is outside 0-86400"),
-        ({"steps": [*range(1, 22), 100]}, "22 steps are more than 20"),
+        ({"bake_seconds": -1}, "bake_seconds=-1 is invalid: must be 0 s to 86400 s"),
+        ({"steps": [*range(1, 22), 100]}, "must be at most 20 steps (22 given)"),
+        (
+            {"poll_seconds": 300},
+            "poll_seconds=300 is invalid: must be at most the bake time (120 s)",
+        ),
+        (
+            {"comparison": {"min_invocations": 0}},
+            "comparison.min_invocations=0 is invalid: must be a whole number",
+        ),
     ],
 )
 def test_refusals(
@@ -328,7 +344,7 @@ def test_a_one_variant_endpoint_is_refused(sagemaker: Any, cloudwatch: Any, cloc
     from .conftest import make_endpoint
 
     make_endpoint(sagemaker, {"only": 1.0}, name="single")
-    with pytest.raises(BadRequest, match="has one variant"):
+    with pytest.raises(BadRequest, match="must have at least two production variants"):
         shift(sagemaker, cloudwatch, clock, request(endpoint="single", source="only"))
 
 
@@ -397,3 +413,30 @@ def test_an_endpoint_that_never_takes_the_weights_is_given_up(
     client.statuses = ["InService", *["Updating"] * 200]
     with pytest.raises(core.ShiftError, match="did not take the weights"):
         shift(client, cloudwatch, clock, request())
+
+
+def test_a_bad_request_names_every_problem_by_field() -> None:
+    """The construct reports these same problems at synth, under its own property names."""
+    bad = Request.from_json(
+        {
+            "endpoint": ENDPOINT,
+            "source": "A",
+            "target": "A",
+            "steps": [50, 10],
+            "bake_seconds": -1,
+            "comparison": {"max_error_rate_increase": 2},
+        }
+    )
+    with pytest.raises(BadRequest) as error:
+        bad.check()
+    assert [p.field for p in error.value.problems] == [
+        "target",
+        "steps",
+        "bake_seconds",
+        "data_timeout_seconds",
+        "comparison.max_error_rate_increase",
+    ]
+    assert str(error.value).startswith(
+        "target='A' is invalid: must differ from the source variant (the one losing traffic); "
+        "steps='50,10' is invalid: must strictly increase; "
+    )
