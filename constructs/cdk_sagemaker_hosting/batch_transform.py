@@ -32,7 +32,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from cdk_sagemaker_hosting import validation
-from cdk_sagemaker_hosting.compliance import acknowledge
+from cdk_sagemaker_hosting.compliance import acknowledge_resource
 from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
 from cdk_sagemaker_hosting.model import InferenceExecution, Model
 from cdk_sagemaker_hosting.workflow import Workflow, check_schedule
@@ -415,12 +415,12 @@ class ScheduledBatchTransform(Workflow):
             failed_description=f"A run of the batch transform {self.node.path} failed, timed "
             "out or was aborted; see the state machine's execution history",
         )
-        acknowledge(
+        acknowledge_resource(
             principal.policy,
             "The transform jobs are named at run time, so they are matched by their prefix "
             f"({self.job_name_prefix}-*), the narrowest resource IAM can name for them.",
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            f"<AWS::AccountId>:transform-job/{self.job_name_prefix.lower()}-*]",
+            "AwsSolutions-IAM5",
+            self._job_arn_pattern(stack),
         )
         self.rule = self._add_schedule(
             schedule,
@@ -666,36 +666,37 @@ class ScheduledBatchTransform(Workflow):
             ),
             stack,
         )
+        group_actions = f"{group}:*"
+        streams = f"{group}:log-stream:{self.job_name_prefix}-*"
         self.model.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
                 # CloudWatch Logs authorises these against "<group>:log-stream:".
-                resources=[f"{group}:*"],
+                resources=[group_actions],
             )
         )
         self.model.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[f"{group}:log-stream:{self.job_name_prefix}-*"],
+                resources=[streams],
             )
         )
         policy = getattr(self.model.grant_principal, "policy", None)
         if not isinstance(policy, Construct):
             return
-        acknowledge(
+        acknowledge_resource(
             policy,
             f"SageMaker names a transform job's log streams <job name>/<instance>; the jobs "
             f"of {self.node.path} are named at run time, so their streams are matched by the "
             f"job name prefix ({self.job_name_prefix}-*) in SageMaker's own log group.",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-            f"<AWS::AccountId>:log-group:{TRANSFORM_LOG_GROUP}:log-stream:"
-            f"{self.job_name_prefix}-*]",
+            "AwsSolutions-IAM5",
+            streams,
         )
-        acknowledge(
+        acknowledge_resource(
             policy,
             "logs:CreateLogGroup and logs:DescribeLogStreams are authorised against "
             f"'<log group>:log-stream:'; ':*' here is SageMaker's own {TRANSFORM_LOG_GROUP} "
             "log group, no other.",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-            f"<AWS::AccountId>:log-group:{TRANSFORM_LOG_GROUP}:*]",
+            "AwsSolutions-IAM5",
+            group_actions,
         )

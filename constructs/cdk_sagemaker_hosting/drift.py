@@ -611,12 +611,12 @@ class DriftMonitor(Workflow):
         self.state_machine.node.try_remove_child("DistributedMapPolicy")
         # The Map's item reader reads the manifest the plan step wrote.
         self.report_access.grant_read_object(principal, f"{scratch}*")
-        compliance.acknowledge(
+        compliance.acknowledge_resource(
             principal.policy,
             "The Map's child executions are named at run time (matched under this state "
             f"machine, {name}/*).",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
-            f"<AWS::AccountId>:execution:{name}/*]",
+            "AwsSolutions-IAM5",
+            self._executions_arn(stack, name),
         )
         compliance.acknowledge_resource(
             principal.policy,
@@ -636,7 +636,19 @@ class DriftMonitor(Workflow):
             ),
             stack,
         )
-        executions = Arn.format(
+        executions = self._executions_arn(stack, name)
+        return [
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn]),
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[executions],
+            ),
+        ]
+
+    @staticmethod
+    def _executions_arn(stack: Stack, name: str) -> str:
+        """Every execution of the state machine of that name (the Map's children among them)."""
+        return Arn.format(
             ArnComponents(
                 service="states",
                 resource="execution",
@@ -645,13 +657,6 @@ class DriftMonitor(Workflow):
             ),
             stack,
         )
-        return [
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn]),
-            iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:StopExecution"],
-                resources=[executions],
-            ),
-        ]
 
     # --- public helpers --------------------------------------------------------
 

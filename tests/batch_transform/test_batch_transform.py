@@ -904,3 +904,16 @@ def test_an_output_bucket_without_a_known_key_is_a_warning() -> None:
     )
     params = definition(raw.template, "Job")["States"]["Transform"]["Parameters"]
     assert "KmsKeyId" not in params["TransformOutput"]
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.__name__)
+def test_a_stack_of_known_account_and_region_passes_cdk_nag(pack: Any) -> None:
+    """Acknowledgements name ARNs as the stack renders them (here with literal account/Region)."""
+    app = new_app()
+    stack = cdk.Stack(app, "Known", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    base = _base(stack)
+    single_region(base["input_bucket"])
+    ScheduledBatchTransform(stack, "Job", **base, job_name_prefix="known-job")
+    app.synth()
+    findings = nag_findings(app, pack)
+    assert findings == [], "\n".join(findings)

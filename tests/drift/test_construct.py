@@ -831,3 +831,17 @@ def test_a_monitor_in_another_stack_changes_nothing_there(cross_stack: dict[str,
         m for m in annotations(cross_stack["drift"], "warning") if "DriftScratchNotExpired" in m
     ]
     assert "the report bucket Hosting/Capture/Resource is in another stack" in warning
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.__name__)
+def test_a_monitor_in_a_stack_of_known_account_and_region_passes_cdk_nag(pack: Any) -> None:
+    """Acknowledgements name ARNs as the stack renders them (here with literal account/Region)."""
+    app = new_app()
+    env = cdk.Environment(account="123456789012", region="us-east-1")
+    hosting = cdk.Stack(app, "KnownHosting", env=env)
+    endpoint, _ = endpoint_with_capture(hosting)
+    ops = cdk.Stack(app, "KnownOps", env=env)
+    DriftMonitor(ops, "Drift", endpoint=endpoint, baseline_key="baselines/fraud.json")
+    app.synth()
+    findings = nag_findings(app, pack)
+    assert findings == [], "\n".join(findings)
