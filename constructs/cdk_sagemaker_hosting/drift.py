@@ -40,7 +40,7 @@ from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
 from cdk_sagemaker_hosting.endpoint import EndpointBase
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
-from cdk_sagemaker_hosting.workflow import Workflow, check_schedule, refuse
+from cdk_sagemaker_hosting.workflow import Workflow, check_schedule, refuse, whole_seconds
 from constructs import Construct
 
 #: Where the metrics go unless told otherwise.
@@ -276,8 +276,8 @@ class DriftMonitor(Workflow):
             report_prefix=report_prefix,
             namespace=metric_namespace,
             event_bus=self.event_bus.event_bus_arn,
-            window_seconds=_whole_seconds(self, "window", window),
-            delay_seconds=_whole_seconds(self, "capture_delay", capture_delay),
+            window_seconds=whole_seconds(self, "window", window),
+            delay_seconds=whole_seconds(self, "capture_delay", capture_delay),
             max_objects=max_objects_per_invocation,
             thresholds=thresholds,
         )
@@ -299,11 +299,7 @@ class DriftMonitor(Workflow):
             )
         scratch = f"{report_prefix}_runs/"
         #: Expires the scratch files; see the class documentation for where it goes.
-        self.scratch_lifecycle_rule = s3.LifecycleRule(
-            id=f"expire-drift-scratch-{Names.unique_id(self)[-8:]}",
-            prefix=scratch,
-            expiration=scratch_expiration or Duration.days(7),
-        )
+        self.scratch_lifecycle_rule = self._scratch_rule(scratch, scratch_expiration)
         if add_scratch_lifecycle_rule:
             self._expire_scratch()
 
@@ -455,6 +451,23 @@ class DriftMonitor(Workflow):
         validation.check_range(self, "timeout", timeout.to_seconds(), low=60, high=900, unit=" s")
         if not isinstance(alarm, bool):
             validation.fail(self, "alarm", alarm, "must be True or False")
+
+    def _scratch_rule(self, scratch: str, expiration: Duration | None) -> s3.LifecycleRule:
+        """The rule expiring the scratch files after ``expiration`` (whole days, default 7)."""
+        expiration = expiration or Duration.days(7)
+        days = expiration.to_days(integral=False)
+        if days < 1 or days != int(days):
+            validation.fail(
+                self,
+                "scratch_expiration",
+                f"{days:g} days",
+                "must be whole days, at least 1 (S3 lifecycle rules expire objects by the day)",
+            )
+        return s3.LifecycleRule(
+            id=f"expire-drift-scratch-{Names.unique_id(self)[-8:]}",
+            prefix=scratch,
+            expiration=expiration,
+        )
 
     def _expire_scratch(self) -> None:
         """Add the scratch rule to the report bucket if it is this stack's own; else say so."""
@@ -708,11 +721,3 @@ class DriftMonitor(Workflow):
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run a check outside the schedule (input ``{"time": ISO 8601}``)."""
         return self.state_machine.grant_start_execution(grantee)
-
-
-def _whole_seconds(scope: Construct, prop: str, duration: Duration) -> int:
-    """A duration in whole seconds, as the function's configuration holds it."""
-    seconds = duration.to_seconds(integral=False)
-    if seconds != int(seconds):
-        validation.fail(scope, prop, f"{seconds:g} s", "must be whole seconds")
-    return int(seconds)

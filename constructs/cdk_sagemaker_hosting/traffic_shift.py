@@ -32,7 +32,7 @@ from cdk_sagemaker_hosting._lambda.traffic_shift import plan as shift_plan
 from cdk_sagemaker_hosting.endpoint import EndpointBase
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.monitoring import EndpointMonitoring
-from cdk_sagemaker_hosting.workflow import Workflow, refuse
+from cdk_sagemaker_hosting.workflow import Workflow, refuse, whole_seconds
 from constructs import Construct
 
 #: The tags of the endpoint lock (``lambda/traffic_shift/aws.py``).
@@ -184,15 +184,19 @@ class TrafficShift(Workflow):
         if monitoring is not None:
             gating += [*monitoring.rollback_alarms(target_variant), monitoring.health]
         self.alarms: list[cloudwatch.IAlarm] = gating
+        if isinstance(steps, str):
+            validation.fail(
+                self, "steps", steps, "must be a list of percentages, e.g. [10, 50, 100]"
+            )
         self.request = shift_plan.Request(
             endpoint=endpoint.endpoint_name,
             source=source_variant,
             target=target_variant,
             steps=tuple(steps),
-            bake_seconds=int(bake_time.to_seconds()),
+            bake_seconds=whole_seconds(self, "bake_time", bake_time),
             alarms=tuple(a.alarm_name for a in gating),
-            data_timeout_seconds=int(data_timeout.to_seconds()),
-            poll_seconds=int(poll_interval.to_seconds()),
+            data_timeout_seconds=whole_seconds(self, "data_timeout", data_timeout),
+            poll_seconds=whole_seconds(self, "poll_interval", poll_interval),
             comparison=comparison,
         )
         self.timeout = timeout or Duration.seconds(

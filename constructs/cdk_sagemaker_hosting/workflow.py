@@ -74,6 +74,7 @@ __all__ = [
     "handler_function",
     "logged_state_machine",
     "refuse",
+    "whole_seconds",
 ]
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
@@ -576,6 +577,15 @@ def check_schedule(scope: IConstruct, prop: str, schedule: Any) -> None:
         expression,
         "must be an EventBridge schedule: rate(<n> <minutes|hours|days>) or cron(<6 fields>)",
     )
+
+
+def whole_seconds(scope: IConstruct, prop: str, duration: Duration) -> int:
+    """``duration`` in whole seconds, as the handlers' requests and configurations hold it."""
+    validation.check_type(scope, prop, duration, Duration, "a Duration")
+    seconds = duration.to_seconds(integral=False)
+    if seconds != int(seconds):
+        validation.fail(scope, prop, f"{seconds:g} s", "must be whole seconds")
+    return int(seconds)
 
 
 # --- the handlers' problems, as the constructs report them -------------------------

@@ -419,6 +419,11 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
         "report_bucket='reports' is invalid: must be an s3.IBucket or EncryptedBucket, not str",
     ),
     (
+        "scratch kept for hours",
+        {"scratch_expiration": Duration.hours(12)},
+        "scratch_expiration='0.5 days' is invalid: must be whole days, at least 1",
+    ),
+    (
         "several problems",
         {"window": Duration.minutes(1), "thresholds": DriftThresholds(psi=0)},
         "window='60 s' is invalid: must be whole minutes, from 5 minutes to 1 day; also "

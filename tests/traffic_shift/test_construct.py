@@ -337,6 +337,14 @@ BAD = [
         "bake_time=600 is invalid: must be a Duration, not int",
     ),
     (
+        {"poll_interval": cdk.Duration.millis(1500)},
+        "poll_interval='1.5 s' is invalid: must be whole seconds",
+    ),
+    (
+        {"steps": "10,50,100"},
+        "steps='10,50,100' is invalid: must be a list of percentages",
+    ),
+    (
         {"encryption_key": "alias/shift"},
         "encryption_key='alias/shift' is invalid: must be a kms.IKey, not str",
     ),
