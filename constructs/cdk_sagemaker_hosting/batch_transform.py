@@ -148,8 +148,9 @@ class ScheduledBatchTransform(Workflow):
     (``input_encryption_key``/``output_encryption_key``, or the bucket's own),
     or an :class:`EncryptedBucket`. The job writes its output with the output
     key (a warning says when none is known: SageMaker then uses the bucket's
-    default encryption). The construct writes no resource policy to either
-    bucket: grants go to the model's role.
+    default encryption; another when the input's is unknown, as the model then
+    cannot decrypt KMS-encrypted input). The construct writes no resource
+    policy to either bucket: grants go to the model's role.
 
     :param model: the model to run; not multi-model, not direct invocation.
     :param input_bucket: where the input is.
@@ -308,6 +309,13 @@ class ScheduledBatchTransform(Workflow):
                 f"the output bucket {self.output_access.bucket.node.path} carries no KMS key: "
                 "the transform output is written with the bucket's default encryption. Pass "
                 "output_encryption_key= (the bucket's KMS key) so SageMaker encrypts with it.",
+            )
+        if self.input_access.encryption_key is None:
+            Annotations.of(self).add_warning_v2(
+                "cdk-sagemaker-hosting:TransformInputKeyUnknown",
+                f"the input bucket {self.input_access.bucket.node.path} carries no KMS key, so "
+                "the model may not decrypt: if its objects are KMS-encrypted, pass "
+                "input_encryption_key= (their key), or every run fails with AccessDenied.",
             )
 
         # The model's role is what SageMaker assumes to run the job.

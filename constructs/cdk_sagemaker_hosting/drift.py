@@ -258,6 +258,7 @@ class DriftMonitor(Workflow):
             if report_bucket is not None
             else self._same_bucket("report_encryption_key", report_encryption_key)
         )
+        self._warn_of_unknown_keys()
         self.endpoint = endpoint
         self.data_capture = capture
         self.variant_names = names
@@ -433,6 +434,28 @@ class DriftMonitor(Workflow):
                 "or give the bucket too",
             )
         return self.capture_access
+
+    def _warn_of_unknown_keys(self) -> None:
+        """A bucket whose KMS key is unknown: the check may not decrypt what it reads."""
+        unknown: list[tuple[str, str]] = []
+        for prop, access in (
+            ("data_capture.encryption_key", self.capture_access),
+            ("baseline_encryption_key", self.baseline_access),
+            ("report_encryption_key", self.report_access),
+        ):
+            if access.encryption_key is None and access.bucket.node.path not in {
+                u[1] for u in unknown
+            }:
+                unknown.append((prop, access.bucket.node.path))
+        if unknown:
+            Annotations.of(self).add_warning_v2(
+                "cdk-sagemaker-hosting:DriftBucketKeyUnknown",
+                "no KMS key is known for "
+                + ", ".join(f"{path} (pass {prop}=)" for prop, path in unknown)
+                + ": the check is granted no decryption, so if those objects are "
+                "KMS-encrypted every run fails with AccessDenied, and reports are written with "
+                "the bucket's default encryption.",
+            )
 
     def _check_map_and_function(
         self,

@@ -917,3 +917,22 @@ def test_a_stack_of_known_account_and_region_passes_cdk_nag(pack: Any) -> None:
     app.synth()
     findings = nag_findings(app, pack)
     assert findings == [], "\n".join(findings)
+
+
+def test_an_input_bucket_without_a_known_key_is_a_warning() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "NoInputKey")
+    base = _base(stack)
+    ScheduledBatchTransform(
+        stack,
+        "Job",
+        **{**base, "input_bucket": s3.Bucket.from_bucket_name(stack, "Plain", "plain-input")},
+        output_bucket=base["input_bucket"],
+    )
+    messages = app.synth().get_stack_by_name("NoInputKey").messages
+    warnings = [str(m.entry.data) for m in messages if "WARNING" in str(m.level)]
+    assert any(
+        "the input bucket NoInputKey/Plain carries no KMS key" in w and "input_encryption_key=" in w
+        for w in warnings
+    )
+    assert not any("TransformOutputKeyUnknown" in w for w in warnings)

@@ -850,3 +850,23 @@ def test_a_monitor_in_a_stack_of_known_account_and_region_passes_cdk_nag(pack: A
     app.synth()
     findings = nag_findings(app, pack)
     assert findings == [], "\n".join(findings)
+
+
+def test_a_bucket_of_unknown_key_is_a_warning_naming_the_prop() -> None:
+    stack = cdk.Stack(new_app(), "Unknown")
+    endpoint = Endpoint.from_endpoint_attributes(
+        stack,
+        "Endpoint",
+        endpoint_name="churn",
+        variants=[VariantAttributes(variant_name="AllTraffic", instance_type="ml.m5.large")],
+        data_capture=DataCapture(destination=s3.Bucket.from_bucket_name(stack, "C", "capture")),
+    )
+    drift = DriftMonitor(stack, "Drift", endpoint=endpoint, baseline_key="b.json")
+    (warning,) = [m for m in annotations(drift, "warning") if "DriftBucketKeyUnknown" in m]
+    assert "no KMS key is known for Unknown/C (pass data_capture.encryption_key=)" in warning
+    statements = json.dumps(statements_of(stack, "DriftFunctionPolicy"))
+    assert "kms:" not in statements
+
+
+def test_known_keys_give_no_key_warning(synthesised: dict[str, Any]) -> None:
+    assert not [m for m in annotations(synthesised["drift"], "warning") if "KeyUnknown" in m]
