@@ -156,7 +156,7 @@ def test_the_ops_stack_reads_the_hosting_stack_through_exports(app: Any) -> None
 
 @pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.__name__)
 def test_no_unacknowledged_cdk_nag_findings(app: Any, pack: Any) -> None:
-    application, stages = app
+    _, stages = app
     findings = [f for stage in stages.values() for f in nag_findings(stage, pack)]
     assert findings == [], "\n".join(findings)
 
