@@ -27,7 +27,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces import aws_sagemaker as sagemaker_refs
 
-from cdk_sagemaker_hosting import serverless, validation
+from cdk_sagemaker_hosting import encryption, validation
 from cdk_sagemaker_hosting.async_inference import AsyncInference
 from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
@@ -662,7 +662,7 @@ class Endpoint(EndpointBase):
     ) -> logs.LogGroup:
         name = f"/aws/sagemaker/Endpoints/{self.endpoint_name}"
         # CloudWatch Logs may use the key for this log group only.
-        serverless.allow_logs_to_use_key(self, self.encryption_key, name)
+        encryption.allow_logs_to_use_key(self, self.encryption_key, name)
         log_group = logs.LogGroup(
             self,
             "LogGroup",

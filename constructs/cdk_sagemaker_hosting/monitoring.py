@@ -13,7 +13,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
 
-from cdk_sagemaker_hosting import serverless, validation
+from cdk_sagemaker_hosting import encryption, validation
 from cdk_sagemaker_hosting.endpoint import EndpointBase
 from constructs import Construct, IConstruct
 
@@ -581,12 +581,12 @@ class EndpointMonitoring(Construct):
         )
 
     def _topic(self) -> sns.Topic:
-        key = serverless.encryption_key(
+        key = encryption.encryption_key(
             self,
             "TopicKey",
             f"Encrypts alarm notifications of {self.endpoint.endpoint_name}",
         )
-        return serverless.encrypted_topic(self, "Topic", key)
+        return encryption.encrypted_topic(self, "Topic", key)
 
     def _alarm(
         self,

@@ -1,22 +1,24 @@
-"""Synth-time validation for every construct in this library.
+"""The primitives of synth-time validation: failing, tokens, types, ranges, names, instance types.
 
-All checks live here so that the rules, and the wording of their errors, are
-in one place. Each check raises :class:`ValidationError` with a message of
-the form::
+The rules of each construct live with the type that owns the value (a
+variant, a capture, a deployment config, a monitor...), which checks itself
+when it is bound; this module holds only what they share, and imports
+nothing from the package. Every check raises :class:`ValidationError` with a
+message of the form::
 
     <construct path>: <property>=<value> is invalid: <what is allowed>
 
 Values that are unresolved CDK tokens (known only at deploy time) are
-skipped: they cannot be checked while the app synthesises.
+skipped: they cannot be checked while the app synthesises. Numeric limits
+and instance types come from botocore's SageMaker service model.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from aws_cdk import Token
@@ -54,12 +56,12 @@ class ValidationError(ValueError):
     """A construct was given a value that SageMaker or CloudFormation would refuse."""
 
 
-def fail(scope: IConstruct, prop: str, value: Any, allowed: str) -> NoReturn:
+def fail(scope: IConstruct, prop: str, value: object, allowed: str) -> NoReturn:
     """Raise a :class:`ValidationError` naming the construct path, property, value and rule."""
     raise ValidationError(f"{scope.node.path}: {prop}={value!r} is invalid: {allowed}")
 
 
-def is_token(value: Any) -> bool:
+def is_token(value: object) -> bool:
     """True when ``value`` is only known at deploy time.
 
     Plain strings and integers are told apart in Python (a string token
@@ -75,7 +77,7 @@ def is_token(value: Any) -> bool:
     return bool(Token.is_unresolved(value))
 
 
-def implements(value: Any, interface: type) -> bool:
+def implements(value: object, interface: type) -> bool:
     """True when ``value`` has every member of a jsii interface (``s3.IBucket``, ``kms.IKey``...).
 
     jsii interfaces are protocols that ``isinstance`` cannot check; their
@@ -90,7 +92,7 @@ def implements(value: Any, interface: type) -> bool:
     return all(any(hasattr(cls, member) for cls in classes) for member in members)
 
 
-def check_type(scope: IConstruct, prop: str, value: Any, expected: type, what: str) -> None:
+def check_type(scope: IConstruct, prop: str, value: object, expected: type, what: str) -> None:
     """``value`` is an ``expected`` (a class or a jsii interface), or the error names ``what``.
 
     Checked where a wrong type would otherwise fail far away, as an
@@ -101,14 +103,14 @@ def check_type(scope: IConstruct, prop: str, value: Any, expected: type, what: s
 
 
 def check_optional_type(
-    scope: IConstruct, prop: str, value: Any, expected: type, what: str
+    scope: IConstruct, prop: str, value: object, expected: type, what: str
 ) -> None:
     """:func:`check_type` for a value that may be ``None``."""
     if value is not None:
         check_type(scope, prop, value, expected, what)
 
 
-def _shown(value: Any) -> Any:
+def _shown(value: object) -> object:
     """A value as an error message shows it: constructs by path."""
     node = getattr(value, "node", None)
     path = getattr(node, "path", None)
@@ -118,7 +120,7 @@ def _shown(value: Any) -> Any:
 def check_int(
     scope: IConstruct,
     prop: str,
-    value: Any,
+    value: object,
     *,
     low: int,
     high: int | None = None,
@@ -177,7 +179,7 @@ def service_range(shape: str, member: str | None = None) -> tuple[float | None, 
 def check_service_int(
     scope: IConstruct,
     prop: str,
-    value: Any,
+    value: object,
     shape: str,
     member: str | None = None,
     *,
@@ -331,7 +333,7 @@ def parse_ecr_image_uri(scope: IConstruct, prop: str, value: str) -> re.Match[st
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
-def _refuse_url(scope: IConstruct, prop: str, value: Any, what: str) -> None:
+def _refuse_url(scope: IConstruct, prop: str, value: object, what: str) -> None:
     """A key or prefix given as a URL (``s3://bucket/key``) would render ``s3://b/s3://...``."""
     if not isinstance(value, str):
         fail(scope, prop, value, f"must be an S3 {what} (a string)")
@@ -432,10 +434,6 @@ def check_model_archive(scope: IConstruct, prop: str, path: str) -> None:
         fail(scope, prop, path, "must be an existing .tar.gz file (SageMaker's model archive)")
 
 
-def _seconds(duration: Any) -> float | None:
-    return None if duration is None else float(duration.to_seconds())
-
-
 #: Families with NVMe instance storage beyond the ``d`` naming rule (m5d, g4dn, p4d...).
 _LOCAL_STORAGE_FAMILIES = frozenset({"g5", "g6", "g6e", "p5", "p5e", "p5en", "trn1", "trn1n"})
 
@@ -483,124 +481,7 @@ def claim_endpoint_name(scope: IConstruct, name: str, account: str, region: str)
         )
 
 
-# --- traffic shift ---
-
-
-def check_traffic_shift(  # noqa: PLR0912 - every rule of a shift, in one place
-    scope: IConstruct,
-    *,
-    endpoint: Any,
-    source_variant: str,
-    target_variant: str,
-    steps: Sequence[float],
-    bake_time: Any,
-    data_timeout: Any,
-    poll_interval: Any,
-    comparison: Any,
-) -> None:
-    """Every rule of a :class:`TrafficShift`, checked before anything is built.
-
-    The limits are the handler's own (``lambda/traffic_shift/plan.py``), so a
-    shift the construct accepts is one its function runs.
-    """
-    from cdk_sagemaker_hosting._lambda.traffic_shift import plan  # noqa: PLC0415
-
-    known = [v.variant_name for v in getattr(endpoint, "variants", [])]
-    shadow = getattr(getattr(endpoint, "shadow_variant", None), "variant_name", None)
-    if known and len(known) < 2:
-        fail(scope, "endpoint", endpoint.node.path, "must have at least two production variants")
-    for prop, name in (("source_variant", source_variant), ("target_variant", target_variant)):
-        check_sagemaker_name(scope, prop, name)
-        if name == shadow:
-            fail(
-                scope, prop, name, "must be a production variant (a shadow variant takes no weight)"
-            )
-        if known and name not in known:
-            fail(
-                scope,
-                prop,
-                name,
-                f"must be a production variant of the endpoint: {', '.join(known)}",
-            )
-    if source_variant == target_variant:
-        fail(scope, "target_variant", target_variant, "must differ from source_variant")
-    listed = ", ".join(f"{s:g}" if isinstance(s, int | float) else repr(s) for s in steps)
-    if not steps:
-        fail(scope, "steps", [], "must be 1-20 percentages, strictly increasing, ending at 100")
-    if len(steps) > plan.MAX_STEPS:
-        fail(scope, "steps", listed, f"must be at most {plan.MAX_STEPS} steps")
-    for step in steps:
-        if not isinstance(step, int | float) or not 0 < step <= 100:
-            fail(scope, "steps", listed, "must be percentages above 0 and at most 100")
-    if any(b <= a for a, b in itertools.pairwise(steps)):
-        fail(scope, "steps", listed, "must strictly increase")
-    if steps[-1] != 100:
-        fail(scope, "steps", listed, "must end at 100 (the promotion)")
-    for prop, duration, low in (
-        ("bake_time", bake_time, 0.0),
-        ("data_timeout", data_timeout, 0.0),
-        ("poll_interval", poll_interval, 1.0),
-    ):
-        seconds = _seconds(duration)
-        if seconds is not None and not low <= seconds <= plan.MAX_SECONDS:
-            fail(scope, prop, f"{seconds:g} s", f"must be {low:g} s to {plan.MAX_SECONDS} s")
-    bake, poll = _seconds(bake_time), _seconds(poll_interval)
-    if bake is not None and poll is not None and bake and poll > bake:
-        fail(scope, "poll_interval", f"{poll:g} s", f"must be at most the bake time ({bake:g} s)")
-    wait = _seconds(data_timeout)
-    if bake is not None and poll is not None and wait is not None:
-        need = plan.polls(len(steps), bake, wait, poll)
-        if need > plan.MAX_POLLS:
-            fail(
-                scope,
-                "poll_interval",
-                f"{poll:g} s",
-                f"{len(steps)} steps of {bake:g} s bake and {wait:g} s data wait may need "
-                f"{need} polls, more than the {plan.MAX_POLLS} a Step Functions execution's "
-                "history holds (25,000 events): poll less often, or bake less",
-            )
-    if comparison is not None:
-        check_range(
-            scope,
-            "comparison.max_error_rate_increase",
-            comparison.max_error_rate_increase,
-            low=0,
-            high=1,
-        )
-        if comparison.max_latency_increase < 0:
-            fail(
-                scope,
-                "comparison.max_latency_increase",
-                comparison.max_latency_increase,
-                "must be a fraction of 0 or more (0.2 allows 20 % slower)",
-            )
-        check_range(
-            scope, "comparison.min_invocations", comparison.min_invocations, low=1, high=10**9
-        )
-
-
 # --- batch transform ---
-
-#: A transform job's name: SageMaker's ``TransformJobName`` (1-63 characters).
-TRANSFORM_JOB_NAME_MAX_LENGTH = 63
-#: Each run's job is ``<prefix>-<States.UUID()>``: a hyphen and 36 characters.
-TRANSFORM_JOB_SUFFIX_LENGTH = 37
-TRANSFORM_JOB_PREFIX_MAX_LENGTH = TRANSFORM_JOB_NAME_MAX_LENGTH - TRANSFORM_JOB_SUFFIX_LENGTH
-#: CreateTransformJob: ``MaxPayloadInMB`` at most 100, and, with
-#: ``MaxConcurrentTransforms``, their product at most 100 MB.
-TRANSFORM_MAX_PAYLOAD_MB = 100
-TRANSFORM_DEFAULT_PAYLOAD_MB = 6
-#: ``TransformResources.InstanceCount``: "The default value is 1, and the maximum is 100."
-TRANSFORM_MAX_INSTANCES = 100
-#: ``DataProcessing.InputFilter`` / ``OutputFilter``: JSONPath of at most 63 characters.
-TRANSFORM_FILTER_MAX_LENGTH = 63
-#: ``Environment`` of a transform job: at most 16 entries.
-TRANSFORM_ENV_MAX_ENTRIES = 16
-TRANSFORM_ENV_VALUE_MAX_LENGTH = 10240
-#: A Step Functions standard workflow runs for at most one year.
-STATE_MACHINE_MAX_SECONDS = 365 * 24 * 3600
-_RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minutes?|hours?|days?)\)$")
-_CRON = re.compile(r"^cron\((?P<fields>[^()]+)\)$")
 
 
 @functools.cache
@@ -625,285 +506,3 @@ def check_transform_instance_type(scope: IConstruct, prop: str, value: str) -> N
         use="batch transform",
         enum="TransformInstanceType",
     )
-
-
-def check_schedule_expression(scope: IConstruct, prop: str, expression: str) -> None:
-    """An EventBridge ``rate(...)`` or six-field ``cron(...)`` expression.
-
-    Rates take a positive whole number and a unit that is singular for 1 and
-    plural otherwise; in a cron expression exactly one of day-of-month and
-    day-of-week is ``?`` (EventBridge's schedule expression rules).
-    """
-    if is_token(expression):
-        return
-    rate = _RATE.match(expression)
-    if rate:
-        value, unit = int(rate["value"]), rate["unit"]
-        if value < 1 or (value == 1) == unit.endswith("s"):
-            fail(
-                scope,
-                prop,
-                expression,
-                "a rate is a positive whole number with a unit that is singular for 1 "
-                "(rate(1 day)) and plural otherwise (rate(7 days))",
-            )
-        return
-    cron = _CRON.match(expression)
-    if cron:
-        fields = cron["fields"].split()
-        if len(fields) == 6 and (fields[2] == "?") != (fields[4] == "?"):
-            return
-        fail(
-            scope,
-            prop,
-            expression,
-            "a cron expression has six fields (minutes hours day-of-month month day-of-week "
-            "year), exactly one of day-of-month and day-of-week being '?', e.g. "
-            "cron(0 3 ? * MON *); events.Schedule.cron(...) writes one",
-        )
-    fail(
-        scope,
-        prop,
-        expression,
-        "must be an EventBridge schedule: rate(<n> <minutes|hours|days>) or cron(<6 fields>)",
-    )
-
-
-def check_transform_job_prefix(scope: IConstruct, prop: str, value: str) -> None:
-    """A prefix that leaves room for the unique suffix in a 63-character job name."""
-    if is_token(value):
-        fail(scope, prop, "<token>", "must be known at synth time: IAM policies are scoped to it")
-    if not value or len(value) > TRANSFORM_JOB_PREFIX_MAX_LENGTH or not NAME_PATTERN.match(value):
-        fail(
-            scope,
-            prop,
-            value,
-            f"use 1-{TRANSFORM_JOB_PREFIX_MAX_LENGTH} letters, digits and hyphens, starting and "
-            f"ending with a letter or digit: each run appends '-' and a 36-character UUID, "
-            f"and a transform job name has at most {TRANSFORM_JOB_NAME_MAX_LENGTH} characters",
-        )
-
-
-def check_batch_transform(
-    scope: IConstruct,
-    *,
-    model: Any,
-    input_bucket: Any,
-    input_prefix: str,
-    output_bucket: Any,
-    output_prefix: str,
-    instance_type: str,
-    instance_count: int,
-    split_type: str | None,
-    batch_strategy: str | None,
-    max_payload_mb: int | None,
-    max_concurrent_transforms: int | None,
-    input_filter: str | None,
-    output_filter: str | None,
-    environment: dict[str, str],
-    invocations_timeout_seconds: float | None,
-    invocations_max_retries: int | None,
-    timeout_seconds: float,
-) -> None:
-    """Every rule of CreateTransformJob (botocore model and API reference) checked at synth."""
-    if model.multi_model:
-        fail(
-            scope,
-            "model",
-            model.node.path,
-            "a multi-model model cannot run a transform job: batch transform sends no "
-            "TargetModel, so the container cannot tell which artifact to load; build a "
-            "one-artifact Model for the batch job",
-        )
-    if model.inference_execution is not None and model.inference_execution.value == "Direct":
-        fail(
-            scope,
-            "model",
-            model.node.path,
-            "a model with InferenceExecution.DIRECT cannot run a transform job: batch "
-            "transform sends no TargetContainerHostname; use InferenceExecution.SERIAL "
-            "(an inference pipeline)",
-        )
-    check_s3_prefix(scope, "input_prefix", input_prefix)
-    check_s3_prefix(scope, "output_prefix", output_prefix)
-    if (
-        input_bucket is output_bucket
-        and not (is_token(input_prefix) or is_token(output_prefix))
-        and (input_prefix.startswith(output_prefix) or output_prefix.startswith(input_prefix))
-    ):
-        fail(
-            scope,
-            "output_prefix",
-            output_prefix,
-            f"overlaps input_prefix {input_prefix!r} in the same bucket: the next run would "
-            "read this run's output as input; use prefixes that do not contain each other",
-        )
-    check_transform_instance_type(scope, "instance_type", instance_type)
-    if not is_token(instance_count) and (
-        not isinstance(instance_count, int)
-        or isinstance(instance_count, bool)
-        or not 1 <= instance_count <= TRANSFORM_MAX_INSTANCES
-    ):
-        fail(
-            scope,
-            "instance_count",
-            instance_count,
-            f"a transform job runs on 1-{TRANSFORM_MAX_INSTANCES} instances (whole number)",
-        )
-    if batch_strategy is not None and split_type in (None, "NONE"):
-        fail(
-            scope,
-            "batch_strategy",
-            batch_strategy,
-            "needs split_type Line, RecordIO or TFRecord: without splitting, each request "
-            "carries one whole input object, so there are no records to batch",
-        )
-    check_range(
-        scope, "max_payload_mb", max_payload_mb, low=0, high=TRANSFORM_MAX_PAYLOAD_MB, unit=" MB"
-    )
-    if max_concurrent_transforms is not None and not is_token(max_concurrent_transforms):
-        if (
-            not isinstance(max_concurrent_transforms, int)
-            or isinstance(max_concurrent_transforms, bool)
-            or max_concurrent_transforms < 0
-        ):
-            fail(
-                scope,
-                "max_concurrent_transforms",
-                max_concurrent_transforms,
-                "must be a whole number, at least 0 (0: the algorithm's own setting)",
-            )
-        # Unset, the payload is SageMaker's default of 6 MB.
-        payload = TRANSFORM_DEFAULT_PAYLOAD_MB if max_payload_mb is None else max_payload_mb
-        if not is_token(payload) and payload * max_concurrent_transforms > TRANSFORM_MAX_PAYLOAD_MB:
-            fail(
-                scope,
-                "max_concurrent_transforms",
-                max_concurrent_transforms,
-                f"max_concurrent_transforms x max_payload_mb = "
-                f"{max_concurrent_transforms * payload} MB"
-                + (" (6 MB is SageMaker's default payload)" if max_payload_mb is None else "")
-                + f"; SageMaker allows at most {TRANSFORM_MAX_PAYLOAD_MB} MB in flight per "
-                "instance",
-            )
-    for prop, value in (("input_filter", input_filter), ("output_filter", output_filter)):
-        if value is None or is_token(value):
-            continue
-        if not value.startswith("$") or len(value) > TRANSFORM_FILTER_MAX_LENGTH:
-            fail(
-                scope,
-                prop,
-                value,
-                f"must be a JSONPath expression starting with '$' of at most "
-                f"{TRANSFORM_FILTER_MAX_LENGTH} characters, e.g. '$[1:]'",
-            )
-    if len(environment) > TRANSFORM_ENV_MAX_ENTRIES:
-        fail(
-            scope,
-            "environment",
-            f"{len(environment)} entries",
-            f"a transform job takes at most {TRANSFORM_ENV_MAX_ENTRIES} environment variables",
-        )
-    check_environment(
-        scope, "environment", environment, value_max_length=TRANSFORM_ENV_VALUE_MAX_LENGTH
-    )
-    check_range(
-        scope, "invocations_timeout", invocations_timeout_seconds, low=1, high=3600, unit=" s"
-    )
-    check_range(scope, "invocations_max_retries", invocations_max_retries, low=0, high=3)
-    check_range(
-        scope, "timeout", timeout_seconds, low=60, high=STATE_MACHINE_MAX_SECONDS, unit=" s"
-    )
-
-
-# --- drift monitoring ---
-
-#: CloudWatch namespaces: 1-255 characters of this set, never starting with "AWS/".
-METRIC_NAMESPACE_PATTERN = re.compile(r"^[0-9A-Za-z.\-_/#:]{1,255}$")
-DRIFT_CATEGORICAL_METRICS = ("jensen_shannon", "linf")
-
-
-def check_drift_monitor(
-    scope: IConstruct,
-    *,
-    variant_names: Sequence[str],
-    capture_input: bool,
-    capture_prefix: str,
-    same_bucket: bool,
-    baseline_key: str,
-    report_prefix: str,
-    window_seconds: float,
-    capture_delay_seconds: float,
-    thresholds: Any,
-    max_objects_per_invocation: int,
-    objects_per_batch: int,
-    max_concurrency: int,
-    memory_size_mb: int,
-    timeout_seconds: float,
-    metric_namespace: str,
-) -> None:
-    """Every rule of a drift monitor: what it reads, when, and how it decides."""
-    if not variant_names:
-        fail(scope, "variant_names", [], "name the variants of an imported endpoint")
-    for i, name in enumerate(variant_names):
-        check_sagemaker_name(scope, f"variant_names[{i}]", name)
-    if not capture_input:
-        fail(
-            scope,
-            "data_capture.capture_input",
-            False,
-            "the drift check reads the captured requests; capture input",
-        )
-    check_s3_key(scope, "baseline_key", baseline_key)
-    check_s3_prefix(scope, "report_prefix", report_prefix)
-    if (
-        same_bucket
-        and not is_token(report_prefix)
-        and not is_token(capture_prefix)
-        and (report_prefix.startswith(capture_prefix) or capture_prefix.startswith(report_prefix))
-    ):
-        fail(
-            scope,
-            "report_prefix",
-            report_prefix,
-            f"must not overlap the capture prefix {capture_prefix!r} in the same bucket",
-        )
-    if window_seconds % 60 or not 300 <= window_seconds <= 86400:
-        fail(
-            scope,
-            "window",
-            f"{window_seconds:g} s",
-            "must be whole minutes, from 5 minutes to 1 day",
-        )
-    check_range(scope, "capture_delay", capture_delay_seconds, low=0, high=3600, unit=" s")
-    for prop in ("psi", "jensen_shannon", "linf", "epsilon"):
-        value = getattr(thresholds, prop)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            fail(scope, f"thresholds.{prop}", value, "must be a positive number")
-    if thresholds.categorical_metric not in DRIFT_CATEGORICAL_METRICS:
-        fail(
-            scope,
-            "thresholds.categorical_metric",
-            thresholds.categorical_metric,
-            f"one of {', '.join(DRIFT_CATEGORICAL_METRICS)}",
-        )
-    share = thresholds.dataset_share
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-        fail(scope, "thresholds.dataset_share", share, "must be above 0 and at most 1")
-    check_range(scope, "thresholds.min_records", thresholds.min_records, low=1, high=10**9)
-    check_range(
-        scope, "max_objects_per_invocation", max_objects_per_invocation, low=1, high=100_000
-    )
-    check_range(scope, "objects_per_batch", objects_per_batch, low=1, high=1000)
-    check_range(scope, "max_concurrency", max_concurrency, low=1, high=1000)
-    check_range(scope, "memory_size_mb", memory_size_mb, low=128, high=10240, unit=" MB")
-    check_range(scope, "timeout", timeout_seconds, low=60, high=900, unit=" s")
-    if not is_token(metric_namespace) and (
-        not METRIC_NAMESPACE_PATTERN.match(metric_namespace) or metric_namespace.startswith("AWS/")
-    ):
-        fail(
-            scope,
-            "metric_namespace",
-            metric_namespace,
-            "1-255 letters, digits and . - _ / # :, not starting with 'AWS/' (reserved)",
-        )

@@ -33,10 +33,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from aws_cdk import (
-    Annotations,
-    Arn,
-    ArnComponents,
-    ArnFormat,
     Duration,
     Names,
     RemovalPolicy,
@@ -55,6 +51,14 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
 from cdk_sagemaker_hosting import compliance, lambda_code, validation
+from cdk_sagemaker_hosting.encryption import (
+    allow_logs_to_use_key,
+    allow_service,
+    encrypted_topic,
+)
+
+# Under a name the ``encryption_key`` props do not hide.
+from cdk_sagemaker_hosting.encryption import encryption_key as _new_key
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from constructs import Construct, IConstruct
 
@@ -63,13 +67,10 @@ __all__ = [
     "HandlerProblem",
     "LoggedStateMachine",
     "Workflow",
-    "allow_logs_to_use_key",
     "check_schedule",
     "dead_letter_alarm",
     "dead_letter_queue",
     "encrypted_log_group",
-    "encrypted_topic",
-    "encryption_key",
     "failed_executions_alarm",
     "handler_function",
     "logged_state_machine",
@@ -78,76 +79,6 @@ __all__ = [
 ]
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
-_WARNING_IMPORTED_KEY = "cdk-sagemaker-hosting:ImportedKey"
-
-
-def encryption_key(
-    scope: Construct,
-    construct_id: str,
-    description: str,
-    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-) -> kms.Key:
-    """A customer-managed key with rotation, by default kept when the stack goes."""
-    return kms.Key(
-        scope,
-        construct_id,
-        description=description,
-        enable_key_rotation=True,
-        removal_policy=removal_policy,
-    )
-
-
-#: :func:`encryption_key`, under a name the ``encryption_key`` props do not hide.
-_new_key = encryption_key
-
-
-def _allow_service(
-    scope: Construct,
-    key: kms.IKey,
-    statement: iam.PolicyStatement,
-    what: str,
-) -> None:
-    """Add ``statement`` to ``key``'s policy; for an imported key, warn with what to add."""
-    if not key.add_to_resource_policy(statement).statement_added:
-        Annotations.of(scope).add_warning_v2(
-            _WARNING_IMPORTED_KEY,
-            "the encryption key is imported, so its key policy cannot be changed here: allow "
-            f"{what}.",
-        )
-
-
-def allow_logs_to_use_key(scope: Construct, key: kms.IKey, log_group_name: str) -> None:
-    """Let CloudWatch Logs use ``key`` for the log group of that name only.
-
-    An imported key's policy cannot be changed here: a warning says what to add.
-    """
-    stack = Stack.of(scope)
-    arn = Arn.format(
-        ArnComponents(
-            service="logs",
-            resource="log-group",
-            resource_name=log_group_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        ),
-        stack,
-    )
-    _allow_service(
-        scope,
-        key,
-        iam.PolicyStatement(
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            resources=["*"],
-            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
-        ),
-        f"the CloudWatch Logs service to use it for log group {log_group_name}",
-    )
 
 
 def encrypted_log_group(
@@ -406,24 +337,6 @@ def logged_state_machine(
     return LoggedStateMachine(machine, principal, role, log_group)
 
 
-def encrypted_topic(scope: Construct, construct_id: str, key: kms.IKey) -> sns.Topic:
-    """A TLS-only topic encrypted with ``key``, to which CloudWatch alarms may publish.
-
-    An imported key's policy cannot be changed here: a warning says what to add.
-    """
-    _allow_service(
-        scope,
-        key,
-        iam.PolicyStatement(
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],
-        ),
-        f"CloudWatch (cloudwatch.amazonaws.com) to use it for the alarm topic {construct_id}",
-    )
-    return sns.Topic(scope, construct_id, master_key=key, enforce_ssl=True)
-
-
 def dead_letter_queue(
     scope: Construct, construct_id: str, *, key: kms.IKey, dead_letter_of: str
 ) -> sqs.Queue:
@@ -434,7 +347,7 @@ def dead_letter_queue(
     own; give it an alarm (:func:`dead_letter_alarm`). An imported key's
     policy cannot be changed here: a warning says what to add.
     """
-    _allow_service(
+    allow_service(
         scope,
         key,
         iam.PolicyStatement(

@@ -1,0 +1,100 @@
+"""Customer-managed KMS keys and the AWS services allowed to use them.
+
+Kept apart from :mod:`cdk_sagemaker_hosting.workflow` (Lambda and Step
+Functions plumbing), so an endpoint's synth does not import those modules.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Annotations, Arn, ArnComponents, ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+
+from constructs import Construct
+
+#: The warning an imported key gets: its policy cannot be changed here.
+WARNING_IMPORTED_KEY = "cdk-sagemaker-hosting:ImportedKey"
+
+
+def encryption_key(
+    scope: Construct,
+    construct_id: str,
+    description: str,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+) -> kms.Key:
+    """A customer-managed key with rotation, by default kept when the stack goes."""
+    return kms.Key(
+        scope,
+        construct_id,
+        description=description,
+        enable_key_rotation=True,
+        removal_policy=removal_policy,
+    )
+
+
+def allow_service(
+    scope: Construct,
+    key: kms.IKey,
+    statement: iam.PolicyStatement,
+    what: str,
+) -> None:
+    """Add ``statement`` to ``key``'s policy; for an imported key, warn with what to add."""
+    if not key.add_to_resource_policy(statement).statement_added:
+        Annotations.of(scope).add_warning_v2(
+            WARNING_IMPORTED_KEY,
+            "the encryption key is imported, so its key policy cannot be changed here: allow "
+            f"{what}.",
+        )
+
+
+def allow_logs_to_use_key(scope: Construct, key: kms.IKey, log_group_name: str) -> None:
+    """Let CloudWatch Logs use ``key`` for the log group of that name only.
+
+    An imported key's policy cannot be changed here: a warning says what to add.
+    """
+    stack = Stack.of(scope)
+    arn = Arn.format(
+        ArnComponents(
+            service="logs",
+            resource="log-group",
+            resource_name=log_group_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        ),
+        stack,
+    )
+    allow_service(
+        scope,
+        key,
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            resources=["*"],
+            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
+        ),
+        f"the CloudWatch Logs service to use it for log group {log_group_name}",
+    )
+
+
+def encrypted_topic(scope: Construct, construct_id: str, key: kms.IKey) -> sns.Topic:
+    """A TLS-only topic encrypted with ``key``, to which CloudWatch alarms may publish.
+
+    An imported key's policy cannot be changed here: a warning says what to add.
+    """
+    allow_service(
+        scope,
+        key,
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"],
+        ),
+        f"CloudWatch (cloudwatch.amazonaws.com) to use it for the alarm topic {construct_id}",
+    )
+    return sns.Topic(scope, construct_id, master_key=key, enforce_ssl=True)
