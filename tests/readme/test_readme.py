@@ -75,6 +75,8 @@ def whole_programs() -> list[tuple[int, str]]:
 @pytest.mark.parametrize(("line", "code"), whole_programs(), ids=lambda v: str(v)[:8])
 def test_whole_programs_run(line: int, code: str, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path / "cdk.out"))
-    run(code, line, {"__name__": "readme"})
-    assert (tmp_path / "cdk.out" / "manifest.json").is_file()
+    namespace: dict[str, Any] = {"__name__": "readme"}
+    run(code, line, namespace)
+    app = namespace["app"]
+    assert isinstance(app, cdk.App)
+    assert (Path(app.outdir) / "manifest.json").is_file()
