@@ -167,7 +167,7 @@ def test_summary_names_what_the_emulator_skipped(
     assert deployed["summary"]["not_emulated"] == {
         "AWS::ApplicationAutoScaling::ScalableTarget": 2,
         "AWS::ApplicationAutoScaling::ScalingPolicy": 2,
-        "AWS::CloudWatch::Alarm": 25,
+        "AWS::CloudWatch::Alarm": 26,
         "AWS::CloudWatch::CompositeAlarm": 1,
         "AWS::Lambda::EventInvokeConfig": 1,
         "AWS::Lambda::Permission": 1,

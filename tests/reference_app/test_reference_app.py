@@ -189,7 +189,7 @@ def test_prod_variants_scale_on_invocations_and_are_watched(
     # per variant: 5XX, 4XX rate, model and overhead latency, CPU, memory, disk, at max;
     # the promotion's dead-letter alarm; per variant dataset drift, and the drift
     # monitor's failed-run and dead-letter alarms
-    template.resource_count_is("AWS::CloudWatch::Alarm", 21)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 22)
 
 
 def test_prod_checks_captured_traffic_for_drift(reference_templates: dict[str, Any]) -> None:
