@@ -60,6 +60,16 @@ class EncryptedBucket(Construct):
         bucket_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        validation.check_optional_type(
+            self, "encryption_key", encryption_key, kms.IKey, "a kms.IKey"
+        )
+        validation.check_optional_type(
+            self,
+            "server_access_logs_bucket",
+            server_access_logs_bucket,
+            s3.IBucket,
+            "an s3.IBucket",
+        )
         self.node.set_context(_LOGS_USE_BUCKET_POLICY, True)
 
         self.encryption_key: kms.IKey = encryption_key or kms.Key(

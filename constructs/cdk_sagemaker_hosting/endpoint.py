@@ -410,9 +410,13 @@ class Endpoint(EndpointBase):
                 InstanceVariant | ServerlessVariant,  # type: ignore[arg-type]
                 "an InstanceVariant or ServerlessVariant",
             )
+            validation.check_type(self, f"variants[{i}].model", variant.model, Model, "a Model")
         if shadow_variant is not None:
             validation.check_type(
                 self, "shadow_variant", shadow_variant, InstanceVariant, "an InstanceVariant"
+            )
+            validation.check_type(
+                self, "shadow_variant.model", shadow_variant.model, Model, "a Model"
             )
         for prop, value, expected, what in (
             ("data_capture", data_capture, DataCapture, "a DataCapture"),

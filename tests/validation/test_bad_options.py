@@ -353,6 +353,16 @@ CASES: list[Case] = [
         "model_data.bucket='my-bucket' is invalid: must be an s3.IBucket or EncryptedBucket, not str",
     ),
     (
+        "a variant's model that is not one",
+        lambda c: c.endpoint(variants=[InstanceVariant(model="fraud-model")]),
+        "Bad/Endpoint: variants[0].model='fraud-model' is invalid: must be a Model, not str",
+    ),
+    (
+        "a bucket key that is not one",
+        lambda c: EncryptedBucket(c.stack, "Keyed", encryption_key="arn:aws:kms:us-east-1:1:key/x"),
+        "Bad/Keyed: encryption_key='arn:aws:kms:us-east-1:1:key/x' is invalid: must be a kms.IKey",
+    ),
+    (
         "a VPC that is not one",
         lambda c: c.model(vpc="vpc-123"),
         "Bad/Model1: vpc='vpc-123' is invalid: must be an ec2.IVpc, not str",
