@@ -228,7 +228,8 @@ def test_the_command_line_shifts_traffic_both_ways(deployed: dict[str, Any]) -> 
         deployed, *endpoint, "--from", "Champion", "--to", "Shadow", "--steps", "100"
     )
     assert code == 2
-    assert "target='Shadow' is invalid: must be a production variant of the endpoint" in summary["error"]
+    refusal = "target='Shadow' is invalid: must be a production variant of the endpoint"
+    assert refusal in summary["error"]
 
 
 def test_deploy_local_promotes_the_challenger(deployed: dict[str, Any]) -> None:
