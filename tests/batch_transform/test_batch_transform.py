@@ -31,8 +31,9 @@ from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.validation import transform_instance_types
 
-from tests.conftest import new_app, normalise
+from tests.conftest import new_app
 from tests.gates import PACKS, nag_findings
+from tests.snapshots import construct_snapshot, json_snapshot
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 PREPROCESS = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -163,7 +164,17 @@ def definition(raw: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def test_snapshot(synthesised: Any, snapshot: Any) -> None:
-    assert normalise(synthesised[2]) == snapshot
+    """The one full snapshot of ScheduledBatchTransform (rule: ``tests/snapshots.py``).
+
+    Both of its configurations here (``Forecast``, ``Gpu``) are in full; the
+    buckets and models they read are stubs (held in full by the stack
+    snapshots); the operator's policy, which its grant writes, is in full. The
+    reference app's ``dev-batch`` stubs its ``WeeklyForecast`` and points here.
+    """
+    app, built, template = synthesised
+    stack = app.node.find_child("BatchTest")
+    subjects = [built["forecast"], built["gpu"]]
+    assert construct_snapshot(stack, template, subjects) == json_snapshot(snapshot)
 
 
 def test_each_run_names_its_job_uniquely_and_waits_for_it(synthesised: Any) -> None:
