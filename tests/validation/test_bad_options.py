@@ -350,7 +350,8 @@ CASES: list[Case] = [
     (
         "a bucket that is not one",
         lambda c: c.model(model_data=ModelData.from_bucket("my-bucket", "m/model.tar.gz")),
-        "model_data.bucket='my-bucket' is invalid: must be an s3.IBucket or EncryptedBucket, not str",
+        "model_data.bucket='my-bucket' is invalid: must be an s3.IBucket or EncryptedBucket, "
+        "not str",
     ),
     (
         "a variant's model that is not one",
