@@ -16,9 +16,14 @@ and instance types come from botocore's SageMaker service model.
 from __future__ import annotations
 
 import functools
+import gzip
+import importlib.util
+import json
+import os
 import re
 import weakref
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from aws_cdk import Token
@@ -142,17 +147,70 @@ def check_int(
         fail(scope, prop, value, f"must be {bounds}{unit}")
 
 
+#: How botocore stores a model: plain, or gzipped (the large ones).
+_MODEL_SUFFIXES = (".json", ".json.gz")
+
+
+def _model_file(path: Path) -> Path | None:
+    """``<path>.json`` or ``<path>.json.gz``, whichever exists first, as botocore looks."""
+    return next(
+        (f for s in _MODEL_SUFFIXES if (f := path.with_name(path.name + s)).is_file()), None
+    )
+
+
+def _read_model(roots: list[Path], name: str) -> dict[str, Any] | None:
+    """The first ``<root>/<name>`` model file found, parsed."""
+    for root in roots:
+        file = _model_file(root / name)
+        if file is not None:
+            data = file.read_bytes()
+            loaded: dict[str, Any] = json.loads(
+                gzip.decompress(data) if file.suffix == ".gz" else data
+            )
+            return loaded
+    return None
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    """botocore's ``deep_merge``: nested dicts merged, anything else replaced."""
+    for key, value in extra.items():
+        if isinstance(base.get(key), dict) and isinstance(value, dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
 @functools.cache
 def sagemaker_shapes() -> dict[str, Any]:
-    """The shapes of botocore's SageMaker service model, as botocore ships them.
+    """The shapes of botocore's SageMaker service model, as botocore's loader finds them.
 
-    Read through botocore's own loader (which also honours models under
-    ``~/.aws/models``) as plain JSON: about 0.03 s, where building botocore's
-    ``ServiceModel`` objects through a session costs every synth 0.2 s more.
+    The model is looked up as ``botocore.loaders.Loader`` does (``~/.aws/models``,
+    then botocore's own data; the newest API version; its ``sdk-extras``
+    merged) but read as plain JSON without importing botocore: importing
+    ``botocore.loaders`` (urllib3, http.client, email) alone cost every synth
+    0.1-0.2 s. A test compares the result with botocore's loader.
     """
-    from botocore.loaders import create_loader  # noqa: PLC0415 - loaded only when needed
-
-    model: dict[str, Any] = create_loader().load_service_model("sagemaker", "service-2")
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or spec.origin is None:
+        msg = "botocore is not installed: SageMaker's limits are read from its service model"
+        raise ModuleNotFoundError(msg)
+    roots = [
+        Path(os.path.expanduser("~")) / ".aws" / "models" / "sagemaker",
+        Path(spec.origin).parent / "data" / "sagemaker",
+    ]
+    versions = [
+        version.name
+        for root in roots
+        if root.is_dir()
+        for version in root.iterdir()
+        if _model_file(version / "service-2") is not None
+    ]
+    model = _read_model(roots, f"{max(versions, default='')}/service-2")
+    if model is None:
+        msg = f"botocore's SageMaker service model is missing from {roots}"
+        raise FileNotFoundError(msg)
+    latest = max(versions)
+    _merge(model, (_read_model(roots, f"{latest}/service-2.sdk-extras") or {}).get("merge", {}))
     shapes: dict[str, Any] = model["shapes"]
     return shapes
 
@@ -428,8 +486,6 @@ def check_s3_prefix(scope: IConstruct, prop: str, value: str) -> None:
 
 def check_model_archive(scope: IConstruct, prop: str, path: str) -> None:
     """A local model artifact: an existing ``.tar.gz`` file."""
-    import os  # noqa: PLC0415
-
     if not path.endswith(".tar.gz") or not os.path.isfile(path):
         fail(scope, prop, path, "must be an existing .tar.gz file (SageMaker's model archive)")
 
