@@ -146,7 +146,7 @@ class DeploymentConfig:
             self.maximum_execution_timeout,
             "MaximumExecutionTimeoutInSeconds",
         )
-        smallest = min(instance_counts) if instance_counts else None
+        fleet = (min(instance_counts), max(instance_counts)) if instance_counts else None
         if self.kind == "rolling":
             if serverless or len(instance_counts) > 1:
                 validation.fail(
@@ -163,7 +163,7 @@ class DeploymentConfig:
                 self.batch_instances,
                 percent=ROLLING_BATCH_PERCENT,
                 required=True,
-                instances=smallest,
+                instances=fleet,
             )
             _check_capacity(
                 scope,
@@ -172,7 +172,7 @@ class DeploymentConfig:
                 self.rollback_batch_instances,
                 percent=ROLLBACK_BATCH_PERCENT,
                 required=False,
-                instances=smallest,
+                instances=fleet,
             )
             _check_seconds(scope, f"{prop}.wait", self.wait, "WaitIntervalInSeconds")
             return
@@ -194,7 +194,7 @@ class DeploymentConfig:
             routing.instances,
             percent=LINEAR_PERCENT if routing.type == "LINEAR" else CANARY_PERCENT,
             required=True,
-            instances=None if serverless else smallest,
+            instances=None if serverless else fleet,
         )
 
     def alarm_errors(self, scope: IConstruct, count: int, prop: str = "deployment") -> list[str]:
@@ -257,8 +257,7 @@ def _seconds(duration: Duration | None) -> int | None:
 def _check_seconds(scope: IConstruct, prop: str, duration: Duration | None, shape: str) -> None:
     if duration is None:
         return
-    validation.check_type(scope, prop, duration, Duration, "a Duration")
-    seconds = duration.to_seconds()
+    seconds = validation.whole_seconds(scope, prop, duration)
     low, high = validation.service_range(shape)
     if validation.is_token(seconds):
         return
@@ -285,12 +284,13 @@ def _check_capacity(
     *,
     percent: tuple[int, int],
     required: bool,
-    instances: int | None,
+    instances: tuple[int, int] | None,
 ) -> None:
-    """A capacity given in percent or instances, within ``percent`` of the fleet either way.
+    """A capacity given in percent or instances, within ``percent`` of every variant's fleet.
 
-    ``instances``: the smallest variant's instance count, against which a
-    size in instances is measured (``None``: unknown, e.g. serverless).
+    ``instances``: the smallest and largest variant's instance counts (``None``:
+    unknown, e.g. serverless). A size in instances must be at most the upper
+    share of the smallest fleet and at least the lower share of the largest.
     """
     if percent_value is not None and instances_value is not None:
         validation.fail(
@@ -311,15 +311,20 @@ def _check_capacity(
         return
     low_count, _ = validation.service_range("CapacitySizeValue")
     validation.check_int(scope, f"{prop}.instances", instances_value, low=int(low_count or 1))
-    if instances is None or validation.is_token(instances_value) or validation.is_token(instances):
+    if instances is None or validation.is_token(instances_value):
         return
     assert instances_value is not None
-    share = 100 * instances_value / instances
-    if not low <= share <= high:
-        validation.fail(
-            scope,
-            f"{prop}.instances",
-            instances_value,
-            f"{instances_value} of the smallest variant's {instances} instances is {share:g} %; "
-            f"SageMaker takes {low}-{high} % of a variant's instances",
-        )
+    smallest, largest = instances
+    for fleet, bound, too in ((smallest, high, "above"), (largest, low, "below")):
+        if validation.is_token(fleet):
+            continue
+        share = 100 * instances_value / fleet
+        if (too == "above" and share > bound) or (too == "below" and share < bound):
+            which = "smallest" if too == "above" else "largest"
+            validation.fail(
+                scope,
+                f"{prop}.instances",
+                instances_value,
+                f"{instances_value} of the {which} variant's {fleet} instances is {share:g} %; "
+                f"SageMaker takes {low}-{high} % of every variant's instances",
+            )

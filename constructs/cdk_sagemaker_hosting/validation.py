@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from aws_cdk import Token
+from aws_cdk import Duration, Token
 
 from constructs import IConstruct
 
@@ -264,6 +264,22 @@ def production_variant_instance_types() -> frozenset[str]:
     botocore rather than a copy kept here.
     """
     return service_enum("ProductionVariantInstanceType")
+
+
+def whole_seconds(scope: IConstruct, prop: str, duration: object) -> int:
+    """``duration`` (a ``Duration``) in whole seconds; a fraction of a second is refused.
+
+    SageMaker's and the handlers' time fields are whole seconds; CDK would
+    otherwise fail with a jsii error that names no construct.
+    """
+    check_type(scope, prop, duration, Duration, "a Duration")
+    assert isinstance(duration, Duration)
+    seconds = duration.to_seconds(integral=False)
+    if is_token(seconds):
+        return int(duration.to_seconds())
+    if seconds != int(seconds):
+        fail(scope, prop, f"{seconds:g} s", "must be whole seconds")
+    return int(seconds)
 
 
 def check_sagemaker_name(scope: IConstruct, prop: str, value: str | None) -> None:

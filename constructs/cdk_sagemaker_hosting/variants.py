@@ -157,9 +157,13 @@ class InstanceVariant:
                 "ProductionVariantContainerStartupHealthCheckTimeoutInSeconds",
             ),
         ):
-            validation.check_service_int(
-                scope, f"{prop}.{field}", _seconds(getattr(self, field)), shape, unit=" s"
+            duration = getattr(self, field)
+            seconds = (
+                None
+                if duration is None
+                else validation.whole_seconds(scope, f"{prop}.{field}", duration)
             )
+            validation.check_service_int(scope, f"{prop}.{field}", seconds, shape, unit=" s")
         if self.routing_strategy is not None:
             validation.check_type(
                 scope,

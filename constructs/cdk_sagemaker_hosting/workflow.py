@@ -60,6 +60,7 @@ from cdk_sagemaker_hosting.encryption import (
 # Under a name the ``encryption_key`` props do not hide.
 from cdk_sagemaker_hosting.encryption import encryption_key as _new_key
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
+from cdk_sagemaker_hosting.validation import whole_seconds
 from constructs import Construct, IConstruct
 
 __all__ = [
@@ -490,15 +491,6 @@ def check_schedule(scope: IConstruct, prop: str, schedule: Any) -> None:
         expression,
         "must be an EventBridge schedule: rate(<n> <minutes|hours|days>) or cron(<6 fields>)",
     )
-
-
-def whole_seconds(scope: IConstruct, prop: str, duration: Duration) -> int:
-    """``duration`` in whole seconds, as the handlers' requests and configurations hold it."""
-    validation.check_type(scope, prop, duration, Duration, "a Duration")
-    seconds = duration.to_seconds(integral=False)
-    if seconds != int(seconds):
-        validation.fail(scope, prop, f"{seconds:g} s", "must be whole seconds")
-    return int(seconds)
 
 
 # --- the handlers' problems, as the constructs report them -------------------------

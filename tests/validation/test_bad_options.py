@@ -301,13 +301,36 @@ CASES: list[Case] = [
         "canary of too many instances",
         lambda c: c.endpoint(instance_count=4, deployment=canary(c, instances=3)),
         "deployment.traffic_routing (CANARY).instances=3 is invalid: 3 of the smallest variant's "
-        "4 instances is 75 %; SageMaker takes 1-50 % of a variant's instances",
+        "4 instances is 75 %; SageMaker takes 1-50 % of every variant's instances",
     ),
     (
         "linear step of too few instances",
         lambda c: c.endpoint(instance_count=20, deployment=linear(c, instances=1)),
-        "deployment.traffic_routing (LINEAR).instances=1 is invalid: 1 of the smallest variant's "
-        "20 instances is 5 %; SageMaker takes 10-50 % of a variant's instances",
+        "deployment.traffic_routing (LINEAR).instances=1 is invalid: 1 of the largest variant's "
+        "20 instances is 5 %; SageMaker takes 10-50 % of every variant's instances",
+    ),
+    (
+        "linear step too small for the larger of two variants",
+        lambda c: c.endpoint(
+            variants=[
+                c.variant(variant_name="Small", initial_instance_count=2),
+                c.variant(variant_name="Large", initial_instance_count=20),
+            ],
+            deployment=linear(c, instances=1),
+        ),
+        "deployment.traffic_routing (LINEAR).instances=1 is invalid: 1 of the largest variant's "
+        "20 instances is 5 %; SageMaker takes 10-50 % of every variant's instances",
+    ),
+    (
+        "a wait of a fraction of a second",
+        lambda c: c.endpoint(
+            deployment=DeploymentConfig.rolling(
+                batch_instances=1,
+                wait=cdk.Duration.millis(1500),
+                rollback_alarms=c.alarms(1),
+            )
+        ),
+        "deployment.wait='1.5 s' is invalid: must be whole seconds",
     ),
     (
         "rolling batch above half the fleet",
@@ -326,8 +349,8 @@ CASES: list[Case] = [
                 batch_instances=1, wait=MINUTE, rollback_alarms=c.alarms(1)
             ),
         ),
-        "deployment.batch.instances=1 is invalid: 1 of the smallest variant's 40 instances is "
-        "2.5 %; SageMaker takes 5-50 % of a variant's instances",
+        "deployment.batch.instances=1 is invalid: 1 of the largest variant's 40 instances is "
+        "2.5 %; SageMaker takes 5-50 % of every variant's instances",
     ),
     (
         "sampling percentage not a whole number",
