@@ -197,6 +197,13 @@ class DeploymentConfig:
             instances=None if serverless else fleet,
         )
 
+    @property
+    def guarded(self) -> bool:
+        """True for a canary, linear or rolling deployment (not all at once)."""
+        return self.kind == "rolling" or (
+            self.traffic_routing is not None and self.traffic_routing.type != "ALL_AT_ONCE"
+        )
+
     def alarm_errors(self, scope: IConstruct, count: int, prop: str = "deployment") -> list[str]:
         """What is wrong with ``count`` rollback alarms for this config (nothing: empty)."""
         needs = self.kind == "rolling" or (

@@ -12,6 +12,7 @@ from aws_cdk import (
     ArnComponents,
     ArnFormat,
     Duration,
+    Fn,
     IStableAnyProducer,
     Lazy,
     Names,
@@ -228,8 +229,23 @@ class _ImportedEndpoint(EndpointBase):
         multi_az: bool | None,
         data_capture: DataCapture | None,
     ) -> None:
-        super().__init__(scope, construct_id, physical_name=endpoint_name)
+        super().__init__(
+            scope,
+            construct_id,
+            physical_name=endpoint_name,
+            environment_from_arn=endpoint_arn,
+        )
         validation.check_sagemaker_name(self, "endpoint_name", endpoint_name)
+        if isinstance(variants, str) or not isinstance(variants, Sequence):
+            validation.fail(self, "variants", variants, "must be a list of VariantAttributes")
+        if validation.is_token(endpoint_name) and endpoint_arn is None:
+            validation.fail(
+                self,
+                "endpoint_name",
+                "<deploy-time value>",
+                "an endpoint ARN carries the name in lower case, which cannot be derived from "
+                "a deploy-time name: give endpoint_arn too",
+            )
         for i, variant in enumerate(variants):
             validation.check_type(
                 self, f"variants[{i}]", variant, VariantAttributes, "a VariantAttributes"
@@ -253,6 +269,8 @@ class _ImportedEndpoint(EndpointBase):
             ),
             Stack.of(self),
         )
+        if endpoint_arn is not None and not validation.is_token(endpoint_arn):
+            _check_endpoint_arn(self, endpoint_name, endpoint_arn)
         self.variant_attributes = tuple(variants)
         self.asynchronous = asynchronous
         self.multi_az = multi_az
@@ -267,6 +285,27 @@ class _ImportedEndpoint(EndpointBase):
         return self._endpoint_arn
 
 
+def _check_endpoint_arn(scope: Construct, name: str, arn: str) -> None:
+    """An endpoint ARN names a SageMaker endpoint, the one called ``name`` when both are known."""
+    parts = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
+    if parts.service != "sagemaker" or parts.resource != "endpoint" or not parts.resource_name:
+        validation.fail(
+            scope,
+            "endpoint_arn",
+            arn,
+            "must be a SageMaker endpoint ARN: arn:<partition>:sagemaker:<region>:<account>:"
+            "endpoint/<name>",
+        )
+    if not validation.is_token(name) and parts.resource_name != name.lower():
+        validation.fail(
+            scope,
+            "endpoint_arn",
+            arn,
+            f"names endpoint {parts.resource_name!r}, not {name!r} (ARNs carry the name in "
+            "lower case)",
+        )
+
+
 def _check_unique_names(scope: Construct, names: list[str]) -> None:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -276,6 +315,13 @@ def _check_unique_names(scope: Construct, names: list[str]) -> None:
             duplicates,
             "variant names (shadow included) must be unique in an endpoint",
         )
+
+
+def _refuse_ignored(scope: Construct, rule: str, **props: tuple[object, object]) -> None:
+    """Refuse props given a value other than their default where they cannot apply."""
+    for prop, (value, default) in props.items():
+        if value != default:
+            validation.fail(scope, prop, value, rule)
 
 
 @jsii.implements(IStableAnyProducer)
@@ -332,7 +378,9 @@ class Endpoint(EndpointBase):
 
     :param model: the model of a one-variant endpoint.
     :param variants: 1-10 :class:`InstanceVariant`, or one :class:`ServerlessVariant`.
-    :param endpoint_name: Default: derived from the construct path, at most 63 characters.
+    :param endpoint_name: Default: derived from the construct path, at most 63
+        characters. Give it to reference the endpoint from another account or
+        Region (CDK lets only explicit physical names cross environments).
     :param variant_name: with ``model``. Default: ``"AllTraffic"``.
     :param instance_type: with ``model``. Default: ``"ml.m5.large"``.
     :param instance_count: with ``model``. Default: 2.
@@ -379,6 +427,8 @@ class Endpoint(EndpointBase):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
+        # A generated name is known at synth too, but CDK lets only an explicit
+        # physical name cross environments: give endpoint_name for that.
         super().__init__(scope, construct_id, physical_name=endpoint_name)
         validation.check_sagemaker_name(self, "endpoint_name", endpoint_name)
         if (model is None) == (variants is None):
@@ -390,6 +440,24 @@ class Endpoint(EndpointBase):
             )
         if model is not None:
             validation.check_type(self, "model", model, Model, "a Model")
+        else:
+            _refuse_ignored(
+                self,
+                "with variants, give the variant's name, instance type and count in each "
+                "InstanceVariant",
+                variant_name=(variant_name, DEFAULT_VARIANT_NAME),
+                instance_type=(instance_type, DEFAULT_INSTANCE_TYPE),
+                instance_count=(instance_count, 2),
+            )
+            if isinstance(variants, str) or not isinstance(variants, Sequence):
+                validation.fail(
+                    self,
+                    "variants",
+                    variants,
+                    "must be a list of InstanceVariant or ServerlessVariant",
+                )
+        if not isinstance(multi_az, bool):
+            validation.fail(self, "multi_az", multi_az, "must be True or False")
         self.variants: list[Variant] = (
             list(variants)
             if variants is not None
@@ -417,6 +485,18 @@ class Endpoint(EndpointBase):
             )
             validation.check_type(
                 self, "shadow_variant.model", shadow_variant.model, Model, "a Model"
+            )
+            _refuse_ignored(
+                self,
+                "a shadow variant takes no weight of its own: its share of the production "
+                "variant's requests is shadow_sampling_percentage",
+                **{"shadow_variant.initial_weight": (shadow_variant.initial_weight, 1.0)},
+            )
+        else:
+            _refuse_ignored(
+                self,
+                "only applies with a shadow_variant",
+                shadow_sampling_percentage=(shadow_sampling_percentage, 100),
             )
         for prop, value, expected, what in (
             ("data_capture", data_capture, DataCapture, "a DataCapture"),
@@ -451,6 +531,24 @@ class Endpoint(EndpointBase):
                 ],
                 serverless=serverless_endpoint,
             )
+        if deployment is not None and deployment.guarded:
+            inf1 = sorted(
+                {
+                    v.instance_type
+                    for v in self.variants
+                    if isinstance(v, InstanceVariant)
+                    and isinstance(v.instance_type, str)
+                    and v.instance_type.startswith("ml.inf1.")
+                }
+            )
+            if inf1:
+                Annotations.of(self).add_warning_v2(
+                    "cdk-sagemaker-hosting:GuardrailsIgnored",
+                    f"deployment: {', '.join(inf1)} (Inf1) variants make SageMaker fall back to a "
+                    "blue/green update with all-at-once traffic shifting and no final baking "
+                    "period (Deployment guardrails, exclusions): the canary, linear or rolling "
+                    "policy does not apply. Use ml.inf2 to keep it.",
+                )
         if not multi_az:
             Annotations.of(self).add_warning_v2(
                 "cdk-sagemaker-hosting:SingleAz",
@@ -782,18 +880,37 @@ class Endpoint(EndpointBase):
 
     @staticmethod
     def from_endpoint_arn(scope: Construct, construct_id: str, endpoint_arn: str) -> EndpointBase:
-        """An endpoint made elsewhere, by ARN (its name is the ARN's last part)."""
-        name = Arn.split(endpoint_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
-        return _ImportedEndpoint(
+        """An endpoint made elsewhere, by ARN, for grants.
+
+        SageMaker ARNs carry the endpoint's name in lower case, while its
+        metrics, scaling and invocations use the name as created: the name
+        taken from the ARN is right only for an endpoint named in lower case.
+        For metrics, alarms or scaling use :meth:`from_endpoint_attributes`
+        with the exact ``endpoint_name`` (and ``endpoint_arn``); a warning
+        says so when the ARN is used alone.
+        """
+        if validation.is_token(endpoint_arn):
+            name = Fn.select(1, Fn.split("/", endpoint_arn))
+        else:
+            name = Arn.split(endpoint_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name or ""
+        imported = _ImportedEndpoint(
             scope,
             construct_id,
-            endpoint_name=name or endpoint_arn,
+            endpoint_name=name,
             endpoint_arn=endpoint_arn,
             variants=(),
             asynchronous=False,
             multi_az=None,
             data_capture=None,
         )
+        Annotations.of(imported).add_warning_v2(
+            "cdk-sagemaker-hosting:EndpointNameFromArn",
+            f"the endpoint name ({name if not validation.is_token(name) else 'from the ARN'}) "
+            "is read from its ARN, where SageMaker writes it in lower case: metrics, alarms "
+            "and scaling need the name as created. Import with "
+            "Endpoint.from_endpoint_attributes(endpoint_name=..., endpoint_arn=...) for them.",
+        )
+        return imported
 
     @staticmethod
     def from_endpoint_attributes(
@@ -805,10 +922,11 @@ class Endpoint(EndpointBase):
         asynchronous: bool = False,
         multi_az: bool | None = None,
         data_capture: DataCapture | None = None,
+        endpoint_arn: str | None = None,
     ) -> EndpointBase:
         """An endpoint made elsewhere, with what its consumers need to know of it.
 
-        :param endpoint_name: its name.
+        :param endpoint_name: its name, exactly as created (metrics and scaling use it).
         :param variants: its variants: names, and instance types or serverless
             (monitoring sets CPU, memory and disk alarms from the instance
             types; scaling checks them), the shadow flagged. Default: unknown.
@@ -816,12 +934,15 @@ class Endpoint(EndpointBase):
         :param multi_az: its variants span Availability Zones. Default: unknown.
         :param data_capture: its data capture (the drift monitor reads it).
             Default: unknown.
+        :param endpoint_arn: its ARN, for an endpoint in another account or
+            Region, or whose name is known only at deploy time. Default: built
+            from the name, in this stack's account and Region.
         """
         return _ImportedEndpoint(
             scope,
             construct_id,
             endpoint_name=endpoint_name,
-            endpoint_arn=None,
+            endpoint_arn=endpoint_arn,
             variants=variants,
             asynchronous=asynchronous,
             multi_az=multi_az,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import aws_cdk as cdk
@@ -369,3 +370,76 @@ def test_an_image_from_the_stack_region_passes_and_an_agnostic_stack_gets_an_inf
         "/Hosting/Model", Match.string_like_regexp("deploys only to us-east-1")
     )
     Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
+
+
+def test_an_endpoint_with_a_given_name_is_referenced_from_another_environment() -> None:
+    app = new_app()
+    hosting = cdk.Stack(app, "Hosting", env=US_EAST)
+    bucket = EncryptedBucket(hosting, "Artifacts")
+    endpoint = Endpoint(
+        hosting,
+        "Endpoint",
+        model=model_from(hosting, ModelData.from_bucket(bucket, "m/m.tar.gz")),
+        endpoint_name="FraudScoring",
+    )
+    other = cdk.Stack(app, "Other", env=cdk.Environment(account="222222222222", region="us-east-1"))
+    role = iam.Role(other, "Caller", assumed_by=iam.AccountRootPrincipal())
+    endpoint.grant_invoke(role)
+    statements = [
+        s
+        for policy in Template.from_stack(other).find_resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    expected = f"endpoint/{endpoint.endpoint_name.lower()}"
+    assert expected in json.dumps(statements), statements
+
+
+def test_an_endpoint_imported_by_arn_warns_that_its_name_is_lower_case() -> None:
+    stack = cdk.Stack(new_app(), "Ops")
+    imported = Endpoint.from_endpoint_arn(
+        stack, "Fraud", "arn:aws:sagemaker:eu-west-1:222222222222:endpoint/fraudscoring"
+    )
+    assert imported.endpoint_name == "fraudscoring"
+    assert imported.env.account == "222222222222" and imported.env.region == "eu-west-1"
+    Annotations.from_stack(stack).has_warning(
+        "/Ops/Fraud",
+        Match.string_like_regexp("read from its ARN, where SageMaker writes it in lower"),
+    )
+
+
+def test_an_endpoint_arn_must_name_the_endpoint() -> None:
+    stack = cdk.Stack(new_app(), "Ops")
+    with pytest.raises(ValidationError, match="names endpoint 'other', not 'FraudScoring'"):
+        Endpoint.from_endpoint_attributes(
+            stack,
+            "Fraud",
+            endpoint_name="FraudScoring",
+            endpoint_arn="arn:aws:sagemaker:us-east-1:111111111111:endpoint/other",
+        )
+    with pytest.raises(ValidationError, match="must be a SageMaker endpoint ARN"):
+        Endpoint.from_endpoint_attributes(
+            stack,
+            "Bad",
+            endpoint_name="x",
+            endpoint_arn="arn:aws:s3:::bucket",
+        )
+
+
+def test_guardrails_on_inf1_warn_that_sagemaker_ignores_them() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    bucket = EncryptedBucket(stack, "Artifacts")
+    model = model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz"))
+    endpoint = Endpoint(
+        stack,
+        "Endpoint",
+        model=model,
+        instance_type="ml.inf1.xlarge",
+        deployment=DeploymentConfig.blue_green(
+            traffic_routing=TrafficRouting.canary(percent=10, wait=cdk.Duration.minutes(5)),
+            rollback_alarms=[cloudwatch.Alarm.from_alarm_name(stack, "A", "a")],
+        ),
+    )
+    Annotations.from_stack(stack).has_warning(
+        "/Hosting/Endpoint", Match.string_like_regexp("Inf1.*fall back to a blue/green update")
+    )
+    assert endpoint.deployment is not None

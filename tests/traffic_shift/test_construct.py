@@ -606,9 +606,27 @@ def test_an_endpoint_imported_with_its_variants_is_checked_against_them() -> Non
         )
 
 
-def test_an_endpoint_name_known_at_deploy_time_only_passes() -> None:
+def test_an_endpoint_name_known_at_deploy_time_only_passes_with_its_arn() -> None:
     stack = cdk.Stack(new_app(), "Token", env=ENV)
     name = cdk.CfnParameter(stack, "EndpointName").value_as_string
-    endpoint = Endpoint.from_endpoint_name(stack, "Endpoint", name)
+    arn = cdk.CfnParameter(stack, "EndpointArn").value_as_string
+    endpoint = Endpoint.from_endpoint_attributes(
+        stack, "Endpoint", endpoint_name=name, endpoint_arn=arn
+    )
     shift = TrafficShift(stack, "Shift", endpoint=endpoint, source_variant="A", target_variant="B")
     assert shift.request.endpoint == name
+    # The lock and weight permissions name the ARN given, never a broken token.
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy")
+    assert "${token[" not in json.dumps(policies).lower()
+    assert {"Ref": "EndpointArn"} in [
+        s["Resource"]
+        for p in policies.values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_an_endpoint_name_known_at_deploy_time_only_needs_its_arn() -> None:
+    stack = cdk.Stack(new_app(), "Token", env=ENV)
+    name = cdk.CfnParameter(stack, "EndpointName").value_as_string
+    with pytest.raises(ValidationError, match="give endpoint_arn too"):
+        Endpoint.from_endpoint_name(stack, "Endpoint", name)

@@ -387,6 +387,34 @@ CASES: list[Case] = [
         "Bad/Keyed: encryption_key='arn:aws:kms:us-east-1:1:key/x' is invalid: must be a kms.IKey",
     ),
     (
+        "shortcut props beside variants",
+        lambda c: c.endpoint(variants=[c.variant()], instance_count=6),
+        "Bad/Endpoint: instance_count=6 is invalid: with variants, give the variant's name, "
+        "instance type and count in each InstanceVariant",
+    ),
+    (
+        "a shadow variant's own weight",
+        lambda c: c.endpoint(shadow_variant=c.variant(variant_name="Shadow", initial_weight=0.25)),
+        "Bad/Endpoint: shadow_variant.initial_weight=0.25 is invalid: a shadow variant takes no "
+        "weight of its own",
+    ),
+    (
+        "a shadow sampling percentage without a shadow",
+        lambda c: c.endpoint(shadow_sampling_percentage=50),
+        "Bad/Endpoint: shadow_sampling_percentage=50 is invalid: only applies with a "
+        "shadow_variant",
+    ),
+    (
+        "variants that are not a list",
+        lambda c: c.endpoint(variants=c.variant()),
+        "Bad/Endpoint: variants=InstanceVariant(",
+    ),
+    (
+        "multi_az that is not a boolean",
+        lambda c: c.endpoint(multi_az="no"),
+        "Bad/Endpoint: multi_az='no' is invalid: must be True or False",
+    ),
+    (
         "a VPC that is not one",
         lambda c: c.model(vpc="vpc-123"),
         "Bad/Model1: vpc='vpc-123' is invalid: must be an ec2.IVpc, not str",
