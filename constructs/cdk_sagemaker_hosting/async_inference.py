@@ -115,11 +115,15 @@ def grant_publish(grantee: iam.IGrantable, topic: sns.ITopic) -> iam.Grant:
         grantee=grantee, actions=["sns:Publish"], resource_arns=[topic.topic_arn]
     )
     if topic.master_key is not None:
+        # Through SNS only: the key may also encrypt volumes and logs.
         grant = grant.combine(
             iam.Grant.add_to_principal(
                 grantee=grantee,
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resource_arns=[topic.master_key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"sns.{topic.stack.region}.amazonaws.com"}
+                },
             )
         )
     return grant

@@ -60,9 +60,15 @@ class DataCapture:
         *,
         writers: Sequence[iam.IGrantable],
         serverless: bool,
+        endpoint_name: str,
         prop: str = "data_capture",
     ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
-        """Check this capture for the endpoint ``scope``, let ``writers`` write it, render it."""
+        """Check this capture for the endpoint ``scope``, let ``writers`` write it, render it.
+
+        The writers may write under ``<prefix><endpoint_name>/`` only, where
+        SageMaker puts this endpoint's captures, not into another endpoint's
+        folder of the same prefix (which that endpoint's drift check reads).
+        """
         if serverless:
             validation.fail(scope, prop, "set", "serverless endpoints do not support data capture")
         validation.check_service_int(
@@ -101,8 +107,13 @@ class DataCapture:
                 "encryption_key= (the bucket's KMS key) so SageMaker encrypts with it and the "
                 "models may use it.",
             )
+        folder = (
+            self.prefix
+            if validation.is_token(endpoint_name) or validation.is_token(self.prefix)
+            else f"{self.prefix}{endpoint_name}/"
+        )
         for writer in writers:
-            access.grant_write_prefix(writer, self.prefix)
+            access.grant_write_prefix(writer, folder)
         modes = [
             m for m, on in (("Input", self.capture_input), ("Output", self.capture_output)) if on
         ]

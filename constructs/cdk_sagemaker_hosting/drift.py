@@ -383,6 +383,14 @@ class DriftMonitor(Workflow):
                 "data: give the endpoint a DataCapture (or, for an imported endpoint, pass "
                 "data_capture= or Endpoint.from_endpoint_attributes(data_capture=...))",
             )
+        if capture.sampling_percentage == 0:
+            validation.fail(
+                self,
+                "data_capture.sampling_percentage",
+                0,
+                "the endpoint captures no request, so every check would report insufficient "
+                "data; capture a share of the traffic (1-100)",
+            )
         if not capture.capture_input:
             validation.fail(
                 self,

@@ -617,7 +617,10 @@ class Endpoint(EndpointBase):
             production_variants=production,
             shadow_production_variants=shadow,
             data_capture_config=data_capture.bind(
-                self, writers=self.models, serverless=serverless_endpoint
+                self,
+                writers=self.models,
+                serverless=serverless_endpoint,
+                endpoint_name=self._endpoint_name,
             )
             if data_capture is not None
             else None,

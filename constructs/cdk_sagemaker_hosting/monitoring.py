@@ -151,7 +151,7 @@ class AlarmThresholds:
 
 
 def _check_positive(
-    scope: IConstruct, prop: str, value: Any, *, high: float | None = None, unit: str = ""
+    scope: IConstruct, prop: str, value: object, *, high: float | None = None, unit: str = ""
 ) -> None:
     """``None`` (off), a token, or a number above 0 (and at most ``high``)."""
     if value is None or validation.is_token(value):

@@ -35,7 +35,7 @@ def is_burstable(instance_type: str) -> bool:
     return bool(BURSTABLE_PATTERN.match(instance_type))
 
 
-def check_target_value(scope: IConstruct, prop: str, value: Any) -> None:
+def check_target_value(scope: IConstruct, prop: str, value: object) -> None:
     """The target of a tracking policy: a positive number (tokens pass)."""
     if validation.is_token(value):
         return
@@ -43,7 +43,7 @@ def check_target_value(scope: IConstruct, prop: str, value: Any) -> None:
         validation.fail(scope, prop, value, "must be a positive number")
 
 
-def _known(value: Any) -> bool:
+def _known(value: object) -> bool:
     return value is not None and not validation.is_token(value)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from aws_cdk import (
     Duration,
@@ -448,7 +448,7 @@ _CRON = re.compile(r"^cron\((?P<fields>[^()]+)\)$")
 _CRON_FIELDS = 6
 
 
-def check_schedule(scope: IConstruct, prop: str, schedule: Any) -> None:
+def check_schedule(scope: IConstruct, prop: str, schedule: object) -> None:
     """An ``events.Schedule`` whose expression EventBridge accepts.
 
     ``rate(...)`` takes a positive whole number and a unit that is singular
@@ -457,6 +457,7 @@ def check_schedule(scope: IConstruct, prop: str, schedule: Any) -> None:
     expression rules). Expressions known only at deploy time pass.
     """
     validation.check_type(scope, prop, schedule, events.Schedule, "an events.Schedule")
+    assert isinstance(schedule, events.Schedule)
     expression = schedule.expression_string
     if validation.is_token(expression):
         return
@@ -755,7 +756,11 @@ class Workflow(Construct):
             self,
             "ScheduleRole",
             description=role_description,
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            # EventBridge may assume it for this account's rules only.
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ),
         )
         self.state_machine.grant_start_execution(
             ManagedPolicyPrincipal(self, "SchedulePolicy", role=role)

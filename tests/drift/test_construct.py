@@ -606,6 +606,25 @@ def test_an_endpoint_that_captures_no_input_is_refused() -> None:
     )
 
 
+def test_an_endpoint_that_samples_no_traffic_is_refused() -> None:
+    stack = cdk.Stack(new_app(), "ZeroSample")
+    bucket = EncryptedBucket(stack, "Capture")
+    model = Model(stack, "Model", image=ContainerImage.from_registry(IMAGE))
+    endpoint = Endpoint(
+        stack,
+        "Endpoint",
+        model=model,
+        data_capture=DataCapture(destination=bucket, sampling_percentage=0),
+    )
+    with pytest.raises(ValidationError) as error:
+        DriftMonitor(stack, "Drift", endpoint=endpoint, baseline_key="b.json")
+    assert str(error.value) == (
+        "ZeroSample/Drift: data_capture.sampling_percentage=0 is invalid: the endpoint captures "
+        "no request, so every check would report insufficient data; capture a share of the "
+        "traffic (1-100)"
+    )
+
+
 def test_an_endpoint_that_captures_nothing_is_refused() -> None:
     stack = cdk.Stack(new_app(), "NoCapture")
     model = Model(stack, "Model", image=ContainerImage.from_registry(IMAGE))

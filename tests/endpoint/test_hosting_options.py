@@ -198,8 +198,10 @@ def test_data_capture_is_readable_encrypted_and_writable_by_the_models_only() ->
         for st in policy["Properties"]["PolicyDocument"]["Statement"]
         if st["Action"] == "s3:PutObject"
     ]
+    # This endpoint's folder only: SageMaker writes <prefix><endpoint>/..., and
+    # another endpoint's folder of the same prefix is that endpoint's to fill.
     assert len(puts) == 1
-    assert puts[0]["Resource"]["Fn::Join"][1][-1] == "/capture/*"
+    assert puts[0]["Resource"]["Fn::Join"][1][-1] == "/capture/Hosting-Endpoint-D164256E/*"
 
 
 def test_async_inference_with_encrypted_tls_only_topics() -> None:
