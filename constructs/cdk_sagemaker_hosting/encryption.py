@@ -6,6 +6,8 @@ Functions plumbing), so an endpoint's synth does not import those modules.
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Annotations, Arn, ArnComponents, ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -15,6 +17,8 @@ from constructs import Construct
 
 #: The warning an imported key gets: its policy cannot be changed here.
 WARNING_IMPORTED_KEY = "cdk-sagemaker-hosting:ImportedKey"
+#: The warning a key of another stack gets: its policy is not changed from here.
+WARNING_OTHER_STACKS_KEY = "cdk-sagemaker-hosting:OtherStacksKey"
 
 
 def encryption_key(
@@ -39,7 +43,22 @@ def allow_service(
     statement: iam.PolicyStatement,
     what: str,
 ) -> None:
-    """Add ``statement`` to ``key``'s policy; for an imported key, warn with what to add."""
+    """Add ``statement`` to ``key``'s policy when ``scope``'s stack owns the key.
+
+    A key of another stack is never changed behind its owner's back, and an
+    imported key's policy cannot be: a warning says what to add, with the
+    statement as JSON.
+    """
+    if isinstance(key, Construct) and Stack.of(key) is not Stack.of(scope):
+        document = json.dumps(
+            Stack.of(scope).resolve(statement.to_statement_json()), separators=(",", ":")
+        )
+        Annotations.of(scope).add_warning_v2(
+            WARNING_OTHER_STACKS_KEY,
+            f"the encryption key {key.node.path} belongs to another stack, whose key policy "
+            f"is left as it is: allow {what} there (statement: {document}).",
+        )
+        return
     if not key.add_to_resource_policy(statement).statement_added:
         Annotations.of(scope).add_warning_v2(
             WARNING_IMPORTED_KEY,

@@ -443,3 +443,29 @@ def test_guardrails_on_inf1_warn_that_sagemaker_ignores_them() -> None:
         "/Hosting/Endpoint", Match.string_like_regexp("Inf1.*fall back to a blue/green update")
     )
     assert endpoint.deployment is not None
+
+
+def test_a_key_of_another_stack_is_left_alone_with_a_warning_naming_the_statement() -> None:
+    app = new_app()
+    security = cdk.Stack(app, "Security", env=US_EAST)
+    key = kms.Key(security, "Key", enable_key_rotation=True)
+    hosting = cdk.Stack(app, "Hosting", env=US_EAST)
+    bucket = EncryptedBucket(hosting, "Artifacts")
+    model = model_from(hosting, ModelData.from_bucket(bucket, "m/model.tar.gz"))
+    Endpoint(hosting, "Endpoint", model=model, encryption_key=key)
+    # The security team's key policy is not changed from the hosting stack: it
+    # holds the account's root statement only.
+    (policy,) = [
+        r["Properties"]["KeyPolicy"]
+        for r in Template.from_stack(security).to_json()["Resources"].values()
+        if r["Type"] == "AWS::KMS::Key"
+    ]
+    assert len(policy["Statement"]) == 1
+    assert "logs" not in json.dumps(policy)
+    # ...and the hosting stack says what to add there.
+    Annotations.from_stack(hosting).has_warning(
+        "/Hosting/Endpoint",
+        Match.string_like_regexp(
+            "Security/Key belongs to another stack.*logs.us-east-1.amazonaws.com"
+        ),
+    )
