@@ -192,7 +192,7 @@ class _BucketModelData(ModelData):
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
         validation.check_s3_key(scope, f"{prop}.key", self._key)
         access = BucketAccess.of(scope, f"{prop}.bucket", self._bucket, self._encryption_key)
-        access.grant_read_object(grantee, self._key)
+        access.add_read_object(grantee.grant_principal, self._key)
         return access.s3_url_for_object(self._key)
 
 
@@ -207,7 +207,7 @@ class _BucketPrefixModelData(ModelData):
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
         validation.check_s3_prefix(scope, f"{prop}.prefix", self._prefix)
         access = BucketAccess.of(scope, f"{prop}.bucket", self._bucket, self._encryption_key)
-        access.grant_read_prefix(grantee, self._prefix)
+        access.add_read_prefix(grantee.grant_principal, self._prefix)
         return access.s3_url_for_object(self._prefix)
 
 
