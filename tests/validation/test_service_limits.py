@@ -8,6 +8,7 @@ shape, fails here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -147,6 +148,21 @@ CASES: dict[str, tuple[str, Callable[[int], None]]] = {
 }
 
 
+#: name -> the property the error must name.
+PROPS = {
+    "volume size": "variants[0].volume_size_gb=",
+    "model download timeout": "variants[0].model_data_download_timeout=",
+    "container startup timeout": "variants[0].container_startup_health_check_timeout=",
+    "capture sampling": "data_capture.sampling_percentage=",
+    "async concurrency": "async_inference.max_concurrent_invocations_per_instance=",
+    "serverless concurrency": "variants[0].max_concurrency=",
+    "serverless provisioned concurrency": "variants[0].provisioned_concurrency=",
+    "deployment timeout": "deployment.maximum_execution_timeout=",
+    "termination wait": "deployment.termination_wait=",
+    "canary wait": "deployment.traffic_routing.wait=",
+}
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_botocore_bounds_pass_and_one_beyond_fails(name: str) -> None:
     shape, build = CASES[name]
@@ -157,7 +173,7 @@ def test_botocore_bounds_pass_and_one_beyond_fails(name: str) -> None:
             build(value)
     for value in ((low - 1) if low is not None else None, (high + 1) if high is not None else None):
         if value is not None and value >= 0:
-            with pytest.raises(ValidationError):
+            with pytest.raises(ValidationError, match=re.escape(f"Limits/Endpoint: {PROPS[name]}")):
                 build(value)
 
 
@@ -170,7 +186,7 @@ def test_serverless_memory_is_botocores_range_in_steps_of_1024() -> None:
             variant=lambda m, memory=memory: ServerlessVariant(model=m, memory_size_mb=memory),
         )
     for memory in (low - 1024, low + 512, high + 1024):
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError, match=r"variants\[0\]\.memory_size_mb="):
             endpoint(
                 network_isolation=False,
                 variant=lambda m, memory=memory: ServerlessVariant(model=m, memory_size_mb=memory),
