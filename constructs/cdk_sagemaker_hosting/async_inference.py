@@ -75,12 +75,13 @@ class AsyncInference:
     ) -> sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty:
         """Let ``writers`` write results and publish outcomes, and render the config."""
         access = BucketAccess.of(scope, f"{prop}.output", self.output, self.output_encryption_key)
-        if access.encryption_key is None:
+        if access.key_unknown:
             Annotations.of(scope).add_warning_v2(
                 "cdk-sagemaker-hosting:AsyncOutputKeyUnknown",
-                f"{prop}.output {access.bucket.node.path} carries no KMS key: results are "
-                "written with the bucket's default encryption. Pass output_encryption_key= "
-                "(the bucket's KMS key).",
+                f"{prop}.output {access.bucket.node.path} carries no known KMS key: results "
+                "are written with the bucket's default encryption, and if that is SSE-KMS the "
+                "models may not use its key. Pass output_encryption_key= (the bucket's KMS "
+                "key); a bucket of this app with SSE-S3 gives no warning.",
             )
         for writer in writers:
             access.grant_write_prefix(writer, self.output_prefix)

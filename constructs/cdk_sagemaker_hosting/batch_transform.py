@@ -303,14 +303,14 @@ class ScheduledBatchTransform(Workflow):
         self.output_bucket = self.output_access.bucket
         stack = Stack.of(self)
         output_key = self.output_access.encryption_key
-        if output_key is None:
+        if self.output_access.key_unknown:
             Annotations.of(self).add_warning_v2(
                 "cdk-sagemaker-hosting:TransformOutputKeyUnknown",
                 f"the output bucket {self.output_access.bucket.node.path} carries no KMS key: "
                 "the transform output is written with the bucket's default encryption. Pass "
                 "output_encryption_key= (the bucket's KMS key) so SageMaker encrypts with it.",
             )
-        if self.input_access.encryption_key is None:
+        if self.input_access.key_unknown:
             Annotations.of(self).add_warning_v2(
                 "cdk-sagemaker-hosting:TransformInputKeyUnknown",
                 f"the input bucket {self.input_access.bucket.node.path} carries no KMS key, so "

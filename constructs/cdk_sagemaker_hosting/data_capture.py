@@ -99,13 +99,13 @@ class DataCapture:
                         "must be a MIME type such as text/csv or application/json",
                     )
         access = self.bucket_access(scope, prop)
-        if access.encryption_key is None:
+        if access.key_unknown:
             Annotations.of(scope).add_warning_v2(
                 "cdk-sagemaker-hosting:CaptureKeyUnknown",
-                f"{prop}.destination {access.bucket.node.path} carries no KMS key: captured "
-                "traffic is written with the bucket's default encryption. Pass "
-                "encryption_key= (the bucket's KMS key) so SageMaker encrypts with it and the "
-                "models may use it.",
+                f"{prop}.destination {access.bucket.node.path} carries no known KMS key: "
+                "captured traffic is written with the bucket's default encryption, and if that "
+                "is SSE-KMS the models may not use its key. Pass encryption_key= (the "
+                "bucket's KMS key); a bucket of this app with SSE-S3 gives no warning.",
             )
         folder = (
             self.prefix

@@ -451,9 +451,7 @@ class DriftMonitor(Workflow):
             ("baseline_encryption_key", self.baseline_access),
             ("report_encryption_key", self.report_access),
         ):
-            if access.encryption_key is None and access.bucket.node.path not in {
-                u[1] for u in unknown
-            }:
+            if access.key_unknown and access.bucket.node.path not in {u[1] for u in unknown}:
                 unknown.append((prop, access.bucket.node.path))
         if unknown:
             Annotations.of(self).add_warning_v2(

@@ -172,6 +172,11 @@ class EncryptedBucket(Construct):
         return BucketAccess(self.bucket, self.encryption_key).grant_read_object(grantee, key)
 
 
+def _same_key(a: kms.IKey, b: kms.IKey) -> bool:
+    """The same key object, or two references to one ARN."""
+    return a is b or a.key_arn == b.key_arn
+
+
 #: What every bucket parameter of the library takes.
 BucketLike = s3.IBucket | EncryptedBucket
 
@@ -224,6 +229,15 @@ class BucketAccess:
             validation.check_type(
                 scope, f"{prop} encryption key", encryption_key, kms.IKey, "a kms.IKey"
             )
+            own = bucket.encryption_key
+            if own is not None and not _same_key(own, encryption_key):
+                validation.fail(
+                    scope,
+                    f"{prop} encryption key",
+                    encryption_key.node.path,
+                    f"the bucket is encrypted with its own key ({own.node.path}); only that "
+                    "key can decrypt its objects: leave the key out",
+                )
         return BucketAccess(bucket, encryption_key)
 
     @property
@@ -235,6 +249,26 @@ class BucketAccess:
     def bucket_arn(self) -> str:
         """The bucket's ARN."""
         return self.bucket.bucket_arn
+
+    @property
+    def key_unknown(self) -> bool:
+        """No KMS key is known for the objects, and the bucket is not known to use SSE-S3.
+
+        A bucket of this app built with ``BucketEncryption.S3_MANAGED`` needs
+        no key; an imported bucket may well be SSE-KMS with a key nobody
+        named, for which nothing can be decrypted.
+        """
+        if self.encryption_key is not None:
+            return False
+        child = self.bucket.node.default_child
+        if isinstance(child, s3.CfnBucket):
+            encryption = self.bucket.stack.resolve(child.bucket_encryption) or {}
+            rules = encryption.get("serverSideEncryptionConfiguration", [])
+            return not any(
+                r.get("serverSideEncryptionByDefault", {}).get("sseAlgorithm") == "AES256"
+                for r in rules
+            )
+        return True
 
     @property
     def key_arn(self) -> str | None:
@@ -273,10 +307,12 @@ class BucketAccess:
         ]
 
     def _read_prefix(self, prefix: str) -> list[_Permission]:
+        self._check_prefix(prefix)
         listing = {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
         return [(["s3:ListBucket"], [self.bucket_arn], listing), *self._read_object(f"{prefix}*")]
 
     def _write_prefix(self, prefix: str) -> list[_Permission]:
+        self._check_prefix(prefix)
         return [
             (["s3:PutObject"], [self.arn_for_objects(f"{prefix}*")], None),
             *self._key_use(["kms:Decrypt", "kms:GenerateDataKey"]),
@@ -331,6 +367,21 @@ class BucketAccess:
         """:meth:`grant_read_prefix`'s statements, added to ``principal``'s policy."""
         self._add(principal, self._read_prefix(prefix))
         self._acknowledge_prefix(principal, prefix, _READS)
+
+    def _check_prefix(self, prefix: str) -> None:
+        """A prefix grant names a real prefix: never the whole bucket, never a pattern.
+
+        The grant is acknowledged to cdk-nag as limited to the prefix, so an
+        empty prefix (the whole bucket) or one holding ``*``/``?`` is refused.
+        """
+        validation.check_s3_prefix(self.bucket, "prefix", prefix)
+        if not validation.is_token(prefix) and ("*" in prefix or "?" in prefix):
+            validation.fail(
+                self.bucket,
+                "prefix",
+                prefix,
+                "a prefix grant is limited to one literal prefix; '*' and '?' would widen it",
+            )
 
     def _acknowledge_prefix(self, principal: iam.IPrincipal, prefix: str, what: str) -> None:
         """Acknowledge the one object wildcard a prefix grant needs, on the grantee's policy.

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import jsii
-from aws_cdk import Annotations, Arn, ArnComponents, Stack
+from aws_cdk import Annotations, Arn, ArnComponents, ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 
@@ -62,8 +62,14 @@ class _RepositoryImage(ContainerImage):
         from aws_cdk import aws_ecr as ecr  # noqa: PLC0415 - see the imports
 
         validation.check_type(scope, prop, self._repository, ecr.IRepository, "an ecr.IRepository")
-        repository_region = self._repository.env.region
-        if not validation.is_token(repository_region):
+        # An imported repository's env is the importing stack's: its ARN says where it is.
+        arn = self._repository.repository_arn
+        repository_region = (
+            self._repository.env.region
+            if validation.is_token(arn)
+            else Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).region
+        )
+        if repository_region and not validation.is_token(repository_region):
             _check_image_region(scope, prop, self._repository.node.path, repository_region)
         _grant_pull(grantee, self._repository.repository_arn)
         if self._tag.startswith("sha256:"):
@@ -192,8 +198,21 @@ class _BucketModelData(ModelData):
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
         validation.check_s3_key(scope, f"{prop}.key", self._key)
         access = BucketAccess.of(scope, f"{prop}.bucket", self._bucket, self._encryption_key)
+        _warn_unknown_key(scope, prop, access)
         access.add_read_object(grantee.grant_principal, self._key)
         return access.s3_url_for_object(self._key)
+
+
+def _warn_unknown_key(scope: Construct, prop: str, access: BucketAccess) -> None:
+    """An artifact bucket whose key is unknown gets no decrypt grant: say so at synth."""
+    if access.key_unknown:
+        Annotations.of(scope).add_warning_v2(
+            "cdk-sagemaker-hosting:ModelDataKeyUnknown",
+            f"{prop}.bucket {access.bucket.node.path} carries no KMS key, so the model is "
+            "granted no kms:Decrypt: with SSE-KMS objects, creating the endpoint fails once "
+            "SageMaker downloads them. Pass the bucket's key (ModelData.from_bucket(bucket, key, "
+            "encryption_key)); an SSE-S3 bucket needs none.",
+        )
 
 
 class _BucketPrefixModelData(ModelData):
@@ -207,6 +226,7 @@ class _BucketPrefixModelData(ModelData):
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
         validation.check_s3_prefix(scope, f"{prop}.prefix", self._prefix)
         access = BucketAccess.of(scope, f"{prop}.bucket", self._bucket, self._encryption_key)
+        _warn_unknown_key(scope, prop, access)
         access.add_read_prefix(grantee.grant_principal, self._prefix)
         return access.s3_url_for_object(self._prefix)
 
@@ -349,6 +369,14 @@ class Model(Construct):
                 "give either image (one container) or containers (2-15), not both",
             )
         if image is not None:
+            if inference_execution is not InferenceExecution.SERIAL:
+                validation.fail(
+                    self,
+                    "inference_execution",
+                    inference_execution.value,
+                    "applies to containers= (2-15 containers) only; one image has nothing to "
+                    "invoke directly",
+                )
             definitions = [
                 ContainerDefinition(image=image, model_data=model_data, environment=environment)
             ]
@@ -452,6 +480,13 @@ class Model(Construct):
     def _render(
         self, definition: ContainerDefinition, prop: str, *, multi_model: bool
     ) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+        if definition.environment is not None and not isinstance(definition.environment, Mapping):
+            validation.fail(
+                self,
+                f"{prop}environment",
+                definition.environment,
+                "must be a mapping of variable names to values, e.g. {'LOG_LEVEL': 'info'}",
+            )
         env = dict(definition.environment or {})
         validation.check_environment(self, f"{prop}environment", env)
         image_uri = definition.image.bind(self, self, f"{prop}image")

@@ -300,6 +300,8 @@ def check_instance_type(scope: IConstruct, prop: str, value: str) -> None:
     """Instance types from botocore's ``ProductionVariantInstanceType`` enum."""
     if is_token(value):
         return
+    if not isinstance(value, str):
+        fail(scope, prop, value, "must be an instance type name such as 'ml.m5.large'")
     if value.startswith("ml.eia"):
         fail(
             scope,
@@ -507,7 +509,24 @@ def check_model_archive(scope: IConstruct, prop: str, path: str) -> None:
 
 
 #: Families with NVMe instance storage beyond the ``d`` naming rule (m5d, g4dn, p4d...).
-_LOCAL_STORAGE_FAMILIES = frozenset({"g5", "g6", "g6e", "p5", "p5e", "p5en", "trn1", "trn1n"})
+#: EC2's instance-store tables list NVMe volumes for each of these families.
+_LOCAL_STORAGE_FAMILIES = frozenset(
+    {
+        "dl1",
+        "g5",
+        "g6",
+        "g6e",
+        "p5",
+        "p5e",
+        "p5en",
+        "p6-b200",
+        "p6-b300",
+        "p6e-gb200",
+        "trn1",
+        "trn1n",
+        "trn2",
+    }
+)
 
 
 def has_local_storage(instance_type: str) -> bool:
@@ -518,7 +537,9 @@ def has_local_storage(instance_type: str) -> bool:
     A family with local storage has ``d`` after its generation (``m5d``,
     ``c6id``, ``g4dn``, ``p4d``), or is one of :data:`_LOCAL_STORAGE_FAMILIES`.
     """
-    if is_token(instance_type) or instance_type.count(".") != 2:
+    if not isinstance(instance_type, str) or is_token(instance_type):
+        return False
+    if instance_type.count(".") != 2:
         return False
     family = instance_type.split(".")[1]
     match = re.match(r"^[a-z]+\d+([a-z-]*)$", family)

@@ -97,9 +97,8 @@ def test_a_key_given_beside_an_imported_bucket_is_used() -> None:
 
 def test_an_sse_s3_bucket_needs_no_key_grant() -> None:
     stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
-    model_from(
-        stack, ModelData.from_bucket(imported_bucket(stack, with_key=False), "m/model.tar.gz")
-    )
+    bucket = s3.Bucket(stack, "Plain", encryption=s3.BucketEncryption.S3_MANAGED)
+    model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz"))
     actions = [s["Action"] for s in policy_statements(Template.from_stack(stack))]
     assert "s3:GetObject" in actions and "kms:Decrypt" not in actions
 
@@ -145,7 +144,7 @@ def test_a_bucket_without_a_known_key_warns_for_capture() -> None:
     Endpoint(stack, "Endpoint", model=model, data_capture=DataCapture(destination=bucket))
     Annotations.from_stack(stack).has_warning(
         "/Hosting/Endpoint",
-        Match.string_like_regexp("data_capture.destination .* carries no KMS key"),
+        Match.string_like_regexp("data_capture.destination .* carries no known KMS key"),
     )
 
 
@@ -469,3 +468,86 @@ def test_a_key_of_another_stack_is_left_alone_with_a_warning_naming_the_statemen
             "Security/Key belongs to another stack.*logs.us-east-1.amazonaws.com"
         ),
     )
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [
+        ("", "Hosting/Artifacts/Resource: prefix='' is invalid: must be an S3 key prefix"),
+        ("*", "Hosting/Artifacts/Resource: prefix='*' is invalid: must be an S3 key prefix"),
+        ("out/*/", "prefix='out/*/' is invalid: a prefix grant is limited to one literal prefix"),
+        ("run?/", "prefix='run?/' is invalid: a prefix grant is limited to one literal prefix"),
+    ],
+)
+def test_a_prefix_grant_never_widens_to_the_bucket(prefix: str, message: str) -> None:
+    """The grant is acknowledged to cdk-nag as limited to its prefix: it must be one."""
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    bucket = EncryptedBucket(stack, "Artifacts")
+    role = iam.Role(stack, "Writer", assumed_by=iam.AccountRootPrincipal())
+    for grant in (bucket.grant_write_prefix, bucket.grant_read_prefix):
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            grant(role, prefix)
+
+
+def test_a_key_other_than_the_buckets_own_is_refused() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    bucket = s3.Bucket(stack, "Data", encryption=s3.BucketEncryption.KMS)
+    other = kms.Key(stack, "Other")
+    with pytest.raises(
+        ValidationError, match=r"model_data\.bucket encryption key='Hosting/Other' is invalid"
+    ):
+        model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz", other))
+
+
+def test_model_data_in_a_bucket_of_unknown_key_warns() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    model_from(stack, ModelData.from_bucket(imported_bucket(stack, with_key=False), "m/m.tar.gz"))
+    Annotations.from_stack(stack).has_warning(
+        "/Hosting/Model", Match.string_like_regexp("carries no KMS key, so the model is granted")
+    )
+
+
+def test_an_imported_repository_is_checked_in_its_own_region() -> None:
+    from aws_cdk import aws_ecr as ecr
+
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    repository = ecr.Repository.from_repository_attributes(
+        stack,
+        "Repo",
+        repository_arn="arn:aws:ecr:eu-west-1:111111111111:repository/fraud",
+        repository_name="fraud",
+    )
+    with pytest.raises(ValidationError, match="the image is in eu-west-1 but the stack deploys"):
+        Model(stack, "Model", image=ContainerImage.from_ecr_repository(repository, "1.0"))
+
+
+@pytest.mark.parametrize(
+    "instance_type",
+    ["ml.trn2.48xlarge", "ml.p6-b200.48xlarge", "ml.p6e-gb200.36xlarge", "ml.dl1.24xlarge"],
+)
+def test_local_nvme_families_get_no_volume_key(instance_type: str) -> None:
+    from cdk_sagemaker_hosting import validation
+
+    assert validation.has_local_storage(instance_type)
+    assert instance_type in validation.production_variant_instance_types()
+
+
+def test_direct_invocation_of_one_image_is_refused() -> None:
+    from cdk_sagemaker_hosting import InferenceExecution
+
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    with pytest.raises(ValidationError, match="inference_execution='Direct' is invalid"):
+        Model(
+            stack,
+            "Model",
+            image=ContainerImage.from_registry(IMAGE),
+            inference_execution=InferenceExecution.DIRECT,
+        )
+
+
+def test_an_sse_s3_bucket_of_the_app_gives_no_key_warning() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    bucket = s3.Bucket(stack, "Plain", encryption=s3.BucketEncryption.S3_MANAGED)
+    model = model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz"))
+    Endpoint(stack, "Endpoint", model=model, data_capture=DataCapture(destination=bucket))
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp("KMS key"))
