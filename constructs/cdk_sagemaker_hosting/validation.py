@@ -184,8 +184,8 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
 def sagemaker_shapes() -> dict[str, Any]:
     """The shapes of botocore's SageMaker service model, as botocore's loader finds them.
 
-    The model is looked up as ``botocore.loaders.Loader`` does (``~/.aws/models``,
-    then botocore's own data; the newest API version; its ``sdk-extras``
+    The model is looked up as ``botocore.loaders.Loader`` does (``AWS_DATA_PATH``,
+    ``~/.aws/models``, then botocore's own data; the newest API version; its ``sdk-extras``
     merged) but read as plain JSON without importing botocore: importing
     ``botocore.loaders`` (urllib3, http.client, email) alone cost every synth
     0.1-0.2 s. A test compares the result with botocore's loader.
@@ -194,7 +194,14 @@ def sagemaker_shapes() -> dict[str, Any]:
     if spec is None or spec.origin is None:
         msg = "botocore is not installed: SageMaker's limits are read from its service model"
         raise ModuleNotFoundError(msg)
+    # botocore's order: AWS_DATA_PATH's folders, ~/.aws/models, its own data.
+    extra = [
+        Path(os.path.expanduser(path)) / "sagemaker"
+        for path in os.environ.get("AWS_DATA_PATH", "").split(os.pathsep)
+        if path
+    ]
     roots = [
+        *extra,
         Path(os.path.expanduser("~")) / ".aws" / "models" / "sagemaker",
         Path(spec.origin).parent / "data" / "sagemaker",
     ]

@@ -47,3 +47,19 @@ def test_checking_an_instance_type_does_not_import_botocore() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_a_model_under_aws_data_path_wins_as_in_botocore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version = tmp_path / "data" / "sagemaker" / "2999-06-01"
+    version.mkdir(parents=True)
+    shapes = {"Kind": {"type": "string", "enum": ["from-data-path"]}}
+    (version / "service-2.json").write_text(json.dumps({"shapes": shapes}))
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+    found = validation.sagemaker_shapes.__wrapped__()
+
+    assert found == shapes
+    assert create_loader().load_service_model("sagemaker", "service-2")["shapes"] == shapes
