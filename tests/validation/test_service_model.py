@@ -62,4 +62,6 @@ def test_a_model_under_aws_data_path_wins_as_in_botocore(
     found = validation.sagemaker_shapes.__wrapped__()
 
     assert found == shapes
-    assert create_loader().load_service_model("sagemaker", "service-2")["shapes"] == shapes
+    # A botocore session passes AWS_DATA_PATH to its loader as the search path.
+    loader = create_loader(str(tmp_path / "data"))
+    assert loader.load_service_model("sagemaker", "service-2")["shapes"] == shapes
