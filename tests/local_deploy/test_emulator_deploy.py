@@ -110,12 +110,12 @@ def test_model_is_network_isolated_with_its_own_role_and_managed_policy(
     )
     assert "s3:GetObject" in actions
     assert not [a for a in actions if a.endswith("*")]
-    # The only writes: captured traffic, under the capture prefix.
+    # The only writes: captured traffic, in this endpoint's folder of the prefix.
     for statement in document["Statement"]:
         if statement["Action"] == "s3:PutObject":
             resources = statement["Resource"]
             for resource in resources if isinstance(resources, list) else [resources]:
-                assert resource.endswith("/data-capture/*"), resource
+                assert resource.endswith("/data-capture/prod-fraud-detection/*"), resource
 
 
 def test_endpoint_config_volume_and_every_key_are_kms_with_rotation(
