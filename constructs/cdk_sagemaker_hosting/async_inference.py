@@ -123,7 +123,7 @@ def grant_publish(grantee: iam.IGrantable, topic: sns.ITopic) -> iam.Grant:
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resource_arns=[topic.master_key.key_arn],
                 conditions={
-                    "StringEquals": {"kms:ViaService": f"sns.{topic.stack.region}.amazonaws.com"}
+                    "StringEquals": {"kms:ViaService": f"sns.{topic.env.region}.amazonaws.com"}
                 },
             )
         )

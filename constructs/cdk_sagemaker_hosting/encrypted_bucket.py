@@ -251,24 +251,41 @@ class BucketAccess:
         return self.bucket.bucket_arn
 
     @property
-    def key_unknown(self) -> bool:
-        """No KMS key is known for the objects, and the bucket is not known to use SSE-S3.
+    def key_unknown(self) -> bool:  # noqa: PLR0911 - one answer per encryption kind
+        """No customer-managed KMS key is known for objects that may well need one.
 
-        A bucket of this app built with ``BucketEncryption.S3_MANAGED`` needs
-        no key; an imported bucket may well be SSE-KMS with a key nobody
-        named, for which nothing can be decrypted.
+        A bucket of this app needs none when it is encrypted with SSE-S3 (no
+        ``BucketEncryption``, which S3 reads as SSE-S3, or ``AES256``) or with
+        the AWS-managed ``aws/s3`` key (``aws:kms`` or ``aws:kms:dsse`` without
+        a key ID), whose policy lets the account use it through S3. An
+        imported bucket may be SSE-KMS with a key nobody named.
         """
         if self.encryption_key is not None:
             return False
         child = self.bucket.node.default_child
-        if isinstance(child, s3.CfnBucket):
-            encryption = self.bucket.stack.resolve(child.bucket_encryption) or {}
-            rules = encryption.get("serverSideEncryptionConfiguration", [])
-            return not any(
-                r.get("serverSideEncryptionByDefault", {}).get("sseAlgorithm") == "AES256"
-                for r in rules
-            )
-        return True
+        if not isinstance(child, s3.CfnBucket):
+            return True
+        encryption = self.bucket.stack.resolve(child.bucket_encryption)
+        if encryption is None:
+            return False
+        rules = (
+            encryption.get("serverSideEncryptionConfiguration")
+            if isinstance(encryption, dict)
+            else None
+        )
+        if not isinstance(rules, list) or not rules:
+            return True
+        for rule in rules:
+            default = rule.get("serverSideEncryptionByDefault") if isinstance(rule, dict) else None
+            if not isinstance(default, dict):
+                return True
+            algorithm = default.get("sseAlgorithm")
+            if algorithm == "AES256":
+                continue
+            if algorithm in ("aws:kms", "aws:kms:dsse") and not default.get("kmsMasterKeyId"):
+                continue
+            return True
+        return False
 
     @property
     def key_arn(self) -> str | None:
@@ -291,7 +308,7 @@ class BucketAccess:
         return not validation.is_token(mine) and mine == theirs
 
     def _s3_service(self) -> str:
-        return f"s3.{self.bucket.stack.region}.amazonaws.com"
+        return f"s3.{self.bucket.env.region}.amazonaws.com"
 
     def _key_use(self, actions: list[str]) -> list[_Permission]:
         """``actions`` on the objects' key, through S3 only; none without a known key."""

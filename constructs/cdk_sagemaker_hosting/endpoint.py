@@ -142,6 +142,14 @@ class EndpointBase(Resource):
             "VariantName": variant_name or self.default_variant_name,
             **(options.pop("dimensions_map", None) or {}),
         }
+        # An endpoint of another account or Region publishes its metrics there.
+        stack = Stack.of(self)
+        for field, mine, stacks in (
+            ("account", self.env.account, stack.account),
+            ("region", self.env.region, stack.region),
+        ):
+            if field not in options and not validation.is_token(mine) and mine != stacks:
+                options[field] = mine
         return cloudwatch.Metric(
             namespace=namespace,
             metric_name=metric_name,
@@ -896,6 +904,13 @@ class Endpoint(EndpointBase):
             name = Fn.select(1, Fn.split("/", endpoint_arn))
         else:
             name = Arn.split(endpoint_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name or ""
+            if not name:
+                validation.fail(
+                    scope,
+                    f"{construct_id}.endpoint_arn",
+                    endpoint_arn,
+                    "must be a SageMaker endpoint ARN ending in endpoint/<name>",
+                )
         imported = _ImportedEndpoint(
             scope,
             construct_id,

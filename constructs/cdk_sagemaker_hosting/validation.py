@@ -283,9 +283,11 @@ def whole_seconds(scope: IConstruct, prop: str, duration: object) -> int:
     assert isinstance(duration, Duration)
     seconds = duration.to_seconds(integral=False)
     if is_token(seconds):
-        return int(duration.to_seconds())
+        # A deploy-time number stays the float CDK encodes it as: callers skip
+        # their range checks for it, and int() would no longer read as a token.
+        return seconds  # type: ignore[return-value]
     if seconds != int(seconds):
-        fail(scope, prop, f"{seconds:g} s", "must be whole seconds")
+        fail(scope, prop, f"{seconds!r} s", "must be whole seconds")
     return int(seconds)
 
 

@@ -551,3 +551,62 @@ def test_an_sse_s3_bucket_of_the_app_gives_no_key_warning() -> None:
     model = model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz"))
     Endpoint(stack, "Endpoint", model=model, data_capture=DataCapture(destination=bucket))
     Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp("KMS key"))
+
+
+@pytest.mark.parametrize(
+    ("encryption", "warned"),
+    [
+        (None, False),  # S3 encrypts with SSE-S3
+        (s3.BucketEncryption.S3_MANAGED, False),
+        (s3.BucketEncryption.KMS_MANAGED, False),  # aws/s3: usable through S3 in the account
+        (s3.BucketEncryption.DSSE_MANAGED, False),
+    ],
+)
+def test_buckets_that_need_no_customer_key_give_no_warning(
+    encryption: s3.BucketEncryption | None, warned: bool
+) -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    bucket = s3.Bucket(stack, "Plain", encryption=encryption)
+    model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz"))
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("KMS key"))
+    assert bool(warnings) == warned
+
+
+def test_a_deploy_time_duration_passes_through() -> None:
+    stack = cdk.Stack(new_app(), "Hosting", env=US_EAST)
+    wait = cdk.CfnParameter(stack, "Wait", type="Number").value_as_number
+    bucket = EncryptedBucket(stack, "Artifacts")
+    Endpoint(
+        stack,
+        "Endpoint",
+        model=model_from(stack, ModelData.from_bucket(bucket, "m/model.tar.gz")),
+        deployment=DeploymentConfig.blue_green(
+            traffic_routing=TrafficRouting.all_at_once(),
+            termination_wait=cdk.Duration.seconds(wait),
+        ),
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "DeploymentConfig": {
+                "BlueGreenUpdatePolicy": Match.object_like(
+                    {"TerminationWaitInSeconds": {"Ref": "Wait"}}
+                )
+            }
+        },
+    )
+
+
+def test_metrics_of_an_endpoint_in_another_region_name_its_region_and_account() -> None:
+    stack = cdk.Stack(new_app(), "Ops", env=US_EAST)
+    imported = Endpoint.from_endpoint_attributes(
+        stack,
+        "Remote",
+        endpoint_name="my-ep",
+        endpoint_arn="arn:aws:sagemaker:eu-west-1:222222222222:endpoint/my-ep",
+        variants=[VariantAttributes(variant_name="Blue", instance_type="ml.m5.large")],
+    )
+    metric = imported.metric_invocations()
+    assert (metric.region, metric.account) == ("eu-west-1", "222222222222")
+    local = Endpoint.from_endpoint_attributes(stack, "Local", endpoint_name="local-ep")
+    assert local.metric_invocations().region is None
