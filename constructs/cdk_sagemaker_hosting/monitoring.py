@@ -363,8 +363,14 @@ class EndpointMonitoring(Construct):
         self.health = cloudwatch.CompositeAlarm(
             self,
             "Health",
-            alarm_rule=cloudwatch.AlarmRule.any_of(*self.rollback_alarms()),
-            alarm_description=f"Any variant of {endpoint.endpoint_name} failing or slow",
+            # The production variants' (a shadow's only when nothing else is watched).
+            alarm_rule=cloudwatch.AlarmRule.any_of(
+                *(
+                    self.rollback_alarms()
+                    or [a for k, a in self._alarms.items() if k.split("/")[1] in ROLLBACK_KINDS]
+                )
+            ),
+            alarm_description=f"Any production variant of {endpoint.endpoint_name} failing or slow",
         )
         self.health.add_alarm_action(self._action)
         self.dashboard = self._dashboard(watched) if dashboard else None
@@ -519,9 +525,12 @@ class EndpointMonitoring(Construct):
     # --- alarms -----------------------------------------------------------------
 
     def rollback_alarms(self, variant_name: str | None = None) -> list[cloudwatch.IAlarm]:
-        """5XX and latency alarms (of one variant, or all): what should stop a rollout.
+        """5XX and latency alarms (of one variant, or of the production variants): what should
+        stop a rollout.
 
-        Give them to the endpoint's deployments with
+        A shadow variant's responses are discarded, so its alarms are not among
+        the production variants' (they still notify the topic); ask for them by
+        its name. Give them to the endpoint's deployments with
         ``endpoint.add_rollback_alarms(*monitoring.rollback_alarms())``, or to a
         :class:`TrafficShift`.
         """
@@ -532,11 +541,16 @@ class EndpointMonitoring(Construct):
                 variant_name,
                 f"not a variant watched here ({', '.join(self.variant_names)})",
             )
+        shadow = self.endpoint.shadow_variant_name
         return [
             alarm
             for key, alarm in self._alarms.items()
             if key.split("/")[1] in ROLLBACK_KINDS
-            and (variant_name is None or key.split("/")[0] == variant_name)
+            and (
+                key.split("/")[0] == variant_name
+                if variant_name is not None
+                else key.split("/")[0] != shadow
+            )
         ]
 
     def metric_error_rate_4xx(

@@ -204,6 +204,19 @@ def test_shadow_variants_are_watched_by_default() -> None:
     assert monitoring.variant_names == ("Live", "Shadow")
     assert _alarm(c, monitoring, "Shadow/Cpu")["Threshold"] == 640
     assert _alarm(c, monitoring, "Live/Cpu")["Threshold"] == 160
+    # The shadow's responses are discarded: its alarms notify, but neither roll a
+    # production deployment back nor make the endpoint unhealthy, unless asked for.
+    live = {monitoring.alarms["Live/Errors5xx"], monitoring.alarms["Live/ModelLatency"]}
+    assert set(monitoring.rollback_alarms()) == live
+    assert set(monitoring.rollback_alarms("Shadow")) == {
+        monitoring.alarms["Shadow/Errors5xx"],
+        monitoring.alarms["Shadow/ModelLatency"],
+    }
+    (health,) = (
+        Template.from_stack(c.stack).find_resources("AWS::CloudWatch::CompositeAlarm").values()
+    )
+    assert "Shadow" not in str(health["Properties"]["AlarmRule"])
+    assert "Live" in str(health["Properties"]["AlarmRule"])
 
 
 # --- serverless -----------------------------------------------------------------------------
