@@ -153,3 +153,13 @@ def test_installed_wheel_synthesises_a_stack_outside_the_repo(wheel: Path, tmp_p
     )
     assert cli.returncode == 0, cli.stderr
     assert "--bake-seconds" in cli.stdout
+    # --version reports the installed distribution's version
+    version = subprocess.run(
+        [str(venv / "bin" / "cdk-sagemaker-hosting"), "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == wheel.name.split("-")[1]
