@@ -40,7 +40,7 @@ from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
 from cdk_sagemaker_hosting.endpoint import EndpointBase
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
-from cdk_sagemaker_hosting.workflow import Workflow, check_schedule, refuse, whole_seconds
+from cdk_sagemaker_hosting.workflow import Workflow, check_schedule, refuse
 from constructs import Construct
 
 #: Where the metrics go unless told otherwise.
@@ -277,8 +277,8 @@ class DriftMonitor(Workflow):
             report_prefix=report_prefix,
             namespace=metric_namespace,
             event_bus=self.event_bus.event_bus_arn,
-            window_seconds=whole_seconds(self, "window", window),
-            delay_seconds=whole_seconds(self, "capture_delay", capture_delay),
+            window_seconds=validation.whole_seconds(self, "window", window),
+            delay_seconds=validation.whole_seconds(self, "capture_delay", capture_delay),
             max_objects=max_objects_per_invocation,
             thresholds=thresholds,
         )

@@ -140,6 +140,8 @@ class EncryptedBucket(Construct):
             lifecycle_rules=rules,
             **secure,
         )
+        #: Least-privilege grants on this bucket and its key.
+        self.access = BucketAccess(self.bucket, self.encryption_key)
 
     @property
     def bucket_name(self) -> str:
@@ -161,15 +163,15 @@ class EncryptedBucket(Construct):
 
     def grant_read_prefix(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Let ``grantee`` list ``prefix`` and read (and decrypt) the objects under it."""
-        return BucketAccess(self.bucket, self.encryption_key).grant_read_prefix(grantee, prefix)
+        return self.access.grant_read_prefix(grantee, prefix)
 
     def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Let ``grantee`` write (``s3:PutObject``), and encrypt, objects under ``prefix``."""
-        return BucketAccess(self.bucket, self.encryption_key).grant_write_prefix(grantee, prefix)
+        return self.access.grant_write_prefix(grantee, prefix)
 
     def grant_read_object(self, grantee: iam.IGrantable, key: str) -> iam.Grant:
         """Let ``grantee`` read exactly ``key`` (``s3:GetObject``) and decrypt it."""
-        return BucketAccess(self.bucket, self.encryption_key).grant_read_object(grantee, key)
+        return self.access.grant_read_object(grantee, key)
 
 
 def _same_key(a: kms.IKey, b: kms.IKey) -> bool:
@@ -223,7 +225,7 @@ class BucketAccess:
                     f"an EncryptedBucket brings its own key ({bucket.encryption_key.node.path}); "
                     "leave the key out",
                 )
-            return BucketAccess(bucket.bucket, bucket.encryption_key)
+            return bucket.access
         validation.check_type(scope, prop, bucket, s3.IBucket, "an s3.IBucket or EncryptedBucket")
         if encryption_key is not None:
             validation.check_type(

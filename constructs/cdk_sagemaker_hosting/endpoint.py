@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -571,7 +572,7 @@ class Endpoint(EndpointBase):
         self.variant_attributes = tuple(
             [v.attributes for v in self.variants]
             + (
-                [VariantAttributes(**{**shadow_variant.attributes.__dict__, "shadow": True})]
+                [dataclasses.replace(shadow_variant.attributes, shadow=True)]
                 if shadow_variant
                 else []
             )
@@ -844,7 +845,7 @@ class Endpoint(EndpointBase):
             validation.fail(
                 self,
                 "add_rollback_alarms",
-                [_alarm_shown(a) for a in alarms],
+                [validation.shown(a) for a in alarms],
                 "rollback alarms need a deployment config: pass deployment=DeploymentConfig."
                 "blue_green(...) or DeploymentConfig.rolling(...) to the endpoint",
             )
@@ -966,8 +967,3 @@ class Endpoint(EndpointBase):
             multi_az=multi_az,
             data_capture=data_capture,
         )
-
-
-def _alarm_shown(alarm: Any) -> Any:
-    node = getattr(alarm, "node", None)
-    return getattr(node, "path", alarm)

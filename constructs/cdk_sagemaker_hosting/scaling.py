@@ -98,8 +98,6 @@ class VariantScaling(Construct):
         min_capacity: int,
         max_capacity: int,
     ) -> None:
-        # Imported here: endpoint.py builds VariantScaling in auto_scale_variant.
-
         super().__init__(scope, construct_id)
         validation.check_type(
             self,

@@ -32,7 +32,7 @@ from cdk_sagemaker_hosting._lambda.traffic_shift import plan as shift_plan
 from cdk_sagemaker_hosting.endpoint import EndpointBase
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.monitoring import EndpointMonitoring
-from cdk_sagemaker_hosting.workflow import Workflow, refuse, whole_seconds
+from cdk_sagemaker_hosting.workflow import Workflow, refuse
 from constructs import Construct
 
 #: The tags of the endpoint lock (``lambda/traffic_shift/aws.py``).
@@ -193,10 +193,10 @@ class TrafficShift(Workflow):
             source=source_variant,
             target=target_variant,
             steps=tuple(steps),
-            bake_seconds=whole_seconds(self, "bake_time", bake_time),
+            bake_seconds=validation.whole_seconds(self, "bake_time", bake_time),
             alarms=tuple(a.alarm_name for a in gating),
-            data_timeout_seconds=whole_seconds(self, "data_timeout", data_timeout),
-            poll_seconds=whole_seconds(self, "poll_interval", poll_interval),
+            data_timeout_seconds=validation.whole_seconds(self, "data_timeout", data_timeout),
+            poll_seconds=validation.whole_seconds(self, "poll_interval", poll_interval),
             comparison=comparison,
         )
         self.timeout = timeout or Duration.seconds(

@@ -104,7 +104,7 @@ def check_type(scope: IConstruct, prop: str, value: object, expected: type, what
     ``AttributeError`` with no construct path.
     """
     if not implements(value, expected):
-        fail(scope, prop, _shown(value), f"must be {what}, not {type(value).__name__}")
+        fail(scope, prop, shown(value), f"must be {what}, not {type(value).__name__}")
 
 
 def check_optional_type(
@@ -115,7 +115,7 @@ def check_optional_type(
         check_type(scope, prop, value, expected, what)
 
 
-def _shown(value: object) -> object:
+def shown(value: object) -> object:
     """A value as an error message shows it: constructs by path."""
     node = getattr(value, "node", None)
     path = getattr(node, "path", None)
@@ -133,9 +133,8 @@ def check_int(
 ) -> None:
     """A whole number within ``low``-``high`` (``None`` passes: unset; tokens pass).
 
-    Floats are refused even when whole-valued in appearance (``50.5``) or
-    not (``2.0`` is accepted only as an int): SageMaker's integer fields
-    reject them at deploy time.
+    Floats are refused, ``2.0`` as much as ``50.5``, and so are booleans:
+    SageMaker's integer fields reject them at deploy time.
     """
     if value is None or is_token(value):
         return

@@ -60,7 +60,6 @@ from cdk_sagemaker_hosting.encryption import (
 # Under a name the ``encryption_key`` props do not hide.
 from cdk_sagemaker_hosting.encryption import encryption_key as _new_key
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
-from cdk_sagemaker_hosting.validation import whole_seconds
 from constructs import Construct, IConstruct
 
 __all__ = [
@@ -76,7 +75,6 @@ __all__ = [
     "handler_function",
     "logged_state_machine",
     "refuse",
-    "whole_seconds",
 ]
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
