@@ -134,7 +134,7 @@ class ScheduledBatchTransform(Workflow):
     streams. Grants go to customer-managed policies, never inline ones.
 
     Construct IDs (a public contract, those of every
-    :class:`~cdk_sagemaker_hosting.workflow.Workflow`): ``Key`` (when
+    ``Workflow``): ``Key`` (when
     created), ``Topic`` (when created), ``Resource`` (the
     ``AWS::StepFunctions::StateMachine``), ``Role`` and ``Policy`` (the state
     machine's role and its managed policy), ``RoleRef`` (the state machine's

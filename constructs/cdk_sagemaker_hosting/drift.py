@@ -129,7 +129,7 @@ class DriftMonitor(Workflow):
     customer-managed policies.
 
     Construct IDs (a public contract, those of every
-    :class:`~cdk_sagemaker_hosting.workflow.Workflow`): ``Key`` (when
+    ``Workflow``): ``Key`` (when
     created), ``Topic`` (when created), ``Function``, ``FunctionRole``,
     ``FunctionPolicy``, ``FunctionRoleRef``, ``FunctionLogs``, ``Resource``
     (the ``AWS::StepFunctions::StateMachine``), ``Role``, ``Policy``,

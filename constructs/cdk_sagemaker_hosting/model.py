@@ -291,7 +291,7 @@ class Model(Construct):
     The execution role is created for this model alone and can do no more
     than the model needs: pull its images' repositories, read its artifacts,
     decrypt with their bucket's key through S3, and (granted by the
-    :class:`~cdk_sagemaker_hosting.endpoint.Endpoint` that hosts it) write to
+    :class:`Endpoint` that hosts it) write to
     that endpoint's log group. SageMaker names the model, so a new artifact
     or image replaces the model cleanly.
 

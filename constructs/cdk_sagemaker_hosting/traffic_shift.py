@@ -86,7 +86,7 @@ class TrafficShift(Workflow):
     here and the function checks them when a shift starts.
 
     Construct IDs (a public contract, those of every
-    :class:`~cdk_sagemaker_hosting.workflow.Workflow`): ``Key`` (when
+    ``Workflow``): ``Key`` (when
     created), ``Topic`` (when created), ``Resource`` (the state machine),
     ``Role``, ``Policy``, ``RoleRef``, ``Logs``, ``FailedAlarm``,
     ``Function``, ``FunctionRole``, ``FunctionPolicy``, ``FunctionRoleRef``,

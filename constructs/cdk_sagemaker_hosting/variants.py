@@ -34,7 +34,7 @@ class RoutingStrategy(enum.Enum):
 class VariantAttributes:
     """What monitoring, scaling, drift checks and traffic shifts know of one variant.
 
-    Every :class:`~cdk_sagemaker_hosting.endpoint.Endpoint` lists its
+    Every :class:`Endpoint` lists its
     variants' attributes; an imported endpoint carries the ones given to
     ``Endpoint.from_endpoint_attributes``.
 

@@ -32,9 +32,9 @@ CATEGORICAL_METRICS = (JENSEN_SHANNON, LINF)
 class Thresholds:
     """When a feature, and the dataset, drift.
 
-    A plain value: :meth:`check` (which :meth:`from_json`, :func:`score`, the
-    command line and the ``DriftMonitor`` construct call) refuses one that
-    breaks a rule, naming each.
+    A plain value: :meth:`check` (which :meth:`from_json`, the function's
+    ``score``, the command line and the ``DriftMonitor`` construct call)
+    refuses one that breaks a rule, naming each.
 
     :param psi: PSI of a numeric feature. Default: 0.2 (the usual rule of
         thumb reads < 0.1 as stable, 0.1-0.25 as a moderate shift, > 0.25 as
@@ -91,7 +91,7 @@ class Thresholds:
         return [p for p in problems if p is not None]
 
     def check(self) -> Thresholds:
-        """These thresholds, if they keep every rule; else :class:`ConfigError`."""
+        """These thresholds, if they keep every rule; else ``ConfigError`` (a ``ValueError``)."""
         problems = self.problems()
         if problems:
             raise ConfigError(problems)

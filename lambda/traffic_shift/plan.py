@@ -183,10 +183,12 @@ class Comparison:
         return problems
 
     def to_json(self) -> dict[str, Any]:
+        """The comparison as the handler's request carries it (its fields)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> Comparison | None:
+        """The comparison of a request (``None`` without one); missing fields take defaults."""
         if data is None:
             return None
         try:
