@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test lint typecheck unit deploy-local synth bench lock clean
+.PHONY: setup test lint typecheck unit deploy-local synth bench lock clean docs
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -47,6 +47,10 @@ synth: setup
 bench: setup
 	$(PY) -m scripts.bench --out bench-results.json
 	$(PY) -m scripts.bench_drift --out bench-drift-results.json
+
+## docs: the API reference from the docstrings, into build/docs (git-ignored); fails on any warning
+docs: $(VENV)/.installed
+	$(PY) docs/api.py --out build/docs
 
 ## lock: re-pin every Python dependency after editing pyproject.toml
 lock:
