@@ -15,13 +15,16 @@ import csv
 import dataclasses
 import hashlib
 import io
+import itertools
 import json
 import math
+import random
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TextIO
 
-from .stats import DEFAULT_BINS, bin_counts, quantile_edges
+from .stats import DEFAULT_BINS, DEFAULT_MAX_DISCRETE, bin_counts, numeric_edges
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -52,6 +55,7 @@ class Feature:
     edges: tuple[float, ...] = ()
     categories: tuple[str, ...] = ()
     missing: int = 0
+    note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The feature as stored in a baseline file."""
@@ -63,6 +67,8 @@ class Feature:
         if self.kind != IGNORED:
             out["counts"] = list(self.counts)
             out["missing"] = self.missing
+        if self.note:
+            out["note"] = self.note
         return out
 
     @staticmethod
@@ -81,7 +87,15 @@ class Feature:
             raise BaselineError(f"feature {name!r}: edges must be finite and increasing")
         if kind != IGNORED and sum(counts) == 0:
             raise BaselineError(f"feature {name!r}: the baseline holds no value of it")
-        return Feature(name, kind, counts, edges, categories, int(data.get("missing", 0)))
+        return Feature(
+            name,
+            kind,
+            counts,
+            edges,
+            categories,
+            int(data.get("missing", 0)),
+            str(data.get("note", "")),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,17 +222,42 @@ def _categorical(name: str, counts: Counter[str], missing: int, max_categories: 
     return Feature(name, CATEGORICAL, (*(c for _, c in top), other), (), kept, missing)
 
 
-def category_key(value: Any) -> str | None:
-    """A value as a category: strings stripped, JSON scalars as JSON writes them."""
+def number_key(number: float) -> str:
+    """A finite number as a category: ``1``, ``1.0`` and ``"1.00"`` are all ``"1"``."""
+    if number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(number)
+
+
+def category_key(value: Any) -> str | None:  # noqa: PLR0911 - one return per kind of value
+    """A value as a category, the same in every encoding; ``None`` when missing.
+
+    Strings are stripped; a string or JSON value that is a finite number is
+    that number (``"1"``, ``"1.0"``, ``1`` and ``1.0`` are one category, ``"1"``);
+    ``true``/``false`` in any case, or JSON booleans, are ``"true"``/``"false"``;
+    other JSON values are their compact JSON.
+    """
     if isinstance(value, str):
-        return value.strip() or None
+        text = value.strip()
+        if not text:
+            return None
+        lowered = text.lower()
+        if lowered in ("true", "false"):
+            return lowered
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return number_key(number) if math.isfinite(number) else text
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         return str(value)
-    return json.dumps(value, sort_keys=True)
+    if isinstance(value, float):
+        return number_key(value) if math.isfinite(value) else str(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _number(value: Any) -> float | None:
@@ -236,22 +275,141 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def build(  # noqa: PLR0912 - inference and overrides, per kind
+#: Rows of training data kept (a uniform sample) to place numeric bin edges.
+#: Up to this many rows the edges are exact quantiles; past it, the rank of
+#: each edge is within +-0.005 of its quantile with probability at least
+#: 1 - 2 exp(-2 * 200000 * 0.005^2) = 0.9999 (Dvoretzky-Kiefer-Wolfowitz).
+#: The training counts per bin are always exact (a second pass).
+SAMPLE_ROWS = 200_000
+#: Distinct categories tracked per column; past it the rarer half is dropped
+#: (the column has too many categories to keep them all anyway).
+MAX_TRACKED = 20_000
+#: An inferred categorical column with more than ``max_categories`` distinct
+#: values, at least this share of its values distinct, is an ID: left out.
+ID_SHARE = 0.5
+#: Rows handled at a time while building.
+CHUNK_ROWS = 4096
+
+Rows = Iterable[Sequence[Any]]
+
+
+class _Column:
+    """What the first pass learns about one column."""
+
+    __slots__ = (
+        "blank",
+        "distinct",
+        "kind",
+        "name",
+        "non_finite",
+        "non_numeric",
+        "present",
+        "sample",
+    )
+
+    def __init__(self, name: str, kind: str | None) -> None:
+        self.name = name
+        self.kind = kind
+        self.present = 0
+        self.blank = 0
+        self.non_finite = 0
+        self.non_numeric = 0
+        self.distinct: set[float] | None = set()
+        self.sample: array[float] = array("d")
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind == NUMERIC or (
+            self.kind is None and self.non_numeric == 0 and self.present > self.non_finite
+        )
+
+    def observe(self, values: Sequence[Any]) -> list[float]:
+        """Count one chunk of the column; its values as floats (NaN when not a number)."""
+        if self.kind in (CATEGORICAL, IGNORED) or (self.kind is None and self.non_numeric):
+            blank = sum(1 for v in values if _is_missing(v))
+            self.blank += blank
+            self.present += len(values) - blank
+            return []
+        try:
+            if any(type(v) is bool for v in values):
+                raise TypeError
+            numbers = list(map(float, values))
+        except (TypeError, ValueError):
+            numbers = []
+            for value in values:
+                if _is_missing(value):
+                    self.blank += 1
+                    numbers.append(math.nan)
+                    continue
+                self.present += 1
+                number = _number(value)
+                if number is None:
+                    self.non_numeric += _is_text(value)
+                    self.non_finite += not _is_text(value)
+                    numbers.append(math.nan)
+                else:
+                    numbers.append(number)
+            finite = [x for x in numbers if x == x]  # noqa: PLR0124 - NaN test
+        else:
+            self.present += len(numbers)
+            finite = [x for x in numbers if x - x == 0.0]
+            self.non_finite += len(numbers) - len(finite)
+            if len(finite) < len(numbers):
+                numbers = [x if x - x == 0.0 else math.nan for x in numbers]
+        if self.distinct is not None:
+            self.distinct.update(finite)
+            if len(self.distinct) > DEFAULT_MAX_DISCRETE:
+                self.distinct = None
+        return numbers
+
+
+def _is_text(value: Any) -> bool:
+    """A value that is not a number at all (not NaN or an infinity)."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return True
+    return isinstance(value, bool)
+
+
+def _chunks(rows: Rows, width: int) -> Iterator[list[Sequence[Any]]]:
+    iterator = iter(rows)
+    number = 0
+    while True:
+        chunk = list(itertools.islice(iterator, CHUNK_ROWS))
+        if not chunk:
+            return
+        for offset, row in enumerate(chunk, start=number + 1):
+            if len(row) != width:
+                raise BaselineError(f"row {offset}: {len(row)} values for {width} columns")
+        number += len(chunk)
+        yield chunk
+
+
+def build(  # noqa: PLR0912, PLR0915 - two passes, per kind
     columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
+    rows: Rows | Callable[[], Rows],
     *,
     types: Mapping[str, str] | None = None,
     ignore: Iterable[str] = (),
     bins: int = DEFAULT_BINS,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
+    sample_rows: int = SAMPLE_ROWS,
+    seed: int = 0,
 ) -> Baseline:
     """A baseline from rows of training data, in the column order given.
 
-    A column is numeric when every present value is a finite number, else
+    ``rows`` is read twice: give a sequence, or a function returning a fresh
+    iterator of rows each time (a file read twice), so memory stays
+    O(columns x ``sample_rows``) however many rows there are.
+
+    A column is numeric when every present value is a number, else
     categorical; ``types`` overrides that per column (``"numeric"``,
-    ``"categorical"`` or ``"ignored"``). Columns in ``ignore`` (a label, an
-    ID) are dropped: the capture payloads must not hold them. Rows of the
-    wrong length are an error: a baseline must be exact.
+    ``"categorical"`` or ``"ignored"``). An inferred categorical column whose
+    values are mostly distinct (an ID) is ignored, with a ``note`` saying so.
+    Columns in ``ignore`` (a label, an ID) are dropped: the capture payloads
+    must not hold them. Rows of the wrong length are an error: a baseline
+    must be exact.
     """
     types = dict(types or {})
     unknown = sorted(set(types) - set(columns))
@@ -263,67 +421,224 @@ def build(  # noqa: PLR0912 - inference and overrides, per kind
     if bins < 1:
         raise BaselineError("bins must be at least 1")
     dropped = set(ignore)
+    absent = sorted(dropped - set(columns))
+    if absent:
+        raise BaselineError(
+            f"columns to drop are not in the data: {absent} (columns: {list(columns)})"
+        )
+    if callable(rows):
+        read: Callable[[], Rows] = rows
+    else:
+        kept_rows = rows if isinstance(rows, Sequence) else list(rows)
+        read = lambda: kept_rows  # noqa: E731
     keep = [i for i, c in enumerate(columns) if c not in dropped]
-    values: list[list[Any]] = [[] for _ in keep]
+    state = [_Column(columns[i], types.get(columns[i])) for i in keep]
+    width = len(columns)
+    rng = random.Random(seed)  # noqa: S311 - a reproducible sample, not a secret
     count = 0
-    for number, row in enumerate(rows, start=1):
-        if len(row) != len(columns):
-            raise BaselineError(f"row {number}: {len(row)} values for {len(columns)} columns")
-        for slot, i in enumerate(keep):
-            values[slot].append(row[i])
-        count += 1
+    for chunk in _chunks(read(), width):
+        # Reservoir sampling (Algorithm R) of rows: slot per chunk position.
+        slots: list[tuple[int, int]] = []
+        for position in range(len(chunk)):
+            index = count + position
+            if index < sample_rows:
+                slots.append((position, index))
+            else:
+                slot = int(rng.random() * (index + 1))
+                if slot < sample_rows:
+                    slots.append((position, slot))
+        transposed = list(zip(*chunk, strict=True))
+        for column, i in zip(state, keep, strict=True):
+            numbers = column.observe(transposed[i])
+            if not numbers:
+                continue
+            sample = column.sample
+            for position, slot in slots:
+                if slot == len(sample):
+                    sample.append(numbers[position])
+                elif slot < len(sample):
+                    sample[slot] = numbers[position]
+        count += len(chunk)
     if count == 0:
         raise BaselineError("the training data holds no row")
-    features = []
-    for slot, i in enumerate(keep):
-        name = columns[i]
-        column = values[slot]
-        present = [v for v in column if not _is_missing(v)]
-        missing = len(column) - len(present)
-        kind = types.get(name)
-        if kind is None:
-            numeric = all(_number(v) is not None for v in present)
-            kind = NUMERIC if numeric and present else CATEGORICAL
-        if kind == NUMERIC:
-            numbers = sorted(n for n in map(_number, present) if n is not None)
-            if not numbers:
-                raise BaselineError(f"column {name!r}: no numeric value to bin")
-            edges = quantile_edges(numbers, bins)
-            counts = bin_counts(numbers, edges)
-            features.append(Feature(name, NUMERIC, tuple(counts), tuple(edges), (), missing))
-        elif kind == CATEGORICAL:
-            keys = Counter(k for k in map(category_key, present) if k is not None)
-            if not keys:
-                raise BaselineError(f"column {name!r}: no value to count")
-            features.append(_categorical(name, keys, missing, max_categories))
+
+    plans: list[Any] = []
+    for column in state:
+        if column.kind == IGNORED:
+            plans.append(None)
+        elif column.numeric:
+            finite = sorted(x for x in column.sample if x == x)  # noqa: PLR0124 - NaN test
+            if not finite:
+                raise BaselineError(f"column {column.name!r}: no numeric value to bin")
+            distinct = sorted(column.distinct) if column.distinct is not None else None
+            edges = numeric_edges(finite, bins, distinct=distinct)
+            plans.append(_NumericTally(edges))
+        elif column.present == 0:
+            raise BaselineError(f"column {column.name!r}: no value to count")
         else:
-            features.append(Feature(name, IGNORED))
+            plans.append(_CategoryTally())
+    _tally(read, width, keep, plans)
+    features = []
+    for column, plan in zip(state, plans, strict=True):
+        if plan is None:
+            features.append(Feature(column.name, IGNORED))
+        elif isinstance(plan, _NumericTally):
+            missing = column.blank + column.non_finite + column.non_numeric
+            features.append(
+                Feature(column.name, NUMERIC, tuple(plan.bins), tuple(plan.edges), (), missing)
+            )
+        else:
+            distinct = plan.distinct
+            if (
+                column.kind is None
+                and distinct > max_categories
+                and distinct >= ID_SHARE * column.present
+            ):
+                note = (
+                    f"not checked: {distinct:,} distinct values among {column.present:,} "
+                    "(an ID?); give it as categorical to check it anyway"
+                )
+                features.append(Feature(column.name, IGNORED, note=note))
+                continue
+            features.append(_categorical(column.name, plan.keys, column.blank, max_categories))
+    exact = [
+        (slot, f)
+        for slot, (f, plan) in enumerate(zip(features, plans, strict=True))
+        if f.kind == CATEGORICAL and isinstance(plan, _CategoryTally) and plan.pruned
+    ]
+    if exact:
+        # Categories were dropped while counting: count the kept ones again, exactly.
+        recount: list[Any] = [None] * len(plans)
+        for slot, f in exact:
+            recount[slot] = _CategoryTally(frozenset(f.categories))
+        _tally(read, width, keep, recount)
+        for slot, f in exact:
+            keys = recount[slot].keys
+            kept = tuple(keys[c] for c in f.categories)
+            present = state[slot].present
+            features[slot] = dataclasses.replace(f, counts=(*kept, present - sum(kept)))
     return Baseline(tuple(features), count)
 
 
-def read_table(text: str) -> tuple[list[str], list[list[Any]]]:
-    """Columns and rows of training data: CSV with a header row, or JSON lines of objects."""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        columns: dict[str, None] = {}
-        objects = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
+class _NumericTally:
+    """Training counts per bin of one numeric column (the second pass)."""
+
+    __slots__ = ("bins", "edges")
+
+    def __init__(self, edges: Sequence[float]) -> None:
+        self.edges = list(edges)
+        self.bins = [0] * (len(self.edges) + 1)
+
+    def add(self, values: Sequence[Any]) -> None:
+        try:
+            if any(type(v) is bool for v in values):
+                raise TypeError
+            numbers = list(map(float, values))
+        except (TypeError, ValueError):
+            numbers = [n for n in map(_number, values) if n is not None]
+        numbers = sorted(x for x in numbers if x - x == 0.0)
+        for i, count in enumerate(bin_counts(numbers, self.edges)):
+            self.bins[i] += count
+
+
+class _CategoryTally:
+    """Counts per category of one column; only ``only``'s when given."""
+
+    __slots__ = ("inserted", "keys", "only", "pruned")
+
+    def __init__(self, only: frozenset[str] | None = None) -> None:
+        self.keys: Counter[str] = Counter()
+        self.only = only
+        self.inserted = 0
+        self.pruned = False
+
+    @property
+    def distinct(self) -> int:
+        """Distinct categories seen (an upper bound once the rarer were dropped)."""
+        return max(len(self.keys), self.inserted)
+
+    def add(self, values: Sequence[Any]) -> None:
+        raw = Counter(values)
+        keys = self.keys
+        for value, count in raw.items():
+            key = category_key(value)
+            if key is None or (self.only is not None and key not in self.only):
                 continue
-            try:
-                obj = json.loads(line)
-            except ValueError as error:
-                raise BaselineError(f"line {number}: not JSON: {error}") from error
-            if not isinstance(obj, dict):
-                raise BaselineError(f"line {number}: JSON lines of objects are expected")
-            columns.update(dict.fromkeys(obj))
-            objects.append(obj)
-        names = list(columns)
-        return names, [[obj.get(n) for n in names] for obj in objects]
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise BaselineError("empty training data") from None
+            if key not in keys:
+                self.inserted += 1
+            keys[key] += count
+        if len(keys) > MAX_TRACKED:
+            self.pruned = True
+            self.keys = Counter(dict(keys.most_common(MAX_TRACKED // 2)))
+
+
+def _tally(
+    read: Callable[[], Rows], width: int, keep: Sequence[int], tallies: Sequence[Any]
+) -> None:
+    """One pass over the rows, each tally counting its column."""
+    todo = [(i, t) for i, t in zip(keep, tallies, strict=True) if t is not None]
+    for chunk in _chunks(read(), width):
+        transposed = list(zip(*chunk, strict=True))
+        for i, tally in todo:
+            tally.add(transposed[i])
+
+
+def _json_objects(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as error:
+            raise BaselineError(f"line {number}: not JSON: {error}") from error
+        if not isinstance(obj, dict):
+            raise BaselineError(f"line {number}: JSON lines of objects are expected")
+        yield obj
+
+
+def table_source(open_text: Callable[[], TextIO]) -> tuple[list[str], Callable[[], Rows]]:
+    """Columns of training data, and a function reading its rows afresh each call.
+
+    CSV with a header row, or JSON lines of objects (columns in the order
+    they first appear, which takes one more pass). ``open_text`` opens the
+    data as text each time it is called (CSV: with ``newline=""``).
+    """
+    with open_text() as text:
+        first = ""
+        for line in text:
+            if line.strip():
+                first = line
+                break
+    if first.lstrip().startswith("{"):
+        names: dict[str, None] = {}
+        with open_text() as text:
+            for obj in _json_objects(text):
+                names.update(dict.fromkeys(obj))
+        columns = list(names)
+
+        def json_rows() -> Iterator[list[Any]]:
+            with open_text() as text:
+                for obj in _json_objects(text):
+                    yield [obj.get(n) for n in columns]
+
+        return columns, json_rows
+    with open_text() as text:
+        try:
+            header = next(csv.reader(text))
+        except StopIteration:
+            raise BaselineError("empty training data") from None
     header = [h.strip() for h in header]
-    return header, [row for row in reader if row]
+
+    def csv_rows() -> Iterator[list[str]]:
+        with open_text() as text:
+            reader = csv.reader(text)
+            next(reader, None)
+            yield from (row for row in reader if row)
+
+    return header, csv_rows
+
+
+def read_table(text: str) -> tuple[list[str], list[list[Any]]]:
+    """Columns and rows of training data held in memory (see :func:`table_source`)."""
+    columns, rows = table_source(lambda: io.StringIO(text, newline=""))
+    return columns, [list(row) for row in rows()]

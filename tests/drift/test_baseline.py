@@ -23,7 +23,7 @@ from tests.drift.helpers import COLUMNS, sample_baseline, training_rows
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_types_are_inferred_and_numeric_bins_are_deciles() -> None:
+def test_types_are_inferred_and_numeric_bins_are_deciles_and_tails() -> None:
     built = sample_baseline(5000)
     assert [(f.name, f.kind) for f in built.features] == [
         ("amount", NUMERIC),
@@ -31,8 +31,9 @@ def test_types_are_inferred_and_numeric_bins_are_deciles() -> None:
         ("state", CATEGORICAL),
     ]
     amount = built.features[0]
-    assert len(amount.edges) == 9 and len(amount.counts) == 10
-    assert all(c == 500 for c in amount.counts)
+    assert len(amount.edges) == 15 and len(amount.counts) == 16
+    # 1, 1.5, 2.5, 5 % in each tail, then the deciles
+    assert amount.counts == (50, 75, 125, 250, *[500] * 8, 250, 125, 75, 50)
     assert sorted(built.features[2].categories) == ["CA", "NY", "TX"]
     assert built.features[2].counts[-1] == 0  # nothing in "other"
     assert built.records == 5000

@@ -10,14 +10,26 @@ from typing import Any
 
 import pytest
 from cdk_sagemaker_hosting._lambda.drift import capture
-from cdk_sagemaker_hosting._lambda.drift.baseline import NUMERIC, Feature, build
+from cdk_sagemaker_hosting._lambda.drift.baseline import (
+    CATEGORICAL,
+    NUMERIC,
+    Baseline,
+    Feature,
+    build,
+)
 from cdk_sagemaker_hosting._lambda.drift.counts import Counts, NumericCounts
 from cdk_sagemaker_hosting._lambda.drift.stats import bin_counts
 
 from tests.drift.helpers import capture_line
 
 #: x numeric with one edge, 2.0 (bins: < 2 and >= 2); s categorical a, b (and "other").
-BASELINE = build(["x", "s"], [["1", "a"], ["2", "b"], ["3", "a"]], bins=2)
+BASELINE = Baseline(
+    (
+        Feature("x", NUMERIC, counts=(1, 2), edges=(2.0,)),
+        Feature("s", CATEGORICAL, counts=(2, 1, 0), categories=("a", "b")),
+    ),
+    3,
+)
 
 
 def counted(*lines: str, strict: bool = False) -> Counts:

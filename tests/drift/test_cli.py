@@ -44,7 +44,7 @@ def test_baseline_infers_types_and_reports_them(
     code = main(["baseline", "--data", str(train_csv), "--out", str(out), "--drop", "label"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "amount: numeric, 10 bins" in printed and "state: categorical, 4 bins" in printed
+    assert "amount: numeric, 16 bins" in printed and "state: categorical, 4 bins" in printed
     data = json.loads(out.read_text())
     assert [f["name"] for f in data["features"]] == COLUMNS
 
