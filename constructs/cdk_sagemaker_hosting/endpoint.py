@@ -34,11 +34,13 @@ from cdk_sagemaker_hosting.async_inference import AsyncInference
 from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.deployment import MAX_ROLLBACK_ALARMS, DeploymentConfig
+from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.model import Model
 from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.variants import (
     DEFAULT_INSTANCE_TYPE,
     DEFAULT_VARIANT_NAME,
+    ComponentVariant,
     InstanceVariant,
     ServerlessVariant,
     Variant,
@@ -48,6 +50,7 @@ from cdk_sagemaker_hosting.variants import (
 from constructs import Construct, IValidation
 
 if TYPE_CHECKING:
+    from cdk_sagemaker_hosting.inference_component import InferenceComponent
     from cdk_sagemaker_hosting.scaling import VariantScaling
 
 #: Invocation metrics (per endpoint and variant).
@@ -75,6 +78,8 @@ class EndpointBase(Resource):
     multi_az: bool | None = None
     #: The endpoint's data capture, when known.
     data_capture: DataCapture | None = None
+    #: True for an endpoint whose variants host inference components; ``None``: unknown.
+    component_mode: bool | None = False
 
     @property
     def endpoint_name(self) -> str:
@@ -383,10 +388,23 @@ class Endpoint(EndpointBase):
     Construct IDs (a public contract): ``Key`` (when created), ``LogGroup``,
     ``Config`` (the ``AWS::SageMaker::EndpointConfig``), ``SuccessTopic`` and
     ``ErrorTopic`` (asynchronous endpoints), ``Resource`` (the
-    ``AWS::SageMaker::Endpoint``).
+    ``AWS::SageMaker::Endpoint``); in component mode ``ExecutionRole`` and
+    ``ExecutionPolicy`` (the endpoint config's role and its managed policy).
+
+    Component mode (``variants`` of :class:`ComponentVariant`): the variants
+    have no model; the endpoint config gets its own execution role (created
+    here, for this endpoint alone: it may write the endpoint's logs and its
+    metrics, and is granted what the components without a :class:`Model`
+    need), network isolation on by default, and each variant's managed
+    instance scaling. Shadow variants, data capture and asynchronous inference
+    are refused in this mode, and variant auto scaling too: instances follow
+    the components' copies through ``ManagedInstanceScaling``.
 
     :param model: the model of a one-variant endpoint.
-    :param variants: 1-10 :class:`InstanceVariant`, or one :class:`ServerlessVariant`.
+    :param variants: 1-10 :class:`InstanceVariant`, or one :class:`ServerlessVariant`,
+        or 1-10 :class:`ComponentVariant` (component mode: the models are
+        :class:`~cdk_sagemaker_hosting.inference_component.InferenceComponent` s
+        added to the endpoint afterwards).
     :param endpoint_name: Default: derived from the construct path, at most 63
         characters. Give it to reference the endpoint from another account or
         Region (CDK lets only explicit physical names cross environments).
@@ -407,6 +425,10 @@ class Endpoint(EndpointBase):
         Default: ``False``.
     :param exclude_retained_variant_properties: properties not kept even so:
         ``DesiredInstanceCount`` and/or ``DesiredWeight``. Default: none.
+    :param network_isolation: component mode: forbid every container on the
+        endpoint network access (the endpoint config's ``EnableNetworkIsolation``;
+        in other modes each :class:`Model` says it). Default: ``True``;
+        ``False`` adds a warning.
     :param encryption_key: KMS key for volumes, logs and topics. Default: a new
         key with rotation.
     :param log_retention: Default: one year.
@@ -432,6 +454,7 @@ class Endpoint(EndpointBase):
         deployment: DeploymentConfig | None = None,
         retain_all_variant_properties: bool = False,
         exclude_retained_variant_properties: Sequence[str] = (),
+        network_isolation: bool | None = None,
         encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
@@ -463,7 +486,7 @@ class Endpoint(EndpointBase):
                     self,
                     "variants",
                     variants,
-                    "must be a list of InstanceVariant or ServerlessVariant",
+                    "must be a list of InstanceVariant, ServerlessVariant or ComponentVariant",
                 )
         if not isinstance(multi_az, bool):
             validation.fail(self, "multi_az", multi_az, "must be True or False")
@@ -484,10 +507,26 @@ class Endpoint(EndpointBase):
                 self,
                 f"variants[{i}]",
                 variant,
-                InstanceVariant | ServerlessVariant,  # type: ignore[arg-type]
-                "an InstanceVariant or ServerlessVariant",
+                InstanceVariant | ServerlessVariant | ComponentVariant,  # type: ignore[arg-type]
+                "an InstanceVariant, ServerlessVariant or ComponentVariant",
             )
-            validation.check_type(self, f"variants[{i}].model", variant.model, Model, "a Model")
+            if not isinstance(variant, ComponentVariant):
+                validation.check_type(self, f"variants[{i}].model", variant.model, Model, "a Model")
+        self.component_mode = any(isinstance(v, ComponentVariant) for v in self.variants)
+        if self.component_mode:
+            self._check_component_mode(
+                shadow_variant=shadow_variant,
+                data_capture=data_capture,
+                async_inference=async_inference,
+            )
+        elif network_isolation is not None:
+            validation.fail(
+                self,
+                "network_isolation",
+                network_isolation,
+                "applies to component mode (variants of ComponentVariant) only; a model's "
+                "network isolation is the Model's network_isolation",
+            )
         if shadow_variant is not None:
             validation.check_type(
                 self, "shadow_variant", shadow_variant, InstanceVariant, "an InstanceVariant"
@@ -522,6 +561,8 @@ class Endpoint(EndpointBase):
         self.asynchronous = async_inference is not None
         self.data_capture = data_capture
         self._scaling: dict[str, VariantScaling] = {}
+        #: The inference components hosted here (component mode), in the order added.
+        self.components: list[InferenceComponent] = []
         shortcut = variants is None
         self._check_variants(shortcut=shortcut)
         serverless_endpoint = isinstance(self.variants[0], ServerlessVariant)
@@ -536,7 +577,7 @@ class Endpoint(EndpointBase):
                 instance_counts=[
                     v.initial_instance_count
                     for v in self.variants
-                    if isinstance(v, InstanceVariant)
+                    if isinstance(v, InstanceVariant | ComponentVariant)
                 ],
                 serverless=serverless_endpoint,
             )
@@ -577,24 +618,44 @@ class Endpoint(EndpointBase):
                 else []
             )
         )
-        self.models: list[Model] = list(dict.fromkeys(v.model for v in every_variant))
+        self.models: list[Model] = list(
+            dict.fromkeys(v.model for v in every_variant if not isinstance(v, ComponentVariant))
+        )
         stack = Stack.of(self)
         validation.claim_endpoint_name(self, self._endpoint_name, stack.account, stack.region)
 
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
+        self.encryption_key: kms.IKey = encryption_key or encryption.encryption_key(
             self,
             "Key",
-            description=f"Encrypts the storage volumes and logs of endpoint {self._endpoint_name}",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
+            f"Encrypts the storage volumes and logs of endpoint {self._endpoint_name}",
+            removal_policy,
         )
+        self.execution_role: iam.Role | None = None
+        self._execution_principal: ManagedPolicyPrincipal | None = None
+        if self.component_mode:
+            self._execution_role(stack)
         self.log_group = self._log_group(stack, log_retention, removal_policy)
+        self.network_isolation: bool | None = None
+        if self.component_mode:
+            validation.check_optional_type(
+                self, "network_isolation", network_isolation, bool, "True or False"
+            )
+            self.network_isolation = network_isolation is not False
+            if not self.network_isolation:
+                Annotations.of(self).add_warning_v2(
+                    "cdk-sagemaker-hosting:NetworkIsolationOff",
+                    "network_isolation=False: the containers of this endpoint's inference "
+                    "components can reach the network. Keep it on unless a container must "
+                    "call other services.",
+                )
 
         local_storage = sorted(
             {
-                v.instance_type
+                t
                 for v in every_variant
-                if isinstance(v, InstanceVariant) and validation.has_local_storage(v.instance_type)
+                if isinstance(v, InstanceVariant | ComponentVariant)
+                for t in ([v.instance_type] if isinstance(v, InstanceVariant) else v.instance_types)
+                if validation.has_local_storage(t)
             }
         )
         production = [
@@ -634,6 +695,8 @@ class Endpoint(EndpointBase):
             if data_capture is not None
             else None,
             async_inference_config=async_config,
+            execution_role_arn=self.execution_role.role_arn if self.execution_role else None,
+            enable_network_isolation=self.network_isolation,
         )
         if serverless_endpoint or local_storage:
             reason = (
@@ -679,8 +742,11 @@ class Endpoint(EndpointBase):
             ]
             or None,
         )
-        # The endpoint writes logs as soon as its instances start, with its models' roles.
+        # The endpoint writes logs as soon as its instances start, with its models' roles
+        # (in component mode, with its own role, whose grants are in its policy).
         self.resource.node.add_dependency(self.log_group, *self.models)
+        if self._execution_principal is not None:
+            self.resource.node.add_dependency(self._execution_principal.policy)
         self._arn = self._get_resource_arn_attribute(
             self.resource.ref,
             service="sagemaker",
@@ -754,6 +820,112 @@ class Endpoint(EndpointBase):
             self, "shadow_sampling_percentage", sampling_percentage, low=1, high=100, unit=" %"
         )
 
+    def _check_component_mode(
+        self,
+        *,
+        shadow_variant: InstanceVariant | None,
+        data_capture: DataCapture | None,
+        async_inference: AsyncInference | None,
+    ) -> None:
+        """Component mode: every variant a ComponentVariant, and no option it cannot carry."""
+        kinds = [type(v).__name__ for v in self.variants]
+        if any(not isinstance(v, ComponentVariant) for v in self.variants):
+            validation.fail(
+                self,
+                "variants",
+                kinds,
+                "an endpoint hosts inference components on ComponentVariant variants only; "
+                "variants with a model (InstanceVariant, ServerlessVariant) cannot be mixed in",
+            )
+        for prop, value, why in (
+            (
+                "shadow_variant",
+                shadow_variant,
+                "shadow testing pairs model variants; test a component with a second "
+                "component, or a separate endpoint",
+            ),
+            (
+                "data_capture",
+                data_capture,
+                "this library does not capture the traffic of inference components yet; "
+                "capture on an endpoint with InstanceVariant variants",
+            ),
+            (
+                "async_inference",
+                async_inference,
+                "inference components serve real-time requests; host asynchronous models "
+                "on InstanceVariant variants",
+            ),
+        ):
+            if value is not None:
+                validation.fail(
+                    self, prop, validation.shown(value), f"not in component mode: {why}"
+                )
+
+    def _execution_role(self, stack: Stack) -> None:
+        """The endpoint config's own role (component mode), granted through a managed policy."""
+        self.execution_role = iam.Role(
+            self,
+            "ExecutionRole",
+            description=f"Execution role of the SageMaker endpoint {self.node.path}",
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+        )
+        self._execution_principal = ManagedPolicyPrincipal(
+            self, "ExecutionPolicy", role=self.execution_role
+        )
+        # PutMetricData has no resource-level permissions: scope it by namespace.
+        self._execution_principal.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            )
+        )
+        acknowledge(
+            self._execution_principal.policy,
+            "Wildcard resources only where IAM offers no resource-level permission: "
+            "cloudwatch:PutMetricData (limited to the /aws/sagemaker/* namespace) and "
+            "ecr:GetAuthorizationToken (for components' images); every other statement "
+            "names exact ARNs.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+
+    @property
+    def execution_principal(self) -> iam.IPrincipal:
+        """Component mode: grants to the endpoint config's role land in its managed policy."""
+        if self._execution_principal is None:
+            validation.fail(
+                self,
+                "execution_principal",
+                self.endpoint_name,
+                "only an endpoint in component mode (variants of ComponentVariant) has an "
+                "execution role of its own; grant to its models instead",
+            )
+        return self._execution_principal
+
+    def find_component_variant(self, variant_name: str | None) -> ComponentVariant | None:
+        """The component variant of that name (default: the first), if any."""
+        for v in self.variants:
+            if isinstance(v, ComponentVariant) and variant_name in (None, v.variant_name):
+                return v
+        return None
+
+    def _add_component(self, component: InferenceComponent, model: Model | None) -> None:
+        """Host ``component`` here: its model's role may write the endpoint's logs."""
+        self.components.append(component)
+        if model is not None and model not in self.models:
+            self.models.append(model)
+            model.grant_principal.add_to_principal_policy(self._log_write())
+
+    def _log_write(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            resources=[self.log_group.log_group_arn],
+        )
+
     def _check_retained(self, retain_all: bool, exclude: Sequence[str]) -> None:
         for prop in exclude:
             if prop not in RETAINABLE_PROPERTIES:
@@ -791,6 +963,8 @@ class Endpoint(EndpointBase):
         )
         for model in self.models:
             model.grant_principal.add_to_principal_policy(write)
+        if self._execution_principal is not None:
+            self._execution_principal.add_to_principal_policy(write)
         return log_group
 
     def _topic(self, construct_id: str, outcome: str) -> sns.Topic:
@@ -811,6 +985,15 @@ class Endpoint(EndpointBase):
         Default variant: the first.
         """
         name = variant_name or self.default_variant_name
+        if self.component_mode:
+            validation.fail(
+                self,
+                "auto_scale_variant",
+                name,
+                "in component mode SageMaker scales the instances to the components' copies: "
+                "give the ComponentVariant managed_scaling=ManagedInstanceScaling(...), and "
+                "scale each component with component.auto_scale_copies(...)",
+            )
         if name in self._scaling:
             validation.fail(
                 self,

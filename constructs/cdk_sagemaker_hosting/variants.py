@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
+from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_sagemaker as sagemaker
@@ -294,6 +297,432 @@ class ServerlessVariant:
         )
 
 
+class ScaleInStrategy(enum.Enum):
+    """How managed instance scaling releases a component endpoint's instances."""
+
+    #: Release instances that host no copy of any inference component.
+    IDLE_RELEASE = "IDLE_RELEASE"
+    #: Move copies onto fewer instances to release more of them.
+    CONSOLIDATION = "CONSOLIDATION"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ManagedInstanceScaling:
+    """SageMaker adds and removes a component variant's instances as its components' copies need.
+
+    Checked when the endpoint binds its :class:`ComponentVariant`.
+
+    :param min_instances: instances kept when copies scale in; 0 lets the
+        endpoint scale to zero instances (components only). On a multi-AZ
+        endpoint: 0, or at least 2.
+    :param max_instances: instances at most; inference components' copies
+        must fit on this many (checked at synth).
+    :param scale_in_strategy: Default: SageMaker's (``IDLE_RELEASE``).
+    :param scale_in_cooldown: with ``CONSOLIDATION``: how long after the last
+        endpoint operation consolidation waits, 5-1440 whole minutes.
+        Default: SageMaker's (20 minutes).
+    :param max_scale_in_step: with ``CONSOLIDATION``: instances released at
+        a time, 1-100. Default: SageMaker's (1).
+    """
+
+    min_instances: int
+    max_instances: int
+    scale_in_strategy: ScaleInStrategy | None = None
+    scale_in_cooldown: Duration | None = None
+    max_scale_in_step: int | None = None
+
+    def check(self, scope: IConstruct, prop: str, *, multi_az: bool) -> None:
+        """Check the bounds and the scale-in policy; errors name ``<prop>.<field>``."""
+        validation.check_service_int(
+            scope,
+            f"{prop}.min_instances",
+            self.min_instances,
+            "ManagedInstanceScalingMinInstanceCount",
+        )
+        validation.check_service_int(
+            scope,
+            f"{prop}.max_instances",
+            self.max_instances,
+            "ManagedInstanceScalingMaxInstanceCount",
+        )
+        low, high = self.min_instances, self.max_instances
+        if not validation.is_token(low) and not validation.is_token(high) and low > high:
+            validation.fail(
+                scope, f"{prop}.min_instances", low, f"must not exceed max_instances ({high})"
+            )
+        if multi_az and low == 1:
+            validation.fail(
+                scope,
+                f"{prop}.min_instances",
+                low,
+                f"a multi-AZ endpoint keeps at least {validation.MULTI_AZ_MIN_INSTANCES} "
+                "instances (or 0, scaling to zero); raise it, or build the endpoint with "
+                "multi_az=False (development only)",
+            )
+        validation.check_optional_type(
+            scope,
+            f"{prop}.scale_in_strategy",
+            self.scale_in_strategy,
+            ScaleInStrategy,
+            "a ScaleInStrategy",
+        )
+        if self.scale_in_strategy is not ScaleInStrategy.CONSOLIDATION:
+            for field in ("scale_in_cooldown", "max_scale_in_step"):
+                value = getattr(self, field)
+                if value is not None:
+                    validation.fail(
+                        scope,
+                        f"{prop}.{field}",
+                        validation.shown(value)
+                        if not isinstance(value, Duration)
+                        else value.to_human_string(),
+                        "applies to consolidation only: pass "
+                        "scale_in_strategy=ScaleInStrategy.CONSOLIDATION, or leave it out",
+                    )
+        if self.scale_in_cooldown is not None:
+            seconds = validation.whole_seconds(
+                scope, f"{prop}.scale_in_cooldown", self.scale_in_cooldown
+            )
+            if not validation.is_token(seconds) and seconds % 60:
+                validation.fail(
+                    scope, f"{prop}.scale_in_cooldown", f"{seconds} s", "must be whole minutes"
+                )
+            validation.check_service_int(
+                scope,
+                f"{prop}.scale_in_cooldown",
+                None if validation.is_token(seconds) else seconds // 60,
+                "ManagedInstanceScalingCooldownInMinutes",
+                unit=" minutes",
+            )
+        validation.check_service_int(
+            scope,
+            f"{prop}.max_scale_in_step",
+            self.max_scale_in_step,
+            "ManagedInstanceScalingMaximumStepSize",
+        )
+
+    def render(self) -> sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty:
+        """The variant's ``ManagedInstanceScaling``."""
+        policy = None
+        if self.scale_in_strategy is not None:
+            policy = sagemaker.CfnEndpointConfig.ScaleInPolicyProperty(
+                strategy=self.scale_in_strategy.value,
+                cooldown_in_minutes=None
+                if self.scale_in_cooldown is None
+                else int(self.scale_in_cooldown.to_seconds()) // 60,
+                maximum_step_size=self.max_scale_in_step,
+            )
+        return sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
+            status="ENABLED",
+            min_instance_count=self.min_instances,
+            max_instance_count=self.max_instances,
+            scale_in_policy=policy,
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InstancePool:
+    """One instance type of a heterogeneous variant, and its priority.
+
+    SageMaker provisions from the pool of priority 1 first, then 2, and so on
+    when a pool has no capacity.
+
+    :param instance_type: a SageMaker hosting instance type.
+    :param priority: 1 (first) to 5.
+    """
+
+    instance_type: str
+    priority: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CapacityReservation:
+    """An ML capacity reservation the variant's instances launch into.
+
+    :param ml_reservation_arn: the reservation's ARN
+        (``arn:<partition>:sagemaker:<region>:<account>:<type>/<id>``).
+    :param reservations_only: launch only into the reservation (SageMaker's
+        ``capacity-reservations-only``, its one preference): with no capacity
+        left there, instances fail to launch. Default: ``True``.
+    """
+
+    ml_reservation_arn: str
+    reservations_only: bool = True
+
+
+_RESERVATION_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:[a-z0-9\-]{1,14}/")
+#: Instance families with GPUs, and with AWS Neuron devices (Inferentia2, Trainium).
+_GPU_FAMILY = re.compile(r"^ml\.(g\d|p\d)")
+_NEURON_FAMILY = re.compile(r"^ml\.(inf2|trn\d)")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GpuCapacity:
+    """Where a variant's instances come from, and what they boot: for scarce accelerator capacity.
+
+    Give it to an :class:`InstanceVariant` or a :class:`ComponentVariant` as
+    ``capacity``. Checked when the endpoint binds the variant.
+
+    :param instance_pools: 1-5 instance types with their priorities; the
+        variant then has no ``instance_type`` of its own. Default: none.
+    :param reservation: an ML capacity reservation. Default: none.
+    :param provision_timeout: how long SageMaker keeps trying to get
+        instances (then the next pool), 300-3600 whole seconds. Default:
+        SageMaker's.
+    :param inference_ami_version: the AMI (drivers, CUDA or Neuron version),
+        one of botocore's ``ProductionVariantInferenceAmiVersion``; GPU AMIs
+        need GPU instance types, Neuron AMIs Inferentia2 or Trainium.
+        Default: SageMaker's.
+    """
+
+    instance_pools: Sequence[InstancePool] = ()
+    reservation: CapacityReservation | None = None
+    provision_timeout: Duration | None = None
+    inference_ami_version: str | None = None
+
+    def check(self, scope: IConstruct, prop: str, instance_types: Sequence[str]) -> None:
+        """Check against the variant's instance types (its own, or its pools')."""
+        pools = list(self.instance_pools)
+        if pools:
+            validation.check_count(
+                scope, f"{prop}.instance_pools", len(pools), low=1, high=5, what="pools"
+            )
+        for i, pool in enumerate(pools):
+            where = f"{prop}.instance_pools[{i}]"
+            validation.check_type(scope, where, pool, InstancePool, "an InstancePool")
+            validation.check_instance_type(scope, f"{where}.instance_type", pool.instance_type)
+            validation.check_service_int(
+                scope, f"{where}.priority", pool.priority, "InstancePoolPriority"
+            )
+        for field in ("instance_type", "priority"):
+            values = [getattr(p, field) for p in pools]
+            duplicates = sorted({v for v in values if values.count(v) > 1})
+            if duplicates:
+                validation.fail(
+                    scope,
+                    f"{prop}.instance_pools[].{field}",
+                    duplicates,
+                    f"give each pool its own {field.replace('_', ' ')}",
+                )
+        reservation = self.reservation
+        if reservation is not None:
+            validation.check_type(
+                scope,
+                f"{prop}.reservation",
+                reservation,
+                CapacityReservation,
+                "a CapacityReservation",
+            )
+            arn = reservation.ml_reservation_arn
+            if not validation.is_token(arn) and (
+                not isinstance(arn, str) or not _RESERVATION_ARN.match(arn) or len(arn) > 258
+            ):
+                validation.fail(
+                    scope,
+                    f"{prop}.reservation.ml_reservation_arn",
+                    arn,
+                    "must be an ML capacity reservation ARN: arn:<partition>:sagemaker:"
+                    "<region>:<account>:<type>/<id>, at most 258 characters",
+                )
+        if self.provision_timeout is not None:
+            seconds = validation.whole_seconds(
+                scope, f"{prop}.provision_timeout", self.provision_timeout
+            )
+            validation.check_service_int(
+                scope,
+                f"{prop}.provision_timeout",
+                seconds,
+                "VariantInstanceProvisionTimeoutInSeconds",
+                unit=" s",
+            )
+        ami = self.inference_ami_version
+        if ami is not None and not validation.is_token(ami):
+            allowed = validation.service_enum("ProductionVariantInferenceAmiVersion")
+            if ami not in allowed:
+                validation.fail(
+                    scope,
+                    f"{prop}.inference_ami_version",
+                    ami,
+                    f"must be one of {', '.join(sorted(allowed))} (botocore "
+                    "ProductionVariantInferenceAmiVersion)",
+                )
+            family, needs = (
+                (_GPU_FAMILY, "GPU (ml.g*, ml.p*)")
+                if "-gpu-" in ami
+                else (_NEURON_FAMILY, "Inferentia2 or Trainium (ml.inf2, ml.trn*)")
+            )
+            wrong = sorted(
+                t
+                for t in instance_types
+                if isinstance(t, str) and not validation.is_token(t) and not family.match(t)
+            )
+            if wrong:
+                validation.fail(
+                    scope,
+                    f"{prop}.inference_ami_version",
+                    ami,
+                    f"is an AMI for {needs} instance types, not {', '.join(wrong)}",
+                )
+
+    def render(self) -> dict[str, Any]:
+        """The variant's capacity properties: keyword arguments of ``ProductionVariantProperty``."""
+        reservation = self.reservation
+        config = sagemaker.CfnEndpointConfig.CapacityReservationConfigProperty
+        return {
+            "instance_pools": [
+                sagemaker.CfnEndpointConfig.InstancePoolProperty(
+                    instance_type=p.instance_type, priority=p.priority
+                )
+                for p in self.instance_pools
+            ]
+            or None,
+            "capacity_reservation_config": config(
+                ml_reservation_arn=reservation.ml_reservation_arn,
+                capacity_reservation_preference="capacity-reservations-only"
+                if reservation.reservations_only
+                else None,
+            )
+            if reservation is not None
+            else None,
+            "variant_instance_provision_timeout_in_seconds": _seconds(self.provision_timeout),
+            "inference_ami_version": self.inference_ami_version,
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ComponentVariant:
+    """A production variant that hosts inference components: instances, and no model of its own.
+
+    An endpoint whose variants are ``ComponentVariant`` is in component mode:
+    its models are :class:`~cdk_sagemaker_hosting.inference_component.InferenceComponent`
+    s, each with its own CPU, memory and accelerator reservation and its own
+    number of copies, placed on these instances.
+
+    :param variant_name: its name. Default: ``"AllTraffic"``.
+    :param instance_type: a SageMaker hosting instance type; or give
+        ``capacity.instance_pools`` instead. Default: none.
+    :param initial_instance_count: instances at creation. Default: 2 (multi-AZ).
+    :param managed_scaling: let SageMaker scale the instances to the
+        components' copies (down to 0 instances with ``min_instances=0``).
+        Default: a fixed ``initial_instance_count``.
+    :param capacity: instance pools, a capacity reservation, the provisioning
+        timeout and the AMI version. Default: none.
+    :param routing_strategy: Default: SageMaker's (``LEAST_OUTSTANDING_REQUESTS``).
+    :param volume_size_gb: storage volume per instance, 1-512 GB. Default: SageMaker's.
+    :param initial_weight: relative share of traffic. Default: 1.0.
+    """
+
+    variant_name: str = DEFAULT_VARIANT_NAME
+    instance_type: str | None = None
+    initial_instance_count: int = 2
+    managed_scaling: ManagedInstanceScaling | None = None
+    capacity: GpuCapacity | None = None
+    routing_strategy: RoutingStrategy | None = None
+    volume_size_gb: int | None = None
+    initial_weight: float = 1.0
+
+    @property
+    def instance_types(self) -> list[str]:
+        """Its instance type, or its pools' types in priority order."""
+        if self.instance_type is not None:
+            return [self.instance_type]
+        pools = sorted(
+            self.capacity.instance_pools if self.capacity else (), key=lambda p: p.priority
+        )
+        return [p.instance_type for p in pools]
+
+    @property
+    def max_instances(self) -> int:
+        """Instances at most: the managed maximum, or the fixed count."""
+        if self.managed_scaling is not None:
+            return self.managed_scaling.max_instances
+        return self.initial_instance_count
+
+    @property
+    def attributes(self) -> VariantAttributes:
+        """What the endpoint's consumers know of this variant (pools: no single instance type)."""
+        return VariantAttributes(variant_name=self.variant_name, instance_type=self.instance_type)
+
+    def bind(
+        self, scope: IConstruct, prop: str, *, multi_az: bool, **_: object
+    ) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+        """Check this variant for the component-mode endpoint ``scope`` and render it."""
+        pools = self.capacity.instance_pools if self.capacity is not None else ()
+        if (self.instance_type is None) == (not pools):
+            validation.fail(
+                scope,
+                f"{prop}.instance_type",
+                self.instance_type,
+                "give an instance_type, or capacity=GpuCapacity(instance_pools=[...]), not both"
+                if pools
+                else "give an instance_type (or instance pools)",
+            )
+        if self.instance_type is not None:
+            validation.check_instance_type(scope, f"{prop}.instance_type", self.instance_type)
+        validation.check_instance_count(
+            scope, f"{prop}.initial_instance_count", self.initial_instance_count, multi_az=multi_az
+        )
+        scaling = self.managed_scaling
+        if scaling is not None:
+            validation.check_type(
+                scope,
+                f"{prop}.managed_scaling",
+                scaling,
+                ManagedInstanceScaling,
+                "a ManagedInstanceScaling",
+            )
+            scaling.check(scope, f"{prop}.managed_scaling", multi_az=multi_az)
+            count = self.initial_instance_count
+            if (
+                all(
+                    not validation.is_token(v)
+                    for v in (count, scaling.min_instances, scaling.max_instances)
+                )
+                and not scaling.min_instances <= count <= scaling.max_instances
+            ):
+                validation.fail(
+                    scope,
+                    f"{prop}.initial_instance_count",
+                    count,
+                    f"must be within managed_scaling's {scaling.min_instances}-"
+                    f"{scaling.max_instances} instances",
+                )
+        if self.capacity is not None:
+            validation.check_type(
+                scope, f"{prop}.capacity", self.capacity, GpuCapacity, "a GpuCapacity"
+            )
+            self.capacity.check(scope, f"{prop}.capacity", self.instance_types)
+        check_weight(scope, f"{prop}.initial_weight", self.initial_weight)
+        validation.check_service_int(
+            scope,
+            f"{prop}.volume_size_gb",
+            self.volume_size_gb,
+            "ProductionVariantVolumeSizeInGB",
+            unit=" GB",
+        )
+        validation.check_optional_type(
+            scope,
+            f"{prop}.routing_strategy",
+            self.routing_strategy,
+            RoutingStrategy,
+            "a RoutingStrategy",
+        )
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=self.variant_name,
+            instance_type=self.instance_type,
+            initial_instance_count=self.initial_instance_count,
+            initial_variant_weight=self.initial_weight,
+            volume_size_in_gb=self.volume_size_gb,
+            managed_instance_scaling=scaling.render() if scaling is not None else None,
+            routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+                routing_strategy=self.routing_strategy.value
+            )
+            if self.routing_strategy
+            else None,
+            **(self.capacity.render() if self.capacity is not None else {}),
+        )
+
+
 def check_weight(scope: IConstruct, prop: str, weight: float) -> None:
     if validation.is_token(weight):
         return
@@ -301,4 +730,4 @@ def check_weight(scope: IConstruct, prop: str, weight: float) -> None:
         validation.fail(scope, prop, weight, "weights must be >= 0")
 
 
-Variant = InstanceVariant | ServerlessVariant
+Variant = InstanceVariant | ServerlessVariant | ComponentVariant
