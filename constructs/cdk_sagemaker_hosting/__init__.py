@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     from cdk_sagemaker_hosting.drift import DriftMonitor, DriftThresholds
     from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, EncryptedBucket
     from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase
+    from cdk_sagemaker_hosting.inference_component import (
+        ComponentContainer,
+        ComponentDeployment,
+        ComponentMonitoring,
+        ComponentScaling,
+        ComputeRequirements,
+        InferenceComponent,
+        InstanceTypeSpecification,
+        PlacementStrategy,
+        Scheduling,
+    )
     from cdk_sagemaker_hosting.model import (
         ContainerDefinition,
         ContainerImage,
@@ -33,8 +44,14 @@ if TYPE_CHECKING:
     from cdk_sagemaker_hosting.traffic_shift import MetricComparison, TrafficShift
     from cdk_sagemaker_hosting.validation import ValidationError
     from cdk_sagemaker_hosting.variants import (
+        CapacityReservation,
+        ComponentVariant,
+        GpuCapacity,
+        InstancePool,
         InstanceVariant,
+        ManagedInstanceScaling,
         RoutingStrategy,
+        ScaleInStrategy,
         ServerlessVariant,
         VariantAttributes,
     )
@@ -44,6 +61,13 @@ __all__ = [
     "AlarmThresholds",
     "AsyncInference",
     "BucketAccess",
+    "CapacityReservation",
+    "ComponentContainer",
+    "ComponentDeployment",
+    "ComponentMonitoring",
+    "ComponentScaling",
+    "ComponentVariant",
+    "ComputeRequirements",
     "ContainerDefinition",
     "ContainerImage",
     "DataCapture",
@@ -54,14 +78,22 @@ __all__ = [
     "Endpoint",
     "EndpointBase",
     "EndpointMonitoring",
+    "GpuCapacity",
+    "InferenceComponent",
     "InferenceExecution",
+    "InstancePool",
+    "InstanceTypeSpecification",
     "InstanceVariant",
     "JoinSource",
+    "ManagedInstanceScaling",
     "MetricComparison",
     "Model",
     "ModelData",
+    "PlacementStrategy",
     "RoutingStrategy",
+    "ScaleInStrategy",
     "ScheduledBatchTransform",
+    "Scheduling",
     "ServerlessVariant",
     "TrafficRouting",
     "TrafficShift",
@@ -99,6 +131,21 @@ _MODULES = {
     "ValidationError": "cdk_sagemaker_hosting.validation",
     "VariantAttributes": "cdk_sagemaker_hosting.variants",
     "VariantScaling": "cdk_sagemaker_hosting.scaling",
+    "ComponentContainer": "cdk_sagemaker_hosting.inference_component",
+    "ComponentDeployment": "cdk_sagemaker_hosting.inference_component",
+    "ComponentMonitoring": "cdk_sagemaker_hosting.inference_component",
+    "ComponentScaling": "cdk_sagemaker_hosting.inference_component",
+    "ComputeRequirements": "cdk_sagemaker_hosting.inference_component",
+    "InferenceComponent": "cdk_sagemaker_hosting.inference_component",
+    "InstanceTypeSpecification": "cdk_sagemaker_hosting.inference_component",
+    "PlacementStrategy": "cdk_sagemaker_hosting.inference_component",
+    "Scheduling": "cdk_sagemaker_hosting.inference_component",
+    "CapacityReservation": "cdk_sagemaker_hosting.variants",
+    "ComponentVariant": "cdk_sagemaker_hosting.variants",
+    "GpuCapacity": "cdk_sagemaker_hosting.variants",
+    "InstancePool": "cdk_sagemaker_hosting.variants",
+    "ManagedInstanceScaling": "cdk_sagemaker_hosting.variants",
+    "ScaleInStrategy": "cdk_sagemaker_hosting.variants",
 }
 
 
