@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
+import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Duration, Stack
+import jsii
+from aws_cdk import Annotations, Duration, Stack, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from cdk_sagemaker_hosting import validation
 from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase
 from cdk_sagemaker_hosting.variants import VariantAttributes
-from constructs import Construct, IConstruct
+from constructs import Construct, IConstruct, IValidation
 
 #: Async endpoints publish their queue in this namespace, per endpoint.
 ASYNC_NAMESPACE = "AWS/SageMaker"
@@ -45,6 +48,37 @@ def check_target_value(scope: IConstruct, prop: str, value: object) -> None:
 
 def _known(value: object) -> bool:
     return value is not None and not validation.is_token(value)
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zone names of the installed tz database (Python's ``zoneinfo``).
+
+    Empty where the system has no tz database (then names are not checked).
+    """
+    return frozenset(zoneinfo.available_timezones())
+
+
+@jsii.implements(IValidation)
+class _ScheduleCheck:
+    """Warns, once the app is synthesised, when the scheduled actions never undo a bound.
+
+    A scheduled action changes the scalable target's bounds until another
+    action changes them again: an action lowering ``max_capacity`` with no
+    action ever raising it back caps the variant for good after its first
+    run (and one raising ``min_capacity`` keeps the raised floor for good).
+    Checked at synth so that actions added after the first count.
+    """
+
+    def __init__(self, scaling: VariantScaling) -> None:
+        self._scaling = scaling
+        self._done = False
+
+    def validate(self) -> list[str]:
+        if not self._done:
+            self._done = True
+            self._scaling._warn_unrestored_bounds()
+        return []
 
 
 class VariantScaling(Construct):
@@ -125,6 +159,8 @@ class VariantScaling(Construct):
         self._check_bounds("", min_capacity, max_capacity)
         self.min_capacity = min_capacity
         self.max_capacity = max_capacity
+        #: Scheduled actions so far: ``(construct ID, min_capacity, max_capacity)``.
+        self._scheduled: list[tuple[str, int | None, int | None]] = []
         self._claim()
         self.target = appscaling.ScalableTarget(
             self,
@@ -402,23 +438,112 @@ class VariantScaling(Construct):
         schedule: appscaling.Schedule,
         min_capacity: int | None = None,
         max_capacity: int | None = None,
+        time_zone: TimeZone | None = None,
     ) -> None:
         """Change the bounds on a schedule, e.g. fewer instances at night.
 
+        A scheduled action sets the bounds until another one changes them:
+        pair an action that lowers ``max_capacity`` (or raises
+        ``min_capacity``) with one that restores it, or the variant keeps the
+        new bound for good after the first run. A variant whose scheduled
+        actions only ever lower ``max_capacity`` below the target's (or only
+        raise ``min_capacity`` above it) gets a warning at synth
+        (``cdk-sagemaker-hosting:ScheduledMaxNeverRestored``,
+        ``...:ScheduledMinNeverRestored``).
+
         The new bounds follow the target's rules (whole numbers, multi-AZ
         minimum, zero only when asynchronous, serverless limits).
+
+        :param construct_id: the scheduled action's name.
+        :param schedule: ``Schedule.cron(...)``, ``Schedule.at(...)`` or
+            ``Schedule.rate(...)``.
+        :param min_capacity: the new minimum, from the action's run on.
+        :param max_capacity: the new maximum, from the action's run on.
+        :param time_zone: the time zone of a cron or at schedule, e.g.
+            ``TimeZone.EUROPE_BERLIN`` (an IANA name). Default: UTC. A rate
+            schedule takes none.
         """
         if min_capacity is None and max_capacity is None:
             validation.fail(self, construct_id, None, "give min_capacity, max_capacity or both")
         for name, value in (("min_capacity", min_capacity), ("max_capacity", max_capacity)):
             validation.check_int(self, f"{construct_id}.{name}", value, low=0)
         self._check_bounds(construct_id, min_capacity, max_capacity)
+        if time_zone is not None:
+            self._check_time_zone(construct_id, schedule, time_zone)
         self.target.scale_on_schedule(
             construct_id,
             schedule=schedule,
             min_capacity=min_capacity,
             max_capacity=max_capacity,
+            time_zone=time_zone,
         )
+        if not self._scheduled:
+            self.node.add_validation(_ScheduleCheck(self))
+        self._scheduled.append((construct_id, min_capacity, max_capacity))
+
+    def _check_time_zone(
+        self, construct_id: str, schedule: appscaling.Schedule, time_zone: TimeZone
+    ) -> None:
+        prop = f"{construct_id}.time_zone"
+        validation.check_type(
+            self,
+            prop,
+            time_zone,
+            TimeZone,
+            "a TimeZone, e.g. TimeZone.EUROPE_BERLIN or TimeZone.of('Europe/Berlin')",
+        )
+        name = time_zone.timezone_name
+        if validation.is_token(name):
+            return
+        expression = schedule.expression_string
+        if not validation.is_token(expression) and expression.startswith("rate("):
+            validation.fail(
+                self,
+                prop,
+                name,
+                f"a time zone applies to cron and at schedules only; {expression} runs at the "
+                "same interval in every time zone",
+            )
+        known = time_zone_names()
+        if known and name not in known:
+            validation.fail(
+                self,
+                prop,
+                name,
+                "not an IANA time zone name (Application Auto Scaling takes names such as "
+                "Europe/Berlin, America/New_York or Etc/GMT+9)",
+            )
+
+    def _warn_unrestored_bounds(self) -> None:
+        """The scheduled-bounds warning (see :meth:`scale_on_schedule`)."""
+        maxima = [
+            (cid, high)
+            for cid, _, high in self._scheduled
+            if high is not None and not validation.is_token(high)
+        ]
+        minima = [
+            (cid, low)
+            for cid, low, _ in self._scheduled
+            if low is not None and not validation.is_token(low)
+        ]
+        high, low = self.max_capacity, self.min_capacity
+        if maxima and _known(high) and all(v < high for _, v in maxima):
+            lowered = ", ".join(f"{cid} max_capacity={v}" for cid, v in maxima)
+            Annotations.of(self).add_warning_v2(
+                "cdk-sagemaker-hosting:ScheduledMaxNeverRestored",
+                f"the scheduled actions only lower the maximum ({lowered}; the target's is "
+                f"{high}) and none raises it again: after the first run the variant stays "
+                f"capped until a deploy changes the target. Add an action restoring "
+                f"max_capacity={high}, e.g. in the morning",
+            )
+        if minima and _known(low) and all(v > low for _, v in minima):
+            raised = ", ".join(f"{cid} min_capacity={v}" for cid, v in minima)
+            Annotations.of(self).add_warning_v2(
+                "cdk-sagemaker-hosting:ScheduledMinNeverRestored",
+                f"the scheduled actions only raise the minimum ({raised}; the target's is "
+                f"{low}) and none lowers it again: after the first run the variant keeps "
+                f"that many instances for good. Add an action restoring min_capacity={low}",
+            )
 
     def _instances_only(self, what: str) -> None:
         if self.serverless:

@@ -665,3 +665,124 @@ def test_two_imports_of_one_endpoint_in_one_environment_scale_one_variant_once()
         ),
     ):
         _two_imports_in(ENV)
+
+
+# --- scheduled actions: time zones, and bounds that are never restored -------------------
+
+NIGHT = appscaling.Schedule.cron(hour="22", minute="0")
+MORNING = appscaling.Schedule.cron(hour="6", minute="0")
+
+
+def _warnings(c: Ctx) -> list[tuple[str, str]]:
+    messages = cdk.assertions.Annotations.from_stack(c.stack).find_warning("*", Match.any_value())
+    return [(m.id, str(m.entry.data)) for m in messages]
+
+
+def test_a_schedule_takes_a_time_zone() -> None:
+    c = Ctx()
+    scaling = c.endpoint().auto_scale_variant(min_capacity=2, max_capacity=8)
+    scaling.scale_on_schedule(
+        "Night", schedule=NIGHT, max_capacity=3, time_zone=cdk.TimeZone.EUROPE_BERLIN
+    )
+    scaling.scale_on_schedule(
+        "Morning", schedule=MORNING, max_capacity=8, time_zone=cdk.TimeZone.of("Asia/Tokyo")
+    )
+    scaling.scale_on_schedule("Weekly", schedule=NIGHT, min_capacity=2)
+    (target,) = c.resources("AWS::ApplicationAutoScaling::ScalableTarget")
+    zones = {
+        a["ScheduledActionName"]: a.get("Timezone")
+        for a in target["Properties"]["ScheduledActions"]
+    }
+    assert zones == {"Night": "Europe/Berlin", "Morning": "Asia/Tokyo", "Weekly": None}
+    assert _warnings(c) == []
+
+
+@pytest.mark.parametrize(
+    ("schedule", "time_zone", "message"),
+    [
+        (
+            NIGHT,
+            cdk.TimeZone.of("Europe/Berln"),
+            "Scaled/Endpoint/ScalingAllTraffic: Night.time_zone='Europe/Berln' is invalid: not "
+            "an IANA time zone name (Application Auto Scaling takes names such as Europe/Berlin",
+        ),
+        (
+            appscaling.Schedule.rate(cdk.Duration.hours(12)),
+            cdk.TimeZone.EUROPE_BERLIN,
+            "Night.time_zone='Europe/Berlin' is invalid: a time zone applies to cron and at "
+            "schedules only; rate(12 hours) runs at the same interval in every time zone",
+        ),
+        (
+            NIGHT,
+            "Europe/Berlin",
+            "Night.time_zone='Europe/Berlin' is invalid: must be a TimeZone, e.g. "
+            "TimeZone.EUROPE_BERLIN or TimeZone.of('Europe/Berlin'), not str",
+        ),
+    ],
+    ids=["unknown name", "rate schedule", "a string"],
+)
+def test_bad_time_zones_are_refused(
+    schedule: appscaling.Schedule, time_zone: Any, message: str
+) -> None:
+    scaling = Ctx().endpoint().auto_scale_variant(min_capacity=2, max_capacity=8)
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        scaling.scale_on_schedule("Night", schedule=schedule, max_capacity=3, time_zone=time_zone)
+
+
+def test_a_time_zone_known_only_at_deploy_passes() -> None:
+    c = Ctx()
+    zone = cdk.CfnParameter(c.stack, "Zone").value_as_string
+    scaling = c.endpoint().auto_scale_variant(min_capacity=2, max_capacity=8)
+    scaling.scale_on_schedule(
+        "Night", schedule=NIGHT, max_capacity=3, time_zone=cdk.TimeZone.of(zone)
+    )
+    scaling.scale_on_schedule("Morning", schedule=MORNING, max_capacity=8)
+    (target,) = c.resources("AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["Properties"]["ScheduledActions"][0]["Timezone"] == {"Ref": "Zone"}
+
+
+def test_a_maximum_lowered_and_never_restored_warns_once() -> None:
+    c = Ctx()
+    scaling = c.endpoint().auto_scale_variant(min_capacity=2, max_capacity=8)
+    scaling.scale_on_schedule("Night", schedule=NIGHT, max_capacity=3)
+    scaling.scale_on_schedule("Evening", schedule=MORNING, max_capacity=5)
+    c.resources("AWS::ApplicationAutoScaling::ScalableTarget")  # synthesised twice: one warning
+    ((wid, message),) = _warnings(c)
+    assert wid == "/Scaled/Endpoint/ScalingAllTraffic"
+    assert message.startswith(
+        "the scheduled actions only lower the maximum (Night max_capacity=3, Evening "
+        "max_capacity=5; the target's is 8) and none raises it again: after the first run the "
+        "variant stays capped until a deploy changes the target. Add an action restoring "
+        "max_capacity=8, e.g. in the morning"
+    )
+    assert message.endswith("[ack: cdk-sagemaker-hosting:ScheduledMaxNeverRestored]")
+
+
+def test_a_minimum_raised_and_never_restored_warns() -> None:
+    c = Ctx()
+    scaling = c.endpoint().auto_scale_variant(min_capacity=2, max_capacity=8)
+    scaling.scale_on_schedule("Peak", schedule=MORNING, min_capacity=6)
+    ((_, message),) = _warnings(c)
+    assert message.startswith(
+        "the scheduled actions only raise the minimum (Peak min_capacity=6; the target's is 2) "
+        "and none lowers it again"
+    )
+    assert "ScheduledMinNeverRestored" in message
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [
+        [("Night", None, 3), ("Morning", None, 8)],  # restored to the target's maximum
+        [("Night", None, 3), ("Sale", None, 12)],  # raised past it
+        [("Peak", 6, None), ("Quiet", 2, None)],  # the minimum restored
+        [("Night", 2, 3), ("Morning", 4, 8), ("Evening", 2, None)],
+    ],
+    ids=["max restored", "max raised", "min restored", "both restored"],
+)
+def test_restored_bounds_do_not_warn(actions: list[tuple[str, int | None, int | None]]) -> None:
+    c = Ctx()
+    scaling = c.endpoint().auto_scale_variant(min_capacity=2, max_capacity=8)
+    for cid, low, high in actions:
+        scaling.scale_on_schedule(cid, schedule=NIGHT, min_capacity=low, max_capacity=high)
+    assert _warnings(c) == []
