@@ -812,6 +812,7 @@ class EndpointApi(Construct):
                 + ").",
             )
         self.domain = None
+        self._domain_options = domain
         if domain is not None:
             self.domain = self.api.add_domain_name(
                 "Domain",
@@ -1510,9 +1511,9 @@ class EndpointApi(Construct):
     def url(self) -> str:
         """The stage's URL (``https://<id>.execute-api.<region>.amazonaws.com/<stage>/``),
         or the custom domain's when one is given."""
-        if self.domain is not None:
-            base = self.domain.domain_name
-            return f"https://{base}/"
+        if self._domain_options is not None:
+            base = self._domain_options.base_path
+            return f"https://{self._domain_options.domain_name}/{base + '/' if base else ''}"
         return self.api.url
 
     def invoke_url(self, variant: str | None = None) -> str:
