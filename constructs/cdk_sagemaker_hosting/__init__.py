@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from cdk_sagemaker_hosting.drift import DriftMonitor, DriftThresholds
     from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, EncryptedBucket
     from cdk_sagemaker_hosting.endpoint import Endpoint, EndpointBase
+    from cdk_sagemaker_hosting.https_front import (
+        ApiAlarmThresholds,
+        ApiAuthorization,
+        ApiDomain,
+        ApiFirewall,
+        ApiThrottle,
+        EndpointApi,
+        PartnerPlan,
+    )
     from cdk_sagemaker_hosting.inference_component import (
         ComponentContainer,
         ComponentDeployment,
@@ -59,6 +68,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlarmThresholds",
+    "ApiAlarmThresholds",
+    "ApiAuthorization",
+    "ApiDomain",
+    "ApiFirewall",
+    "ApiThrottle",
     "AsyncInference",
     "BucketAccess",
     "CapacityReservation",
@@ -76,6 +90,7 @@ __all__ = [
     "DriftThresholds",
     "EncryptedBucket",
     "Endpoint",
+    "EndpointApi",
     "EndpointBase",
     "EndpointMonitoring",
     "GpuCapacity",
@@ -89,6 +104,7 @@ __all__ = [
     "MetricComparison",
     "Model",
     "ModelData",
+    "PartnerPlan",
     "PlacementStrategy",
     "RoutingStrategy",
     "ScaleInStrategy",
@@ -117,6 +133,13 @@ _MODULES = {
     "Endpoint": "cdk_sagemaker_hosting.endpoint",
     "EndpointBase": "cdk_sagemaker_hosting.endpoint",
     "EndpointMonitoring": "cdk_sagemaker_hosting.monitoring",
+    "ApiAlarmThresholds": "cdk_sagemaker_hosting.https_front",
+    "ApiAuthorization": "cdk_sagemaker_hosting.https_front",
+    "ApiDomain": "cdk_sagemaker_hosting.https_front",
+    "ApiFirewall": "cdk_sagemaker_hosting.https_front",
+    "ApiThrottle": "cdk_sagemaker_hosting.https_front",
+    "EndpointApi": "cdk_sagemaker_hosting.https_front",
+    "PartnerPlan": "cdk_sagemaker_hosting.https_front",
     "InferenceExecution": "cdk_sagemaker_hosting.model",
     "InstanceVariant": "cdk_sagemaker_hosting.variants",
     "JoinSource": "cdk_sagemaker_hosting.batch_transform",
