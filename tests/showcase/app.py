@@ -216,10 +216,18 @@ def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:
             endpoint = Endpoint(stack, "Endpoint", model=model, instance_type="ml.c5.xlarge")
             scaling = endpoint.auto_scale_variant(min_capacity=2, max_capacity=6)
             scaling.scale_on_invocations(target_per_instance=500)
+            # Every action that lowers a bound has one restoring it (else a warning).
             scaling.scale_on_schedule(
                 "Night",
                 schedule=appscaling.Schedule.cron(hour="22", minute="0"),
                 max_capacity=3,
+                time_zone=cdk.TimeZone.EUROPE_BERLIN,
+            )
+            scaling.scale_on_schedule(
+                "Morning",
+                schedule=appscaling.Schedule.cron(hour="6", minute="0"),
+                max_capacity=6,
+                time_zone=cdk.TimeZone.EUROPE_BERLIN,
             )
         elif option == "asset":
             model = Model(
