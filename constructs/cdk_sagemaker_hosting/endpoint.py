@@ -858,9 +858,8 @@ class Endpoint(EndpointBase):
             ),
         ):
             if value is not None:
-                validation.fail(
-                    self, prop, validation.shown(value), f"not in component mode: {why}"
-                )
+                shown = value.variant_name if isinstance(value, InstanceVariant) else "set"
+                validation.fail(self, prop, shown, f"not in component mode: {why}")
 
     def _execution_role(self, stack: Stack) -> None:
         """The endpoint config's own role (component mode), granted through a managed policy."""
