@@ -72,6 +72,9 @@ class EnvironmentConfig:
         the variants' alarms; default: SageMaker's all-at-once.
     :param scaling: auto scaling of the variants; default: fixed instance counts.
     :param monitoring: alarms, an alarm topic and a dashboard; default: off.
+    :param https_front: an HTTPS API (API Gateway, AWS WAF, IAM authorisation)
+        in front of the endpoint, for callers that cannot sign SageMaker
+        requests; default: off.
     :param account: AWS account; default: environment-agnostic.
     :param region: AWS Region; default: environment-agnostic.
     """
@@ -88,6 +91,7 @@ class EnvironmentConfig:
     canary_instances: int | None = None
     scaling: ScalingConfig | None = None
     monitoring: bool = False
+    https_front: bool = False
     account: str | None = None
     region: str | None = None
 

@@ -14,6 +14,7 @@ from cdk_sagemaker_hosting import (
     DriftMonitor,
     EncryptedBucket,
     Endpoint,
+    EndpointApi,
     EndpointMonitoring,
     InstanceVariant,
     MetricComparison,
@@ -178,6 +179,22 @@ class HostingStack(Stack):
                 value=self.promotion.state_machine_arn,
             )
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name)
+        self.api = self._https_front() if config.https_front else None
+
+    def _https_front(self) -> EndpointApi:
+        """An HTTPS front for callers that cannot sign SageMaker requests (IAM, AWS WAF).
+
+        Its alarms join the endpoint's topic and dashboard when monitoring is on.
+        """
+        api = EndpointApi(
+            self,
+            "FraudApi",
+            endpoint=self.endpoint,
+            path="fraud/score",
+            monitoring=self.monitoring,
+        )
+        CfnOutput(self, "FraudApiUrl", value=api.invoke_url())
+        return api
 
     @staticmethod
     def _variant(
