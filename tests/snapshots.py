@@ -56,6 +56,7 @@ OWN_SNAPSHOTS = {
     "ScheduledBatchTransform": (
         "tests/batch_transform/__snapshots__/test_batch_transform/test_snapshot.json"
     ),
+    "EndpointApi": "tests/https_front/__snapshots__/test_https_front/test_snapshot.json",
 }
 #: Where the library constructs a construct test builds around its subject are held in full.
 IN_STACK_SNAPSHOTS = "the stack snapshots (tests/reference_app, tests/showcase)"

@@ -188,8 +188,21 @@ def test_prod_variants_scale_on_invocations_and_are_watched(
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     # per variant: 5XX, 4XX rate, model and overhead latency, CPU, memory, disk, at max;
     # the promotion's dead-letter alarm; per variant dataset drift, and the drift
-    # monitor's failed-run and dead-letter alarms
-    template.resource_count_is("AWS::CloudWatch::Alarm", 22)
+    # monitor's failed-run and dead-letter alarms; the HTTPS front's 4XX and 5XX
+    # rates and latency
+    template.resource_count_is("AWS::CloudWatch::Alarm", 25)
+
+
+def test_prod_has_an_https_front_that_joins_the_endpoints_topic(
+    reference_templates: dict[str, Any],
+) -> None:
+    prod = Template.from_json(reference_templates["prod-hosting"])
+    prod.resource_count_is("AWS::ApiGateway::RestApi", 1)
+    prod.resource_count_is("AWS::WAFv2::WebACL", 1)
+    prod.resource_count_is("AWS::SNS::Topic", 1)
+    assert "FraudApiUrl" in prod.to_json()["Outputs"]
+    dev = Template.from_json(reference_templates["dev-hosting"])
+    dev.resource_count_is("AWS::ApiGateway::RestApi", 0)
 
 
 def test_prod_checks_captured_traffic_for_drift(reference_templates: dict[str, Any]) -> None:
