@@ -56,8 +56,9 @@ DEFAULT_MEMORY_MB = 1769
 #: base 2, 0-1, default 0.1), ``linf`` (categorical, when it is the metric,
 #: default 0.1), ``categorical_metric`` (``"jensen_shannon"`` or ``"linf"``),
 #: ``dataset_share`` (share of the features scored that must drift for the
-#: dataset to drift, default 0.5), ``min_records`` (fewer records, or values
-#: of a feature, give "insufficient_data", never "no_drift"; default 500),
+#: dataset to drift; default ``None``: any feature drifting makes it drift),
+#: ``min_records`` (fewer records, or values of a feature, give
+#: "insufficient_data", never "no_drift"; default 500),
 #: ``epsilon`` (proportion an empty PSI bin counts as, default 1e-4).
 DriftThresholds = report.Thresholds
 
@@ -354,8 +355,8 @@ class DriftMonitor(Workflow):
                     # the alarm says INSUFFICIENT_DATA rather than OK.
                     treat_missing_data=cloudwatch.TreatMissingData.MISSING,
                     alarm_description=f"Data drift in variant {name} of "
-                    f"{endpoint.endpoint_name}: at least {thresholds.dataset_share:.0%} of the "
-                    "features drifted from the baseline; see the drift report",
+                    f"{endpoint.endpoint_name}: {_drifted(thresholds)} from the baseline; "
+                    "see the drift report",
                 )
                 drift_alarm.add_alarm_action(action)
                 self.alarms[name] = drift_alarm
@@ -750,3 +751,10 @@ class DriftMonitor(Workflow):
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run a check outside the schedule (input ``{"time": ISO 8601}``)."""
         return self.state_machine.grant_start_execution(grantee)
+
+
+def _drifted(thresholds: DriftThresholds) -> str:
+    """What makes the dataset drift, for the alarm's description."""
+    if thresholds.dataset_share is None:
+        return "a monitored feature drifted"
+    return f"at least {thresholds.dataset_share:.0%} of the features drifted"

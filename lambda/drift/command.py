@@ -91,7 +91,8 @@ def register(subparsers: Any) -> None:
         "--dataset-share",
         type=float,
         default=defaults.dataset_share,
-        help="share of features that must drift for the dataset to drift",
+        help="share of features that must drift for the dataset to drift "
+        "(default: any one feature drifting)",
     )
     drift.add_argument(
         "--min-records",

@@ -75,6 +75,11 @@ class NumericCounts:
         """Values per bin."""
         return self.bins
 
+    @property
+    def invalid(self) -> int:
+        """Values missing or not a finite number: the distribution's "missing" bin."""
+        return self.missing + self.non_numeric + self.non_finite
+
     def rejected(self) -> dict[str, int]:
         """Values left out, by reason."""
         return {MISSING: self.missing, NON_NUMERIC: self.non_numeric, NON_FINITE: self.non_finite}
@@ -122,6 +127,11 @@ class CategoricalCounts:
     def counts(self) -> list[int]:
         """Values per category, "other" last."""
         return self.bins
+
+    @property
+    def invalid(self) -> int:
+        """Values missing: the distribution's "missing" bin."""
+        return self.missing
 
     def rejected(self) -> dict[str, int]:
         """Values left out (missing), and unknown categories (kept, as "other")."""

@@ -3,9 +3,12 @@
 Numeric features are scored with the Population Stability Index over the
 baseline's bins, categorical ones with the Jensen-Shannon distance (base 2)
 or, if chosen, the L-infinity distance Model Monitor uses; both distances are
-reported. A feature drifts when its score reaches its threshold; the dataset
-drifts when at least ``dataset_share`` of the features scored drift. Too few
-records give "insufficient_data", never "no_drift".
+reported. Values that are missing (or, for a numeric feature, not a finite
+number) are one more bin of the distribution scored, against the baseline's
+missing values, so a feature going missing drifts. A feature drifts when its
+score reaches its threshold; the dataset drifts when any feature scored drifts
+(or, if ``dataset_share`` is set, when at least that share of them do). Too
+few records give "insufficient_data", never "no_drift".
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ class Thresholds:
     :param categorical_metric: ``"jensen_shannon"`` or ``"linf"``. Default:
         ``"jensen_shannon"``.
     :param dataset_share: share of scored features that must drift for the
-        dataset to drift. Default: 0.5 (evidently's default).
+        dataset to drift. Default: ``None``, any one feature drifting makes the
+        dataset drift (evidently's rule is a share of 0.5).
     :param min_records: fewer records used (or values of a feature) give
         "insufficient_data". Default: 500.
     :param epsilon: proportion given to an empty PSI bin. Default: 1e-4.
@@ -57,7 +61,7 @@ class Thresholds:
     jensen_shannon: float = 0.1
     linf: float = 0.1
     categorical_metric: str = JENSEN_SHANNON
-    dataset_share: float = 0.5
+    dataset_share: float | None = None
     min_records: int = 500
     epsilon: float = stats.DEFAULT_EPSILON
 
@@ -78,13 +82,13 @@ class Thresholds:
                 )
             )
         share = self.dataset_share
-        if not is_number(share) or not 0 < share <= 1:
+        if share is not None and (not is_number(share) or not 0 < share <= 1):
             problems.append(Problem("dataset_share", share, "must be above 0 and at most 1"))
         if not is_whole(self.min_records) or self.min_records < 1:
             problems.append(
                 Problem("min_records", self.min_records, "must be a whole number, at least 1")
             )
-        if not is_number(self.epsilon) or not 0 < self.epsilon < 1:
+        if self.epsilon is not None and (not is_number(self.epsilon) or not 0 < self.epsilon < 1):
             problems.append(
                 Problem("epsilon", self.epsilon, "must be a proportion above 0 and below 1")
             )
@@ -107,32 +111,42 @@ class Thresholds:
         return Thresholds(**(data or {})).check()
 
 
+def _shares(counts: list[int]) -> list[float]:
+    total = sum(counts)
+    return [c / total if total else 0.0 for c in counts]
+
+
 def _feature(baseline_feature: Any, observed: Any, thresholds: Thresholds) -> dict[str, Any]:
     counts: list[int] = observed.counts
     used = sum(counts)
-    expected = list(baseline_feature.counts)
+    invalid = observed.invalid
+    expected = [*baseline_feature.counts, baseline_feature.missing]
+    actual = [*counts, invalid]
+    values = used + invalid
     entry: dict[str, Any] = {"name": baseline_feature.name, "type": baseline_feature.kind}
     if baseline_feature.kind == NUMERIC:
         metric, threshold = PSI, thresholds.psi
-        score = stats.psi(expected, counts, thresholds.epsilon) if used else None
+        score = stats.psi(expected, actual, thresholds.epsilon) if values else None
         extra: dict[str, Any] = {}
     else:
-        js = stats.js_distance(expected, counts) if used else None
-        linf = stats.linf_distance(expected, counts) if used else None
+        js = stats.js_distance(expected, actual) if values else None
+        linf = stats.linf_distance(expected, actual) if values else None
         extra = {"jensen_shannon": js, "linf": linf}
         metric = thresholds.categorical_metric
         threshold = thresholds.jensen_shannon if metric == JENSEN_SHANNON else thresholds.linf
         score = js if metric == JENSEN_SHANNON else linf
-    if used < thresholds.min_records or score is None:
+    if values < thresholds.min_records or score is None:
         verdict = INSUFFICIENT_DATA
     else:
         verdict = DRIFT if score >= threshold else NO_DRIFT
+    baseline_share = _shares(expected)[-1]
     entry.update(
         metric=metric,
         score=score,
         threshold=threshold,
         verdict=verdict,
         values=used,
+        missing={"baseline": baseline_share, "live": invalid / values if values else None},
         rejected=observed.rejected(),
         **extra,
     )
@@ -141,6 +155,20 @@ def _feature(baseline_feature: Any, observed: Any, thresholds: Thresholds) -> di
             zip([*baseline_feature.categories, "<other>"], counts, strict=True)
         )
     return entry
+
+
+def dataset_verdict(
+    features: list[dict[str, Any]], records_used: int, thresholds: Thresholds
+) -> tuple[str, float | None, list[str]]:
+    """The window's verdict, the share of scored features drifting, and their names."""
+    scored = [f for f in features if f["verdict"] != INSUFFICIENT_DATA]
+    drifted = [f["name"] for f in scored if f["verdict"] == DRIFT]
+    share = len(drifted) / len(scored) if scored else None
+    if records_used < thresholds.min_records or share is None:
+        return INSUFFICIENT_DATA, share, drifted
+    if thresholds.dataset_share is None:
+        return (DRIFT if drifted else NO_DRIFT), share, drifted
+    return (DRIFT if share >= thresholds.dataset_share else NO_DRIFT), share, drifted
 
 
 def score(
@@ -156,13 +184,8 @@ def score(
         for f, observed in zip(baseline.features, counts.features, strict=True)
         if observed is not None and f.kind in (NUMERIC, CATEGORICAL)
     ]
+    verdict, share, drifted = dataset_verdict(features, counts.records_used, thresholds)
     scored = [f for f in features if f["verdict"] != INSUFFICIENT_DATA]
-    drifted = [f["name"] for f in scored if f["verdict"] == DRIFT]
-    share = len(drifted) / len(scored) if scored else None
-    if counts.records_used < thresholds.min_records or share is None:
-        verdict = INSUFFICIENT_DATA
-    else:
-        verdict = DRIFT if share >= thresholds.dataset_share else NO_DRIFT
     return {
         "format": REPORT_FORMAT,
         "version": 1,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import tracemalloc
+from typing import Any
 
 import numpy as np
 import pytest
+from cdk_sagemaker_hosting._lambda.drift.baseline import build
 from cdk_sagemaker_hosting._lambda.drift.counts import Counts, total
 from cdk_sagemaker_hosting._lambda.drift.report import Thresholds, score
 from cdk_sagemaker_hosting._lambda.drift.rules import ConfigError
@@ -47,16 +49,29 @@ def test_no_drift_on_the_same_distribution() -> None:
     assert all(f["verdict"] == "no_drift" for f in report["features"])
 
 
-def test_drift_when_half_the_features_drift() -> None:
+def test_one_drifting_feature_makes_the_dataset_drift() -> None:
     report = score(BASELINE, counts_of(live_payloads(5000, shift=20)))
     amount = report["features"][0]
     assert (amount["name"], amount["metric"], amount["verdict"]) == ("amount", "psi", "drift")
     assert amount["score"] > 0.2
-    assert report["drift_share"] == pytest.approx(1 / 3) and report["verdict"] == "no_drift"
-    strict = score(
-        BASELINE, counts_of(live_payloads(5000, shift=20)), Thresholds(dataset_share=0.3)
-    )
-    assert strict["verdict"] == "drift"
+    assert report["drift_share"] == pytest.approx(1 / 3) and report["verdict"] == "drift"
+    assert report["drifted_features"] == ["amount"]
+    half = score(BASELINE, counts_of(live_payloads(5000, shift=20)), Thresholds(dataset_share=0.5))
+    assert half["verdict"] == "no_drift"
+
+
+def test_five_of_fifteen_features_drifting_is_drift() -> None:
+    columns = [f"f{i}" for i in range(15)]
+    rng = np.random.default_rng(3)
+    train = rng.normal(0, 1, (3000, 15))
+    base = build(columns, [[f"{x:.5f}" for x in row] for row in train])
+    live = rng.normal(0, 1, (2000, 15))
+    live[:, :5] += 1.0
+    counts = Counts(base)
+    counts.add_lines([capture_line(",".join(f"{x:.5f}" for x in row)) for row in live])
+    report = score(base, counts)
+    assert report["drifted_features"] == columns[:5] and report["verdict"] == "drift"
+    assert score(base, counts, Thresholds(dataset_share=0.5))["verdict"] == "no_drift"
 
 
 def test_categorical_metric_and_both_distances_reported() -> None:
@@ -93,13 +108,54 @@ def test_an_empty_window_is_insufficient_data() -> None:
     assert all(f["score"] is None for f in report["features"])
 
 
-def test_a_feature_with_too_few_values_is_not_scored() -> None:
-    rows = [p.split(",") for p in live_payloads(2000)]
-    payloads = [f"{a},,{s}" if i % 10 else f"{a},{b},{s}" for i, (a, b, s) in enumerate(rows)]
-    report = score(BASELINE, counts_of(payloads))
-    age = report["features"][1]
-    assert age["verdict"] == "insufficient_data" and age["rejected"]["missing"] == 1800
-    assert report["features_scored"] == 2 and report["verdict"] == "no_drift"
+def numpy_psi_with_missing(feature: Any, entry: dict[str, Any], observed: Any) -> float:
+    """PSI over the bins and the missing bin, written with numpy (an empty bin: 1e-4)."""
+    e = np.array([*feature.counts, feature.missing], dtype=float)
+    a = np.array([*observed.counts, observed.invalid], dtype=float)
+    e, a = e / e.sum(), a / a.sum()
+    e, a = np.where(e == 0, 1e-4, e), np.where(a == 0, 1e-4, a)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+MISSING_BASELINE = build(
+    ["x", "y"],
+    [
+        ["" if i % 20 == 0 else f"{(i * 7919) % 1000 / 10}", "a" if i % 3 else "b"]
+        for i in range(4000)
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("every", "text", "drifts"),
+    [
+        (20, False, False),
+        (2, False, True),
+        (1000, False, False),
+        (1, False, True),
+        (10, True, True),
+    ],
+)
+def test_a_feature_going_missing_drifts(every: int, text: bool, drifts: bool) -> None:
+    """5 % missing in training; live 5 %, 50 %, 0.1 %, 100 % missing, or 90 % text."""
+    payloads = []
+    for i in range(3000):
+        value = f"{(i * 7919) % 1000 / 10}"
+        if text:
+            value = value if i % 10 == 0 else "n/a"
+        elif i % every == 0:
+            value = ""
+        payloads.append(f"{value},{'a' if i % 3 else 'b'}")
+    counts = Counts(MISSING_BASELINE)
+    counts.add_lines([capture_line(p) for p in payloads])
+    report = score(MISSING_BASELINE, counts)
+    x = report["features"][0]
+    assert x["missing"]["baseline"] == pytest.approx(0.05)
+    assert x["score"] == pytest.approx(
+        numpy_psi_with_missing(MISSING_BASELINE.features[0], x, counts.features[0]), abs=1e-12
+    )
+    assert (x["verdict"] == "drift") is drifts
+    assert (report["verdict"] == "drift") is drifts
 
 
 def test_report_is_json_and_names_every_rejection() -> None:
