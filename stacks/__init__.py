@@ -1,4 +1,4 @@
-"""The reference deployment: artifacts, real-time hosting and batch stacks per environment."""
+"""The reference deployment: artifacts, hosting, batch and components stacks per environment."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from cdk_nag import (
 
 from stacks.artifacts import ArtifactsStack
 from stacks.batch import BatchStack
+from stacks.components import ComponentsStack
 from stacks.config import CONTEXT_KEY, EnvironmentConfig, load_environments
 from stacks.hosting import HostingStack
 
@@ -31,7 +32,7 @@ def compliance_packs(app: App) -> list[object]:
 
 
 def add_reference_stacks(app: App) -> list[Stack]:
-    """Add ``<env>-artifacts``, ``<env>-hosting`` and ``<env>-batch`` for every environment."""
+    """Add ``<env>-artifacts``, ``-hosting``, ``-batch`` and ``-components`` per environment."""
     stacks: list[Stack] = []
     for config in load_environments(app.node.try_get_context(CONTEXT_KEY)):
         env = Environment(account=config.account, region=config.region)
@@ -57,7 +58,15 @@ def add_reference_stacks(app: App) -> list[Stack]:
             env=env,
             description=f"SageMaker batch transform: weekly inventory forecast ({config.name})",
         )
-        stacks += [artifacts, hosting, batch]
+        components = ComponentsStack(
+            app,
+            f"{config.name}-components",
+            config=config,
+            artifacts=artifacts.artifacts,
+            env=env,
+            description=f"SageMaker inference components: two LLMs on one endpoint ({config.name})",
+        )
+        stacks += [artifacts, hosting, batch, components]
     return stacks
 
 
