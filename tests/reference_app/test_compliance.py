@@ -71,7 +71,8 @@ def test_no_acknowledgement_is_stale() -> None:
         (path, rule)
         for path, rule, _ in acknowledgements(app)
         if not any(
-            found_path.startswith(path + "/") and rule_of(rule) == found_rule
+            (found_path == path or found_path.startswith(path + "/"))
+            and rule_of(rule) == found_rule
             for found_path, found_rule in raw
         )
     ]
