@@ -2,8 +2,7 @@
 
 SageMaker's runtime API takes only AWS Signature V4 requests, which browsers,
 partners and many services cannot sign. :class:`EndpointApi` puts an API
-Gateway REST API in front of an endpoint, on CDK's
-``aws_apigateway.SagemakerIntegration``: a POST method per endpoint (and per
+Gateway REST API in front of an endpoint: a POST method per endpoint (and per
 variant), IAM authorisation by default, request validation, throttling, AWS
 WAF, access logs to a KMS-encrypted log group, X-Ray tracing and alarms.
 
@@ -859,6 +858,24 @@ class EndpointApi(Construct):
             "an Endpoint, or an endpoint imported with Endpoint.from_endpoint_attributes",
         )
         assert isinstance(endpoint, EndpointBase)
+        stack = Stack.of(self)
+        account, region = endpoint.env.account, endpoint.env.region
+        if (
+            not validation.is_token(account)
+            and not validation.is_token(stack.account)
+            and account != stack.account
+        ):
+            _fail(
+                self,
+                "endpoint",
+                endpoint.endpoint_name,
+                f"the endpoint is in account {account} and the API in {stack.account}: SageMaker "
+                "endpoints take no resource policy, so the API's role cannot invoke it; put "
+                "the front in the endpoint's account",
+            )
+        self._endpoint_region = (
+            region if not validation.is_token(region) and region != stack.region else None
+        )
         if endpoint.asynchronous:
             _fail(
                 self,
@@ -1095,7 +1112,7 @@ class EndpointApi(Construct):
         )
         return {"authorization_type": apigateway.AuthorizationType.NONE}
 
-    def _integration(self, variant: str | None) -> apigateway.SagemakerIntegration:
+    def _integration(self, variant: str | None) -> apigateway.AwsIntegration:
         parameters = {
             "integration.request.header.Content-Type": "method.request.header.Content-Type",
             "integration.request.header.Accept": "method.request.header.Accept",
@@ -1140,16 +1157,24 @@ class EndpointApi(Construct):
             # API Gateway itself answers 415 to any other content type.
             templates = dict.fromkeys(self.content_types, "$input.body")
             passthrough = apigateway.PassthroughBehavior.NEVER
-        return apigateway.SagemakerIntegration(
-            self.endpoint,
-            # An immutable view: SagemakerIntegration's own grant (InvokeEndpoint,
-            # InvokeEndpointAsync and the streaming call) is not added; the role
-            # holds InvokeEndpoint only.
-            credentials_role=self.invoke_role.without_policy_updates(),
-            request_parameters=parameters,
-            request_templates=templates,
-            passthrough_behavior=passthrough,
-            integration_responses=responses,
+        # CDK's SagemakerIntegration is this AwsIntegration plus two things the
+        # front must not have: a grant of InvokeEndpoint, InvokeEndpointAsync and
+        # the streaming call to the role, and a bare 200 method response that
+        # duplicates the front's own (CDK warns: the deployment would be
+        # nondeterministic).
+        return apigateway.AwsIntegration(
+            service="runtime.sagemaker",
+            path=f"endpoints/{self.endpoint.endpoint_name}/invocations",
+            # An endpoint imported from another Region is called there.
+            region=self._endpoint_region,
+            integration_http_method="POST",
+            options=apigateway.IntegrationOptions(
+                credentials_role=self.invoke_role,
+                request_parameters=parameters,
+                request_templates=templates,
+                passthrough_behavior=passthrough,
+                integration_responses=responses,
+            ),
         )
 
     def _static_headers(self) -> dict[str, str]:

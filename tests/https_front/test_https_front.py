@@ -725,6 +725,39 @@ def test_an_asynchronous_endpoint_and_a_private_domain_are_refused() -> None:
         )
 
 
+def test_an_endpoint_of_another_account_is_refused_and_one_of_another_region_called_there() -> None:
+    stack = cdk.Stack(new_app(), "Front", env=US_EAST)
+    elsewhere = Endpoint.from_endpoint_attributes(
+        stack,
+        "Elsewhere",
+        endpoint_name="fraud",
+        endpoint_arn="arn:aws:sagemaker:us-east-1:222222222222:endpoint/fraud",
+    )
+    with pytest.raises(ValidationError, match="is in account 222222222222 and the API in 1111"):
+        EndpointApi(stack, "Api", endpoint=elsewhere)
+    remote = Endpoint.from_endpoint_attributes(
+        stack,
+        "Remote",
+        endpoint_name="fraud",
+        endpoint_arn="arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud",
+    )
+    EndpointApi(stack, "Remote Api", endpoint=remote)
+    uris = [
+        json.dumps(m["Integration"]["Uri"])
+        for m in resources(Template.from_stack(stack), "AWS::ApiGateway::Method")
+    ]
+    assert any(":apigateway:eu-west-1:runtime.sagemaker:path/endpoints/fraud" in u for u in uris)
+
+
+def test_a_single_200_method_response_declares_the_headers(default_front: Any) -> None:
+    _, _, template = default_front
+    responses = method_at(template, "invocations")["MethodResponses"]
+    codes = [r["StatusCode"] for r in responses]
+    assert sorted(codes) == sorted(set(codes))
+    ok = next(r for r in responses if r["StatusCode"] == "200")
+    assert ok["ResponseParameters"]["method.response.header.X-Invoked-Variant"] is True
+
+
 def test_grants_are_refused_when_iam_does_not_authorise() -> None:
     stack, api = front_stack(authorization=ApiAuthorization.anonymous("a public demo model"))
     role = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
