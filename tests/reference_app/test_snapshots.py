@@ -1,7 +1,9 @@
 """Snapshots of the reference app: each stack held in full once (the rule: ``tests/snapshots.py``).
 
-* ``dev-artifacts``, ``dev-hosting``, ``dev-batch`` and ``prod-hosting`` are
-  snapshotted (JSON, asset hashes normalised), one file each.
+* ``dev-artifacts``, ``dev-hosting``, ``dev-batch``, ``prod-hosting``,
+  ``dev-components`` and ``prod-components`` (which differ in more than
+  names: instance counts, copies, monitoring) are snapshotted (JSON, asset
+  hashes normalised), one file each.
 * ``prod-artifacts`` and ``prod-batch`` differ from their dev twins only in
   names: they are not snapshotted, but checked equal to the dev template after
   the explicit renaming :data:`DEV_TO_PROD` (the comparison is of the full
@@ -38,7 +40,14 @@ from tests.snapshots import (
     stub_targets,
 )
 
-SNAPSHOTTED = ["dev-artifacts", "dev-hosting", "dev-batch", "prod-hosting"]
+SNAPSHOTTED = [
+    "dev-artifacts",
+    "dev-hosting",
+    "dev-batch",
+    "dev-components",
+    "prod-hosting",
+    "prod-components",
+]
 #: Stack -> the snapshotted stack it equals after :data:`DEV_TO_PROD`.
 RENAMED = {"prod-artifacts": "dev-artifacts", "prod-batch": "dev-batch"}
 #: Every name in which dev and prod differ, and where it comes from. The path
