@@ -654,7 +654,7 @@ class Endpoint(EndpointBase):
                 t
                 for v in every_variant
                 if isinstance(v, InstanceVariant | ComponentVariant)
-                for t in ([v.instance_type] if isinstance(v, InstanceVariant) else v.instance_types)
+                for t in v.instance_types
                 if validation.has_local_storage(t)
             }
         )

@@ -90,6 +90,9 @@ class InstanceVariant:
     :param model_data_download_timeout: 60-3600 s. Default: SageMaker's.
     :param container_startup_health_check_timeout: 60-3600 s. Default: SageMaker's.
     :param routing_strategy: Default: SageMaker's (``LEAST_OUTSTANDING_REQUESTS``).
+    :param capacity: instance pools (then leave ``instance_type`` out), an ML
+        capacity reservation, the provisioning timeout and the AMI version,
+        for scarce accelerator capacity. Default: none.
     :param accelerator_type: refused: Elastic Inference ended in 2024.
     """
 
@@ -102,7 +105,16 @@ class InstanceVariant:
     model_data_download_timeout: Duration | None = None
     container_startup_health_check_timeout: Duration | None = None
     routing_strategy: RoutingStrategy | None = None
+    capacity: GpuCapacity | None = None
     accelerator_type: str | None = None
+
+    @property
+    def instance_types(self) -> list[str]:
+        """Its instance type, or its pools' types in priority order."""
+        pools = self.capacity.instance_pools if self.capacity is not None else ()
+        if not pools:
+            return [self.instance_type]
+        return [p.instance_type for p in sorted(pools, key=lambda p: p.priority)]
 
     @property
     def attributes(self) -> VariantAttributes:
@@ -142,6 +154,20 @@ class InstanceVariant:
                 validation.ELASTIC_INFERENCE_ENDED,
             )
         validation.check_instance_type(scope, name("instance_type"), self.instance_type)
+        pools = self.capacity.instance_pools if self.capacity is not None else ()
+        if self.capacity is not None:
+            validation.check_type(
+                scope, f"{prop}.capacity", self.capacity, GpuCapacity, "a GpuCapacity"
+            )
+            if pools and self.instance_type != DEFAULT_INSTANCE_TYPE:
+                validation.fail(
+                    scope,
+                    name("instance_type"),
+                    self.instance_type,
+                    "a variant with instance pools takes its types from them: leave "
+                    "instance_type out",
+                )
+            self.capacity.check(scope, f"{prop}.capacity", self.instance_types)
         validation.check_instance_count(
             scope, name("initial_instance_count"), self.initial_instance_count, multi_az=multi_az
         )
@@ -184,7 +210,7 @@ class InstanceVariant:
         return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
             variant_name=self.variant_name,
             model_name=self.model.model_name,
-            instance_type=self.instance_type,
+            instance_type=None if pools else self.instance_type,
             initial_instance_count=self.initial_instance_count,
             initial_variant_weight=self.initial_weight if weight is None else weight,
             volume_size_in_gb=self.volume_size_gb,
@@ -197,6 +223,7 @@ class InstanceVariant:
             )
             if self.routing_strategy
             else None,
+            **(self.capacity.render() if self.capacity is not None else {}),
         )
 
 

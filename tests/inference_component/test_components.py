@@ -703,3 +703,74 @@ def test_bad_component_endpoint_input_is_refused(props: dict[str, Any], message:
         props["async_inference"] = AsyncInference(output=EncryptedBucket(c.stack, "Out"))
     with pytest.raises(ValidationError, match=message):
         Endpoint(c.stack, "Endpoint", endpoint_name="gpu", **props)
+
+
+# --- GPU capacity on a model endpoint ------------------------------------------------------
+
+
+def test_gpu_capacity_on_an_instance_variant() -> None:
+    c = Ctx()
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:training-plan/gpu-plan"
+    Endpoint(
+        c.stack,
+        "Models",
+        variants=[
+            InstanceVariant(
+                model=c.model(),
+                capacity=GpuCapacity(
+                    instance_pools=[
+                        InstancePool(instance_type="ml.g6e.2xlarge", priority=1),
+                        InstancePool(instance_type="ml.g5.2xlarge", priority=2),
+                    ],
+                    reservation=CapacityReservation(ml_reservation_arn=arn),
+                    provision_timeout=cdk.Duration.minutes(30),
+                    inference_ami_version="al2-ami-sagemaker-inference-gpu-3-1",
+                ),
+            )
+        ],
+    )
+    config = one(c.resources("AWS::SageMaker::EndpointConfig"))["Properties"]
+    (variant,) = config["ProductionVariants"]
+    assert "InstanceType" not in variant
+    assert variant["InstancePools"][0] == {"InstanceType": "ml.g6e.2xlarge", "Priority": 1}
+    assert variant["VariantInstanceProvisionTimeoutInSeconds"] == 1800
+    assert variant["InferenceAmiVersion"] == "al2-ami-sagemaker-inference-gpu-3-1"
+    assert variant["CapacityReservationConfig"]["MlReservationArn"] == arn
+    # Both pools keep local NVMe storage: no KmsKeyId.
+    assert "KmsKeyId" not in config
+
+
+def test_instance_pools_replace_the_instance_type() -> None:
+    c = Ctx()
+    with pytest.raises(ValidationError, match=r"variants\[0\].instance_type='ml.g5.xlarge' is "):
+        Endpoint(
+            c.stack,
+            "Models",
+            variants=[
+                InstanceVariant(
+                    model=c.model(),
+                    instance_type="ml.g5.xlarge",
+                    capacity=GpuCapacity(
+                        instance_pools=[InstancePool(instance_type="ml.g6.xlarge", priority=1)]
+                    ),
+                )
+            ],
+        )
+
+
+def test_a_neuron_ami_needs_inferentia2_or_trainium() -> None:
+    c = Ctx()
+    with pytest.raises(ValidationError, match=r"is an AMI for Inferentia2 or Trainium"):
+        Endpoint(
+            c.stack,
+            "Models",
+            variants=[
+                InstanceVariant(
+                    model=c.model(),
+                    instance_type="ml.g5.xlarge",
+                    capacity=GpuCapacity(
+                        inference_ami_version="al2-ami-sagemaker-inference-neuron-2"
+                    ),
+                )
+            ],
+        )
