@@ -544,6 +544,106 @@ def state_machines(emulator: Emulator) -> list[str]:
     return sorted(m["name"] for m in sfn.list_state_machines()["stateMachines"])
 
 
+# --- the HTTPS front (EndpointApi) -----------------------------------------------------
+
+#: Where the reference app's prod front answers (stacks/hosting.py).
+FRONT_PATH = "fraud/score"
+#: What the emulator does not do for an EndpointApi, said plainly in the report.
+FRONT_NOT_EMULATED = (
+    "AWS WAF (the web ACL, its association and logging are not created: no 413/415/rate rules)",
+    "stage settings (throttling, access logs, X-Ray, execution logging)",
+    "IAM authorisation (moto's execute-api takes unsigned calls)",
+    "request validation, mapping templates and integration-response mapping",
+    "the SageMaker runtime integration (moto's API Gateway calls only DynamoDB and HTTP "
+    "integrations, so the call through the API does not reach the endpoint)",
+)
+
+
+def https_front_demo(emulator: Emulator, endpoint: str = SHIFT_ENDPOINT) -> dict[str, Any]:
+    """Find the front of ``endpoint`` in the emulator, call it through moto's API Gateway,
+    and call the endpoint directly; say what the emulator cannot run.
+
+    The call through the API is sent as API Gateway receives it (the API's
+    ``execute-api`` host, the stage and path) to moto's server; what comes back
+    is reported as is, whether or not moto can run the integration.
+    """
+    apigateway = emulator.client("apigateway")
+    uri_tail = f"path/endpoints/{endpoint}/invocations"
+    found: dict[str, Any] = {"endpoint": endpoint, "not_emulated": list(FRONT_NOT_EMULATED)}
+    for api in apigateway.get_rest_apis()["items"]:
+        resources = apigateway.get_resources(restApiId=api["id"], embed=["methods"])["items"]
+        for resource in resources:
+            method = resource.get("resourceMethods", {}).get("POST")
+            if method is None:
+                continue
+            integration = apigateway.get_integration(
+                restApiId=api["id"], resourceId=resource["id"], httpMethod="POST"
+            )
+            if not integration.get("uri", "").endswith(uri_tail):
+                continue
+            found.update(
+                api_id=api["id"],
+                path=resource["path"],
+                authorization=method.get("authorizationType"),
+                integration_type=integration.get("type"),
+                integration_uri=integration["uri"],
+                credentials=integration.get("credentials"),
+            )
+            break
+        if "api_id" in found:
+            break
+    if "api_id" not in found:
+        found["error"] = f"no API with a POST method integrating {uri_tail}"
+        return found
+    stages = apigateway.get_stages(restApiId=found["api_id"]).get("item", [])
+    found["stages"] = [s["stageName"] for s in stages]
+    stage = found["stages"][0] if found["stages"] else "prod"
+    request = urllib.request.Request(
+        f"{emulator.url}/{stage}/{FRONT_PATH}",
+        data=b"120.5,34,5411\n",
+        method="POST",
+        headers={
+            "Host": f"{found['api_id']}.execute-api.{REGION}.amazonaws.com",
+            "Content-Type": "text/csv",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            found["through_api"] = {"status": response.status, "body": response.read(300)}
+    except urllib.error.HTTPError as err:
+        found["through_api"] = {"status": err.code, "body": err.read(300)}
+    found["through_api"]["body"] = found["through_api"]["body"].decode(errors="replace")
+    runtime = emulator.client("sagemaker-runtime")
+    answer = runtime.invoke_endpoint(
+        EndpointName=endpoint, ContentType="text/csv", Body=b"120.5,34,5411\n"
+    )
+    found["direct"] = {
+        "status": answer["ResponseMetadata"]["HTTPStatusCode"],
+        "body": answer["Body"].read(300).decode(errors="replace"),
+    }
+    return found
+
+
+def print_https_front(front: dict[str, Any]) -> None:
+    """The HTTPS front's part of the report."""
+    print(f"HTTPS front of {front['endpoint']}:")
+    if "error" in front:
+        print(f"  not found: {front['error']}")
+        return
+    print(
+        f"  API {front['api_id']} POST {front['path']} ({front['authorization']}, "
+        f"{front['integration_type']} integration {front['integration_uri']}); "
+        f"stages: {', '.join(front['stages']) or '(none)'}"
+    )
+    through = front["through_api"]
+    print(f"  called through moto's API Gateway: HTTP {through['status']} {through['body']!r}")
+    direct = front["direct"]
+    print(f"  the endpoint called directly (SigV4): HTTP {direct['status']} {direct['body']!r}")
+    print("  not emulated, so not rehearsed here (template tests check them):")
+    for item in front["not_emulated"]:
+        print(f"    {item}")
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     """The human-readable report of a local deploy."""
     print("\n=== Local deploy into moto's server", summary["emulator"], "===")
@@ -630,12 +730,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 summary["shift"] = shift_demo(emulator)
                 print("Checking synthetic captured traffic for drift:", flush=True)
                 summary["drift"] = drift_demo(emulator)
+                print("Calling the HTTPS front of the prod endpoint:", flush=True)
+                summary["https_front"] = https_front_demo(emulator)
             except Exception:
                 print(f"--- last lines of {emulator.log_path.name} ---", file=sys.stderr)
                 lines = emulator.log_path.read_text(errors="replace").splitlines()
                 print("\n".join(lines[-40:]), file=sys.stderr)
                 raise
     print_summary(summary)
+    if summary.get("https_front"):
+        print_https_front(summary["https_front"])
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, sort_keys=True))
     print("\nmoto's server stopped.")
