@@ -102,7 +102,11 @@ class CategoricalCounts:
     __slots__ = ("bins", "index", "missing", "unknown")
 
     def __init__(self, feature: Feature) -> None:
-        self.index = {c: i for i, c in enumerate(feature.categories)}
+        # Categories as category_key writes them, whatever the baseline's file
+        # holds: "1", "1.0", 1 and 1.0 are one category, so are "True" and true.
+        self.index: dict[str, int] = {}
+        for i, c in enumerate(feature.categories):
+            self.index.setdefault(category_key(c) or c, i)
         self.bins = [0] * (len(feature.categories) + 1)
         self.missing = 0
         self.unknown = 0
@@ -115,6 +119,9 @@ class CategoricalCounts:
         index, bins, other = self.index, self.bins, len(self.bins) - 1
         for key, count in seen.items():
             i = index.get(key) if key else None
+            if i is None and key and strings:
+                canonical = category_key(key)
+                i = index.get(canonical) if canonical else None
             if i is not None:
                 bins[i] += count
             elif not key:

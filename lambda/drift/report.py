@@ -14,6 +14,7 @@ few records give "insufficient_data", never "no_drift".
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from . import stats
@@ -52,9 +53,16 @@ class Thresholds:
     :param dataset_share: share of scored features that must drift for the
         dataset to drift. Default: ``None``, any one feature drifting makes the
         dataset drift (evidently's rule is a share of 0.5).
+    :param new_categories: share of a categorical feature's values that are
+        categories the baseline never kept, beyond the baseline's own share
+        of such values, at which the feature drifts whatever its distance.
+        Default: 0.05.
     :param min_records: fewer records used (or values of a feature) give
-        "insufficient_data". Default: 500.
-    :param epsilon: proportion given to an empty PSI bin. Default: 1e-4.
+        "insufficient_data". A feature of many bins or categories needs
+        more: see :func:`stats.min_sample`. Default: 500.
+    :param epsilon: proportion given to an empty PSI bin. Default: ``None``,
+        half a value of its own sample (``0.5 / n``), which is always below
+        the share of a bin holding one value.
     """
 
     psi: float = 0.2
@@ -62,8 +70,9 @@ class Thresholds:
     linf: float = 0.1
     categorical_metric: str = JENSEN_SHANNON
     dataset_share: float | None = None
+    new_categories: float = 0.05
     min_records: int = 500
-    epsilon: float = stats.DEFAULT_EPSILON
+    epsilon: float | None = None
 
     def problems(self) -> list[Problem]:
         """Every rule these thresholds break (none: they can be used)."""
@@ -84,6 +93,10 @@ class Thresholds:
         share = self.dataset_share
         if share is not None and (not is_number(share) or not 0 < share <= 1):
             problems.append(Problem("dataset_share", share, "must be above 0 and at most 1"))
+        if not is_number(self.new_categories) or not 0 < self.new_categories <= 1:
+            problems.append(
+                Problem("new_categories", self.new_categories, "must be above 0 and at most 1")
+            )
         if not is_whole(self.min_records) or self.min_records < 1:
             problems.append(
                 Problem("min_records", self.min_records, "must be a whole number, at least 1")
@@ -124,6 +137,7 @@ def _feature(baseline_feature: Any, observed: Any, thresholds: Thresholds) -> di
     actual = [*counts, invalid]
     values = used + invalid
     entry: dict[str, Any] = {"name": baseline_feature.name, "type": baseline_feature.kind}
+    new_share = None
     if baseline_feature.kind == NUMERIC:
         metric, threshold = PSI, thresholds.psi
         score = stats.psi(expected, actual, thresholds.epsilon) if values else None
@@ -131,21 +145,37 @@ def _feature(baseline_feature: Any, observed: Any, thresholds: Thresholds) -> di
     else:
         js = stats.js_distance(expected, actual) if values else None
         linf = stats.linf_distance(expected, actual) if values else None
-        extra = {"jensen_shannon": js, "linf": linf}
         metric = thresholds.categorical_metric
         threshold = thresholds.jensen_shannon if metric == JENSEN_SHANNON else thresholds.linf
         score = js if metric == JENSEN_SHANNON else linf
-    if values < thresholds.min_records or score is None:
+        if values:
+            # "other" is the last category: values the baseline did not keep.
+            new_share = max(0.0, counts[-1] / values - expected[-2] / sum(expected))
+        extra = {
+            "jensen_shannon": js,
+            "linf": linf,
+            "new_categories": new_share,
+            "new_categories_threshold": thresholds.new_categories,
+        }
+    needed = max(thresholds.min_records, stats.min_sample(metric, threshold, expected))
+    reasons = []
+    if values < needed or score is None:
         verdict = INSUFFICIENT_DATA
     else:
-        verdict = DRIFT if score >= threshold else NO_DRIFT
+        if score >= threshold:
+            reasons.append(f"{metric} {score:.3g} >= {threshold:g}")
+        if new_share is not None and new_share >= thresholds.new_categories:
+            reasons.append(f"new categories {new_share:.1%} >= {thresholds.new_categories:.1%}")
+        verdict = DRIFT if reasons else NO_DRIFT
     baseline_share = _shares(expected)[-1]
     entry.update(
         metric=metric,
         score=score,
         threshold=threshold,
         verdict=verdict,
+        reasons=reasons,
         values=used,
+        min_values=None if needed == math.inf else math.ceil(needed),
         missing={"baseline": baseline_share, "live": invalid / values if values else None},
         rejected=observed.rejected(),
         **extra,

@@ -26,8 +26,6 @@ import math
 from bisect import bisect_left
 from collections.abc import Sequence
 
-#: Proportion given to an empty bin so that PSI stays finite.
-DEFAULT_EPSILON = 1e-4
 #: Equal-quantile bins of a continuous feature (before tail bins): deciles.
 DEFAULT_BINS = 10
 #: Extra quantiles in each tail (and 1 minus each), so changes of spread show.
@@ -164,13 +162,11 @@ def proportions(counts: Sequence[int], epsilon: float | None = 0.0) -> list[floa
     return [c / total if c else empty for c in counts]
 
 
-def psi(
-    expected: Sequence[int], actual: Sequence[int], epsilon: float | None = DEFAULT_EPSILON
-) -> float:
+def psi(expected: Sequence[int], actual: Sequence[int], epsilon: float | None = None) -> float:
     """Population Stability Index: ``sum((a - e) * ln(a / e))`` over bins.
 
-    An empty bin, in either distribution, counts as ``epsilon``; with
-    ``None``, as half a value of its own sample (see :func:`proportions`).
+    An empty bin, in either distribution, counts as ``epsilon``; by default
+    (``None``) as half a value of its own sample (see :func:`proportions`).
     """
     _same_length(expected, actual)
     e = proportions(expected, epsilon)

@@ -108,15 +108,13 @@ def test_drift_exit_codes_and_report(train_csv: Path, tmp_path: Path, capsys: An
 
 def test_drift_threshold_option(train_csv: Path, tmp_path: Path, capsys: Any) -> None:
     baseline = built_baseline(train_csv, tmp_path, capsys)
-    write_capture(tmp_path / "cap", live_payloads(3000))
+    write_capture(tmp_path / "cap", live_payloads(3000, shift=5))
     args = ["drift", "--baseline", str(baseline), "--capture", str(tmp_path / "cap")]
-    assert main([*args, "--threshold", "0.000001"]) == 1
+    assert main([*args, "--threshold", "0.03"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert {f["threshold"] for f in report["features"]} == {0.000001}
-    assert (
-        main([*args, "--threshold", "0.000001", "--dataset-share", "1", "--psi-threshold", "5"])
-        == 0
-    )
+    assert {f["threshold"] for f in report["features"]} == {0.03}
+    assert report["drifted_features"] == ["amount"]
+    assert main([*args, "--threshold", "0.03", "--psi-threshold", "5"]) == 0
 
 
 def test_drift_counts_bad_lines_in_a_capture_file(

@@ -10,6 +10,8 @@ import pytest
 from cdk_sagemaker_hosting._lambda.drift import stats
 from scipy.spatial.distance import jensenshannon
 
+from tests.drift.helpers import numpy_psi
+
 
 def test_psi_by_hand() -> None:
     # (0.25 - 0.5) ln(0.25 / 0.5) + (0.75 - 0.5) ln(0.75 / 0.5)
@@ -19,8 +21,30 @@ def test_psi_by_hand() -> None:
 
 def test_psi_gives_empty_bins_epsilon() -> None:
     # e = [1, 1e-4], a = [0.5, 0.5]: -0.5 ln 0.5 + 0.4999 ln(0.5 / 1e-4)
-    assert stats.psi([100, 0], [50, 50]) == pytest.approx(4.604319, abs=1e-6)
-    assert stats.psi([100, 0], [50, 50], epsilon=1e-3) < stats.psi([100, 0], [50, 50])
+    assert stats.psi([100, 0], [50, 50], epsilon=1e-4) == pytest.approx(4.604319, abs=1e-6)
+    assert stats.psi([100, 0], [50, 50], epsilon=1e-3) < stats.psi([100, 0], [50, 50], 1e-4)
+
+
+def test_an_empty_bin_counts_half_a_value_of_its_sample() -> None:
+    # e = [1, 0.5 / 100], a = [0.5, 0.5]: -0.5 ln 0.5 + 0.495 ln(0.5 / 0.005)
+    assert stats.psi([100, 0], [50, 50]) == pytest.approx(
+        -0.5 * math.log(0.5) + 0.495 * math.log(100), abs=1e-12
+    )
+
+
+@pytest.mark.parametrize("n", [500, 5_000, 50_000, 1_000_000])
+def test_an_empty_bin_never_counts_more_than_a_bin_of_one_value(n: int) -> None:
+    """A fixed 1e-4 does, past 10,000 values: an empty bin then weighs more than a full one."""
+    share = 0.1
+    baseline = [900_000, 100_000]
+    empty = stats.psi(baseline, [n, 0])
+    one = stats.psi(baseline, [n - 1, 1])
+    assert empty > one  # losing the last value of a bin is more drift, never less
+    assert empty == pytest.approx(numpy_psi(baseline, [n, 0]), abs=1e-12)
+    fixed_empty = stats.psi(baseline, [n, 0], epsilon=1e-4)
+    fixed_one = stats.psi(baseline, [n - 1, 1], epsilon=1e-4)
+    assert (fixed_empty > fixed_one) is (1 / n > 1e-4)
+    assert empty > 0.2 and share > 0  # a bin of 10 % emptied drifts at every window size
 
 
 def test_js_distance_by_hand_base_2() -> None:
@@ -49,8 +73,13 @@ def test_against_numpy_and_scipy(seed: int) -> None:
     e = np.array(expected, dtype=float) / sum(expected)
     a = np.array(actual, dtype=float) / sum(actual)
     e_eps, a_eps = np.where(e == 0, 1e-4, e), np.where(a == 0, 1e-4, a)
-    assert stats.psi(expected, actual) == pytest.approx(
+    assert stats.psi(expected, actual, 1e-4) == pytest.approx(
         float(np.sum((a_eps - e_eps) * np.log(a_eps / e_eps))), abs=1e-12
+    )
+    e_half = np.where(e == 0, 0.5 / sum(expected), e)
+    a_half = np.where(a == 0, 0.5 / sum(actual), a)
+    assert stats.psi(expected, actual) == pytest.approx(
+        float(np.sum((a_half - e_half) * np.log(a_half / e_half))), abs=1e-12
     )
     assert stats.js_distance(expected, actual) == pytest.approx(
         float(jensenshannon(e, a, base=2)), abs=1e-12
