@@ -55,6 +55,22 @@ Fixes (moto 5.2.5):
     object, and every later ``DescribeKey`` on it fails with HTTP 500
     (``json.loads`` of a dict). The policy is serialised before it is read,
     as keys created through the API already store it.
+
+``instance-types``
+    ``CreateEndpointConfig`` checks instance types against a list of its own
+    that stops at ``ml.g4dn``/``ml.p3`` (no ``ml.g5``, ``ml.g6``, ``ml.inf2``,
+    ``ml.p4d``...), so the GPU endpoint of the components stack was refused.
+    Instance types are checked against botocore's
+    ``ProductionVariantInstanceType`` enum instead, as the library does.
+
+``component-variants``
+    ``CreateEndpointConfig`` looks up every production variant's
+    ``ModelName`` and fails with a ``KeyError`` on a variant without one. In
+    AWS a variant that hosts inference components has no model (the
+    components name theirs). Variants without a ``ModelName`` are not looked
+    up; the others still are. (The ``AWS::SageMaker::InferenceComponent``
+    resources themselves are not emulated: moto has no such resource or
+    API, so the local deploy lists them as not emulated.)
 """
 
 from __future__ import annotations
@@ -77,6 +93,8 @@ FIXES = (
     "getatt-not-emulated",
     "schedule-rule-events",
     "kms-key-policy",
+    "instance-types",
+    "component-variants",
 )
 
 _execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
@@ -152,6 +170,24 @@ def _validate_policy_as_json(key: Any, action: str) -> None:
     _validate_policy(key, action)
 
 
+def _validate_instance_type_of_botocore(self: Any, instance_type: str) -> None:
+    from botocore.session import get_session  # noqa: PLC0415 - moto's server has botocore
+
+    shape = get_session().get_service_model("sagemaker").shape_for("ProductionVariantInstanceType")
+    if instance_type not in shape.enum:
+        raise sagemaker_models.ValidationError(
+            message=f"Value '{instance_type}' at 'instanceType' failed to satisfy constraint: "
+            "Member must satisfy enum value set: ProductionVariantInstanceType"
+        )
+
+
+_validate_production_variants = sagemaker_models.SageMakerModelBackend.validate_production_variants
+
+
+def _validate_variants_with_models(self: Any, production_variants: list[dict[str, Any]]) -> None:
+    _validate_production_variants(self, [v for v in production_variants if "ModelName" in v])
+
+
 #: (object, attribute, replacement) of every fix, so tests can apply them in a context.
 PATCHES: tuple[tuple[Any, str, Any], ...] = (
     (cfn_models.CloudFormationBackend, "execute_change_set", _execute_change_set_with_outputs),
@@ -169,6 +205,16 @@ PATCHES: tuple[tuple[Any, str, Any], ...] = (
     (cfn_parsing, "clean_json", _clean_json_with_placeholders),
     (events_models.Rule, "send_to_targets", _send_to_targets_unless_scheduled),
     (kms_responses, "validate_policy", _validate_policy_as_json),
+    (
+        sagemaker_models.FakeEndpointConfig,
+        "validate_instance_type",
+        _validate_instance_type_of_botocore,
+    ),
+    (
+        sagemaker_models.SageMakerModelBackend,
+        "validate_production_variants",
+        _validate_variants_with_models,
+    ),
 )
 
 

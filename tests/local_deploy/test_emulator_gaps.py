@@ -15,6 +15,7 @@ from unittest import mock
 import boto3
 import pytest
 from moto import mock_aws
+from moto.sagemaker import models as sagemaker_models
 
 from scripts.moto_server import FIXES, PATCHES
 
@@ -121,6 +122,8 @@ def test_every_fix_is_covered_here() -> None:
         "getatt-not-emulated",
         "schedule-rule-events",
         "kms-key-policy",
+        "instance-types",
+        "component-variants",
     )
 
 
@@ -267,3 +270,69 @@ def test_schedule_rule_events(fixed: bool) -> None:
         else:
             with pytest.raises(NotImplementedError, match="Expr not defined"):
                 events.put_events(Entries=[entry])
+
+
+def component_endpoint_config(instance_type: str, *, with_model: bool = False) -> dict[str, Any]:
+    """A component-mode endpoint config (no ModelName), or one with a model."""
+    variant: dict[str, Any] = {
+        "VariantName": "AllTraffic",
+        "InstanceType": instance_type,
+        "InitialInstanceCount": 1,
+    }
+    if with_model:
+        variant["ModelName"] = "missing"
+    return {
+        "Resources": {
+            "Config": {
+                "Type": "AWS::SageMaker::EndpointConfig",
+                "Properties": {"ProductionVariants": [variant]},
+            }
+        }
+    }
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_instance_types(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        sm = boto3.client("sagemaker", REGION)
+        variant = {"VariantName": "v", "InstanceType": "ml.g5.12xlarge", "InitialInstanceCount": 1}
+        if fixed:
+            with mock.patch.object(
+                sagemaker_models.SageMakerModelBackend,
+                "validate_production_variants",
+                lambda self, variants: None,
+            ):
+                sm.create_endpoint_config(EndpointConfigName="gpu", ProductionVariants=[variant])
+            assert sm.describe_endpoint_config(EndpointConfigName="gpu")["ProductionVariants"]
+            with pytest.raises(Exception, match=r"ml\.nope\.large"):
+                sm.create_endpoint_config(
+                    EndpointConfigName="bad",
+                    ProductionVariants=[{**variant, "InstanceType": "ml.nope.large"}],
+                )
+        else:
+            with pytest.raises(Exception, match=r"'ml\.g5\.12xlarge' at 'instanceType'"):
+                sm.create_endpoint_config(
+                    EndpointConfigName="gpu", ProductionVariants=[{**variant, "ModelName": "m"}]
+                )
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_component_variants(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        cfn = boto3.client("cloudformation", REGION)
+        template = json.dumps(component_endpoint_config("ml.m5.large"))
+        if fixed:
+            cfn.create_stack(StackName="components", TemplateBody=template)
+            (config,) = boto3.client("sagemaker", REGION).list_endpoint_configs()["EndpointConfigs"]
+            assert config["EndpointConfigName"]
+            # Variants that do name a model are still looked up.
+            with pytest.raises(Exception, match="Could not find model"):
+                cfn.create_stack(
+                    StackName="models",
+                    TemplateBody=json.dumps(
+                        component_endpoint_config("ml.m5.large", with_model=True)
+                    ),
+                )
+        else:
+            with pytest.raises(KeyError, match="ModelName"):
+                cfn.create_stack(StackName="components", TemplateBody=template)
