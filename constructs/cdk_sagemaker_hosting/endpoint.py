@@ -403,8 +403,8 @@ class Endpoint(EndpointBase):
     :param model: the model of a one-variant endpoint.
     :param variants: 1-10 :class:`InstanceVariant`, or one :class:`ServerlessVariant`,
         or 1-10 :class:`ComponentVariant` (component mode: the models are
-        :class:`~cdk_sagemaker_hosting.inference_component.InferenceComponent` s
-        added to the endpoint afterwards).
+        :class:`InferenceComponent` constructs added to the endpoint
+        afterwards).
     :param endpoint_name: Default: derived from the construct path, at most 63
         characters. Give it to reference the endpoint from another account or
         Region (CDK lets only explicit physical names cross environments).

@@ -1351,7 +1351,7 @@ class ComponentScaling(Construct):
 class ComponentMonitoring(Construct):
     """Alarms, a composite, a topic and a dashboard for one inference component.
 
-    In the style of :class:`~cdk_sagemaker_hosting.monitoring.EndpointMonitoring`,
+    In the style of :class:`EndpointMonitoring`,
     with the same :class:`AlarmThresholds`: 5XX errors, 4XX error rate, p99
     model and overhead latency, CPU and memory use in percent of what the
     copies reserved (``cpu_percent_per_core``, ``memory_percent``), GPU use

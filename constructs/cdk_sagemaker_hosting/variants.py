@@ -621,9 +621,9 @@ class ComponentVariant:
     """A production variant that hosts inference components: instances, and no model of its own.
 
     An endpoint whose variants are ``ComponentVariant`` is in component mode:
-    its models are :class:`~cdk_sagemaker_hosting.inference_component.InferenceComponent`
-    s, each with its own CPU, memory and accelerator reservation and its own
-    number of copies, placed on these instances.
+    its models are :class:`InferenceComponent` constructs, each with its own
+    CPU, memory and accelerator reservation and its own number of copies,
+    placed on these instances.
 
     :param variant_name: its name. Default: ``"AllTraffic"``.
     :param instance_type: a SageMaker hosting instance type; or give

@@ -59,7 +59,7 @@ class Thresholds:
         Default: 0.05.
     :param min_records: fewer records used (or values of a feature) give
         "insufficient_data". A feature of many bins or categories needs
-        more: see :func:`stats.min_sample`. Default: 500.
+        more (each report gives a feature's ``min_values``). Default: 500.
     :param epsilon: proportion given to an empty PSI bin. Default: ``None``,
         half a value of its own sample (``0.5 / n``), which is always below
         the share of a bin holding one value.
