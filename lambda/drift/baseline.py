@@ -20,6 +20,7 @@ import json
 import math
 import random
 from array import array
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
@@ -161,32 +162,67 @@ def loads(text: str | bytes) -> Baseline:
 
 
 def from_model_monitor(
-    statistics: Mapping[str, Any], max_categories: int = DEFAULT_MAX_CATEGORIES
+    statistics: Mapping[str, Any],
+    max_categories: int = DEFAULT_MAX_CATEGORIES,
+    *,
+    bins: int = DEFAULT_BINS,
+    types: Mapping[str, str] | None = None,
+    ignore: Iterable[str] = (),
 ) -> Baseline:
-    """A baseline from Model Monitor's ``statistics.json``.
+    """A baseline from Model Monitor's ``statistics.json``, binned like ours.
 
-    Numeric (``Integral``, ``Fractional``) features take the bins of their KLL
-    ``buckets`` (10 equal-width bins from min to max, so PSI compares those
-    bins rather than deciles); ``String`` features take their categorical
-    buckets. Features with any other type, or no distribution, keep their
-    position but are not checked.
+    Numeric (``Integral``, ``Fractional``) features are binned from their KLL
+    ``sketch`` as :func:`build` bins training data (a bin per value for few
+    distinct values, deciles and tail bins otherwise), the counts per bin
+    estimated from the sketch's weighted items; a sketch that does not
+    account for the feature's values falls back to its ``buckets`` (10
+    equal-width bins, far less sensitive; the feature's ``note`` says so).
+    ``String`` features take their categorical buckets. Features with any
+    other type, or no distribution, keep their position but are not checked.
+
+    ``ignore`` drops features (a label the payloads do not carry); ``types``
+    may mark a feature ``"ignored"``, or give the type it already has; a
+    statistics file holds no categories of a numeric feature nor numbers of
+    a string one, so any other override is refused.
     """
+    types = dict(types or {})
+    dropped = set(ignore)
+    names = [str(item.get("name")) for item in statistics.get("features", [])]
+    unknown = sorted((set(types) | dropped) - set(names))
+    if unknown:
+        raise BaselineError(f"the statistics have no feature {unknown} (features: {names})")
     features = []
     for item in statistics.get("features", []):
         name = str(item.get("name"))
+        if name in dropped:
+            continue
         kind = item.get("inferred_type")
-        if kind in ("Integral", "Fractional"):
+        own = {"Integral": NUMERIC, "Fractional": NUMERIC, "String": CATEGORICAL}.get(kind)
+        wanted = types.get(name)
+        if wanted not in (None, IGNORED, own):
+            raise BaselineError(
+                f"feature {name!r} is {kind} in the statistics: it cannot be made {wanted} "
+                "(the statistics hold no "
+                + ("categories of a number" if own == NUMERIC else "numbers of it")
+                + "); build the baseline from the training data instead"
+            )
+        if wanted == IGNORED or own is None:
+            features.append(Feature(name, IGNORED))
+            continue
+        if own == NUMERIC:
             stats = item.get("numerical_statistics", {})
-            buckets = stats.get("distribution", {}).get("kll", {}).get("buckets", [])
-            features.append(_kll_feature(name, buckets, _missing(stats)))
-        elif kind == "String":
+            kll = stats.get("distribution", {}).get("kll", {})
+            features.append(_kll_feature(name, kll, stats, bins))
+        else:
             stats = item.get("string_statistics", {})
             buckets = stats.get("distribution", {}).get("categorical", {}).get("buckets", [])
-            counts = Counter({str(b["value"]): int(b["count"]) for b in buckets})
+            counts: Counter[str] = Counter()
+            for b in buckets:
+                key = category_key(b["value"])
+                if key is not None:
+                    counts[key] += int(b["count"])
             features.append(_categorical(name, counts, _missing(stats), max_categories))
-        else:
-            features.append(Feature(name, IGNORED))
-        if features[-1].kind != IGNORED and sum(features[-1].counts) == 0:
+        if sum(features[-1].counts) == 0:
             features[-1] = Feature(name, IGNORED)
     records = int(statistics.get("dataset", {}).get("item_count", 0))
     return Baseline(tuple(features), records, "model-monitor")
@@ -196,7 +232,39 @@ def _missing(stats: Mapping[str, Any]) -> int:
     return int(stats.get("common", {}).get("num_missing", 0))
 
 
-def _kll_feature(name: str, buckets: Sequence[Mapping[str, Any]], missing: int) -> Feature:
+#: Values a KLL sketch is expanded into to place edges (each item repeated by its weight).
+_KLL_EXPANSION = 100_000
+
+
+def _kll_feature(name: str, kll: Mapping[str, Any], stats: Mapping[str, Any], bins: int) -> Feature:
+    """Bins from a KLL sketch (compactor ``i`` holds items of weight ``2**i``), else its buckets."""
+    missing = _missing(stats)
+    present = int(stats.get("common", {}).get("num_present", 0))
+    items = [
+        (float(value), 2**level)
+        for level, compactor in enumerate(kll.get("sketch", {}).get("data", []))
+        for value in compactor
+        if math.isfinite(float(value))
+    ]
+    weight = sum(w for _, w in items)
+    if not items or (present and abs(weight - present) > 0.01 * present):
+        return _bucket_feature(name, kll.get("buckets", []), missing)
+    items.sort()
+    values = sorted({v for v, _ in items})
+    distinct = values if len(values) <= DEFAULT_MAX_DISCRETE else None
+    scale = _KLL_EXPANSION / weight
+    expanded = [v for v, w in items for _ in range(max(1, round(w * scale)))]
+    edges = numeric_edges(expanded, bins, distinct=distinct)
+    weights = [0.0] * (len(edges) + 1)
+    for value, w in items:
+        weights[bisect_right(edges, value)] += w
+    total = present or weight
+    counts = [round(w * total / weight) for w in weights]
+    counts[counts.index(max(counts))] += total - sum(counts)  # rounding: keep the total
+    return Feature(name, NUMERIC, tuple(counts), tuple(edges), (), missing)
+
+
+def _bucket_feature(name: str, buckets: Sequence[Mapping[str, Any]], missing: int) -> Feature:
     """Bins from KLL buckets: the lower bound of each bucket but the first is an edge."""
     ordered = sorted(buckets, key=lambda b: float(b["lower_bound"]))
     edges: list[float] = []
@@ -212,7 +280,8 @@ def _kll_feature(name: str, buckets: Sequence[Mapping[str, Any]], missing: int) 
             counts[-1] += count  # a bucket of no width (min == max): one bin
         else:
             counts.append(count)
-    return Feature(name, NUMERIC, tuple(counts), tuple(edges), (), missing)
+    note = "binned by the statistics' 10 equal-width buckets: its KLL sketch is incomplete"
+    return Feature(name, NUMERIC, tuple(counts), tuple(edges), (), missing, note if counts else "")
 
 
 def _categorical(name: str, counts: Counter[str], missing: int, max_categories: int) -> Feature:

@@ -166,11 +166,13 @@ def _baseline_of(text: str, args: argparse.Namespace) -> baseline_module.Baselin
         whole = json.loads(text)
     except ValueError:
         whole = None
-    if isinstance(whole, dict) and "dataset" in whole and "features" in whole:
-        return baseline_module.from_model_monitor(whole, args.max_categories)
     types = {
         c: kind for kind in (NUMERIC, CATEGORICAL, IGNORED) for c in _columns(getattr(args, kind))
     }
+    if isinstance(whole, dict) and "dataset" in whole and "features" in whole:
+        return baseline_module.from_model_monitor(
+            whole, args.max_categories, bins=args.bins, types=types, ignore=_columns(args.drop)
+        )
     columns, rows = baseline_module.read_table(text)
     return baseline_module.build(
         columns,

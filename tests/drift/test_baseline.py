@@ -155,3 +155,78 @@ def test_model_monitor_feature_of_one_value_is_one_bin() -> None:
 def test_bad_baseline_files(text: str, message: str) -> None:
     with pytest.raises(BaselineError, match=message):
         loads(text)
+
+
+def statistics_of(columns: dict[str, list[float]], levels: int = 0) -> dict[str, Any]:
+    """A statistics.json whose KLL sketches hold every ``2**levels``-th value, of that weight."""
+    features = []
+    for name, values in columns.items():
+        step = 2**levels
+        kept = sorted(values)[step // 2 :: step]
+        data: list[list[float]] = [[] for _ in range(levels)] + [kept]
+        features.append(
+            {
+                "name": name,
+                "inferred_type": "Fractional",
+                "numerical_statistics": {
+                    "common": {"num_present": len(values), "num_missing": 0},
+                    "distribution": {
+                        "kll": {
+                            "buckets": [],
+                            "sketch": {"parameters": {"c": 0.64, "k": 2048.0}, "data": data},
+                        }
+                    },
+                },
+            }
+        )
+    features.append(
+        {
+            "name": "state",
+            "inferred_type": "String",
+            "string_statistics": {
+                "common": {"num_present": 4, "num_missing": 0},
+                "distribution": {
+                    "categorical": {
+                        "buckets": [{"value": "CA", "count": 3}, {"value": 1.0, "count": 1}]
+                    }
+                },
+            },
+        }
+    )
+    return {"version": 0, "dataset": {"item_count": 20_000}, "features": features}
+
+
+@pytest.mark.parametrize("levels", [0, 3])
+def test_model_monitor_sketches_are_binned_like_training_data(levels: int) -> None:
+    """Edges from the KLL sketch's quantiles: the same bins, so the same scores, as our own."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    amount = rng.normal(0, 1, 20_000).tolist()
+    flag = (rng.random(20_000) < 0.05).astype(float).tolist()
+    converted = baseline.from_model_monitor(statistics_of({"amount": amount, "flag": flag}, levels))
+    ours = build(["amount", "flag"], [[a, f] for a, f in zip(amount, flag, strict=True)])
+    for mine, theirs in zip(ours.features, converted.features, strict=False):
+        assert len(theirs.edges) == len(mine.edges) and sum(theirs.counts) == 20_000
+        tolerance = 0.02 if levels else 0.005
+        assert list(theirs.edges) == pytest.approx(list(mine.edges), abs=tolerance)
+    assert converted.features[1].edges == ours.features[1].edges  # a bin per value
+    assert converted.features[2].categories == ("CA", "1")  # 1.0 is the category "1"
+
+
+def test_model_monitor_overrides_apply_or_are_refused() -> None:
+    stats = statistics_of({"label": [0.0, 1.0] * 50, "amount": [float(i) for i in range(100)]})
+    converted = baseline.from_model_monitor(stats, ignore=["label"], types={"amount": IGNORED})
+    assert [(f.name, f.kind) for f in converted.features] == [
+        ("amount", IGNORED),
+        ("state", CATEGORICAL),
+    ]
+    with pytest.raises(BaselineError, match="'amount' is Fractional in the statistics: it cannot"):
+        baseline.from_model_monitor(stats, types={"amount": CATEGORICAL})
+    with pytest.raises(BaselineError, match=r"no feature \['nope'\]"):
+        baseline.from_model_monitor(stats, ignore=["nope"])
+
+
+def test_an_incomplete_sketch_falls_back_to_buckets_with_a_note() -> None:
+    converted = loads((FIXTURES / "statistics.json").read_text())
+    assert "10 equal-width buckets" in converted.features[0].note
