@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pdoc.doc
 import pdoc.docstrings
@@ -103,9 +104,9 @@ def _own_docstring(function: object) -> bool:
     ).startswith(PACKAGE)
 
 
-def public_docs(module: pdoc.doc.Module) -> list[pdoc.doc.Doc]:
+def public_docs(module: pdoc.doc.Module) -> list[pdoc.doc.Doc[Any]]:
     """The documented objects: the public names and their own public members."""
-    docs: list[pdoc.doc.Doc] = []
+    docs: list[pdoc.doc.Doc[Any]] = []
     for doc in module.members.values():
         docs.append(doc)
         if isinstance(doc, pdoc.doc.Class):
