@@ -9,8 +9,9 @@ own. Tracebacks point at the README's lines. The section's stack draws no
 warning.
 
 ``mypy --strict`` checks the same code the same way: the Constructs section
-as the body of a stack's ``__init__``, each whole program as a module of its
-own; its messages point at the README's lines too. The section's first block
+as the body of a stack's ``__init__``, each whole program (and the example of
+``docs/PYPI.md``, PyPI's description) as a module of its own; its messages
+point at the README's lines too. The section's first block
 holds all of its imports, so a reader copying it has every name the later
 blocks use.
 """
@@ -30,6 +31,8 @@ from mypy import api as mypy_api
 from tests.conftest import ROOT, cdk_json_context
 
 README = ROOT / "README.md"
+#: PyPI's description: its example runs in tests/packaging/test_metadata.py.
+PYPI = ROOT / "docs" / "PYPI.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
@@ -167,7 +170,14 @@ def test_every_block_is_clean_under_mypy_strict(
     for name, source, where in modules:
         path = tmp_path / f"{name}.py"
         path.write_text(source)
-        files[str(path)] = where
+        files[str(path)] = {n: f"README.md:{line}" for n, line in where.items()}
+    # PyPI's description is read by the same consumers.
+    pypi = python_blocks(PYPI.read_text())
+    assert pypi, "docs/PYPI.md lost its example"
+    for line, code in pypi:
+        path = tmp_path / f"pypi_{line}.py"
+        path.write_text(code)
+        files[str(path)] = {i + 1: f"docs/PYPI.md:{line + i}" for i in range(code.count("\n"))}
     # The project's configuration (mypy_path finds the library), its cache, and --strict.
     monkeypatch.chdir(ROOT)
     out, err, _ = mypy_api.run(["--strict", "--no-error-summary", "--show-error-codes", *files])
@@ -176,6 +186,6 @@ def test_every_block_is_clean_under_mypy_strict(
         path, _, rest = message.partition(":")
         if path in files:
             number, _, text = rest.partition(":")
-            found.append(f"README.md:{files[path].get(int(number), '?')}:{text}")
+            found.append(f"{files[path].get(int(number), path)}:{text}")
     assert not err
-    assert not found, "mypy --strict on the README's code:\n" + "\n".join(found)
+    assert not found, "mypy --strict on the examples:\n" + "\n".join(found)
