@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test lint typecheck unit deploy-local synth bench lock clean docs
+.PHONY: setup scanners test lint typecheck unit deploy-local synth bench lock clean docs
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -25,8 +25,20 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## test: every gate: lint, types, unit and snapshot tests, cfn-lint, cdk-nag, packaging, emulator deploy
-test: setup lint typecheck
+# The template scanners, in a venv of their own: checkov pins packages
+# (boto3, ...) below ours, so it must not share .venv. Exact versions in scanners.lock.
+SCANNERS := .scanners
+
+scanners: $(SCANNERS)/.installed
+
+$(SCANNERS)/.installed: scanners.lock
+	rm -rf $(SCANNERS) && $(PYTHON) -m venv $(SCANNERS)
+	$(SCANNERS)/bin/pip install --quiet --no-deps --requirement scanners.lock
+	@touch $@
+
+## test: every gate: lint, types, unit and snapshot tests, cfn-lint, cdk-nag, checkov,
+## the Control Tower guard rules, packaging, emulator deploy
+test: setup scanners lint typecheck
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -60,4 +72,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out build dist *.egg-info constructs/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCANNERS) node_modules cdk.out build dist *.egg-info constructs/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,24 +1,104 @@
-"""Acknowledging cdk-nag findings: one way, with the rule and a reason, everywhere."""
+"""Acknowledging scanner findings: one way, with the rule and a reason, everywhere.
+
+Three independent scanners read what the library synthesises: cdk-nag (at
+synth), checkov and the AWS Control Tower proactive-control rules in
+cfn-guard (over the templates). A finding the library accepts is acknowledged
+once, with one reason, in each tool's own format:
+
+* cdk-nag: :meth:`aws_cdk.Validations.acknowledge` on the construct;
+* checkov: ``Metadata.checkov.skip`` entries (``id`` and ``comment``) on the
+  CloudFormation resource, which checkov honours itself;
+* cfn-guard: ``Metadata.guard.SuppressedRules`` (the guard rule names) on the
+  resource, with the reasons under ``Metadata.guard.Reasons``. The Control
+  Tower rules do not read that key: a gate that runs them (ours,
+  ``tests/compliance``) filters on it, and an organisation that enforces the
+  same control as a CloudFormation hook is not bound by it, which the README
+  says per control.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 
 from constructs import IConstruct, IValidation
 
+#: The metadata keys of the two template scanners.
+CHECKOV_METADATA = "checkov"
+GUARD_METADATA = "guard"
 
-def acknowledge(scope: IConstruct, reason: str, *rules: str) -> None:
+
+def acknowledge(
+    scope: IConstruct,
+    reason: str,
+    *rules: str,
+    checkov: Iterable[str] = (),
+    guard: Iterable[str] = (),
+) -> None:
     """Acknowledge cdk-nag ``rules`` on ``scope`` and its children, for ``reason``.
 
     Rules are named as cdk-nag 3 reports them, ``<pack>-<rule>[<finding>]``,
     e.g. ``AwsSolutions-IAM5[Resource::*]``: cdk-nag matches that plain ID
     (aws-cdk-lib records it with an ``Annotation::`` prefix, which cdk-nag strips).
+    ``checkov`` check IDs and ``guard`` rule names are acknowledged for the
+    same reason on ``scope``'s CloudFormation resource (see
+    :func:`acknowledge_in_template`).
     """
-    Validations.of(scope).acknowledge(*(Acknowledgment(id=rule, reason=reason) for rule in rules))
+    if rules:
+        Validations.of(scope).acknowledge(
+            *(Acknowledgment(id=rule, reason=reason) for rule in rules)
+        )
+    checkov, guard = tuple(checkov), tuple(guard)
+    if checkov or guard:
+        acknowledge_in_template(scope, reason, checkov=checkov, guard=guard)
+
+
+def cfn_resource(scope: IConstruct) -> CfnResource:
+    """``scope`` itself when it is a CloudFormation resource, else its default child."""
+    if isinstance(scope, CfnResource):
+        return scope
+    child = scope.node.default_child
+    if isinstance(child, CfnResource):
+        return child
+    msg = f"{scope.node.path} is not a CloudFormation resource and has no default child that is"
+    raise TypeError(msg)
+
+
+def acknowledge_in_template(
+    scope: IConstruct,
+    reason: str,
+    *,
+    checkov: Iterable[str] = (),
+    guard: Iterable[str] = (),
+) -> None:
+    """Record ``checkov`` checks and ``guard`` rules as acknowledged on ``scope``'s resource.
+
+    The entries are merged with any already there; acknowledging the same
+    check twice keeps the first reason.
+    """
+    resource = cfn_resource(scope)
+    checkov, guard = tuple(checkov), tuple(guard)
+    if checkov:
+        entry = dict(resource.get_metadata(CHECKOV_METADATA) or {})
+        skips = list(entry.get("skip", []))
+        known = {s["id"] for s in skips}
+        skips += [{"id": c, "comment": reason} for c in checkov if c not in known]
+        resource.add_metadata(CHECKOV_METADATA, {**entry, "skip": skips})
+    if guard:
+        entry = dict(resource.get_metadata(GUARD_METADATA) or {})
+        suppressed = list(entry.get("SuppressedRules", []))
+        reasons = dict(entry.get("Reasons", {}))
+        for rule in guard:
+            if rule not in suppressed:
+                suppressed.append(rule)
+                reasons[rule] = reason
+        resource.add_metadata(
+            GUARD_METADATA, {**entry, "SuppressedRules": suppressed, "Reasons": reasons}
+        )
 
 
 def flatten_reference(value: Any) -> str:  # noqa: PLR0911 - one return per intrinsic

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from cdk_sagemaker_hosting import compliance, validation
+from cdk_sagemaker_hosting import compliance, encryption, validation
 from cdk_sagemaker_hosting.compliance import acknowledge
 from constructs import Construct
 
@@ -22,6 +22,25 @@ _LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 #: Durations are immutable: one jsii object per length serves every bucket
 #: (five round trips to jsii per bucket otherwise).
 _days = functools.cache(Duration.days)
+
+
+def _acknowledge_no_lock_or_events(bucket: s3.Bucket) -> None:
+    """The two AWS Control Tower S3 controls these buckets do not meet, and why."""
+    acknowledge(
+        bucket,
+        "S3 Object Lock would make every object undeletable for its retention period, "
+        "against the lifecycle rules that expire old versions and captured data; versioning "
+        "keeps overwritten objects for the noncurrent-version window. Pass a bucket of your "
+        "own with Object Lock where write-once retention is required.",
+        guard=["s3_bucket_object_lock_enabled_check"],
+    )
+    acknowledge(
+        bucket,
+        "Nothing in the library consumes object events; turning notifications on without a "
+        "consumer adds a delivery path and no control. Pass a bucket of your own, or enable "
+        "EventBridge notifications on this one, where a consumer exists.",
+        guard=["s3_event_notifications_enabled_check"],
+    )
 
 
 class EncryptedBucket(Construct):
@@ -77,12 +96,8 @@ class EncryptedBucket(Construct):
         )
         self.node.set_context(_LOGS_USE_BUCKET_POLICY, True)
 
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
-            self,
-            "Key",
-            description=f"Encrypts objects of {self.node.path}",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
+        self.encryption_key: kms.IKey = encryption_key or encryption.encryption_key(
+            self, "Key", f"Encrypts objects of {self.node.path}", removal_policy
         )
 
         # Both buckets: TLS 1.2+ only, private, no ACLs, versioned.
@@ -116,7 +131,16 @@ class EncryptedBucket(Construct):
                 "HIPAA.Security-S3DefaultEncryptionKMS",
                 "NIST.800.53.R5-S3DefaultEncryptionKMS",
                 "PCI.DSS.321-S3DefaultEncryptionKMS",
+                guard=["s3_bucket_default_encryption_kms_check"],
             )
+            acknowledge(
+                logs_bucket,
+                "This is the access-log bucket: logging its own access to itself would log "
+                "each delivery without end, and to another bucket only moves the question.",
+                checkov=["CKV_AWS_18"],
+                guard=["s3_bucket_logging_enabled_check"],
+            )
+            _acknowledge_no_lock_or_events(logs_bucket)
             server_access_logs_bucket = logs_bucket
         self.access_logs_bucket: s3.IBucket = server_access_logs_bucket
 
@@ -140,6 +164,7 @@ class EncryptedBucket(Construct):
             lifecycle_rules=rules,
             **secure,
         )
+        _acknowledge_no_lock_or_events(self.bucket)
         #: Least-privilege grants on this bucket and its key.
         self.access = BucketAccess(self.bucket, self.encryption_key)
 

@@ -27,13 +27,49 @@ def encryption_key(
     description: str,
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
 ) -> kms.Key:
-    """A customer-managed key with rotation, by default kept when the stack goes."""
-    return kms.Key(
+    """A customer-managed key with rotation, by default kept when the stack goes.
+
+    Its policy lets no one create a grant on it except for an AWS resource
+    (:func:`restrict_grants`). Every key the library creates is made here.
+    """
+    key = kms.Key(
         scope,
         construct_id,
         description=description,
         enable_key_rotation=True,
         removal_policy=removal_policy,
+    )
+    restrict_grants(key)
+    return key
+
+
+def restrict_grants(key: kms.Key) -> None:
+    """Deny ``kms:CreateGrant`` on ``key`` unless the grant is for an AWS resource.
+
+    A grant hands use of the key to another principal outside the key policy,
+    so anyone allowed ``kms:CreateGrant`` (the account root statement lets IAM
+    policies allow it) could pass the key on. What the library's keys need
+    grants for is AWS services acting for a caller: SageMaker for an
+    endpoint's or a job's storage volumes, Lambda for environment variables.
+    Those calls carry ``kms:GrantIsForAWSResource`` true, so they still work;
+    so do calls by a service principal itself (``aws:PrincipalIsAWSService``).
+    ``BoolIfExists`` makes a request without either key count as false. This
+    is the statement AWS Control Tower's control CT.KMS.PR.3 asks for.
+    """
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenyGrantsExceptForAwsResources",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={
+                "BoolIfExists": {
+                    "kms:GrantIsForAWSResource": "false",
+                    "aws:PrincipalIsAWSService": "false",
+                }
+            },
+        )
     )
 
 
@@ -87,12 +123,14 @@ def allow_logs_to_use_key(scope: Construct, key: kms.IKey, log_group_name: str) 
         key,
         iam.PolicyStatement(
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            # No kms:Describe*: AWS's example policy lists it under this
+            # condition, but DescribeKey carries no encryption context, so the
+            # condition could never allow it (ArnEquals on a missing key is false).
             actions=[
                 "kms:Encrypt*",
                 "kms:Decrypt*",
                 "kms:ReEncrypt*",
                 "kms:GenerateDataKey*",
-                "kms:Describe*",
             ],
             resources=["*"],
             conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
@@ -106,6 +144,7 @@ def encrypted_topic(scope: Construct, construct_id: str, key: kms.IKey) -> sns.T
 
     An imported key's policy cannot be changed here: a warning says what to add.
     """
+    stack = Stack.of(scope)
     allow_service(
         scope,
         key,
@@ -113,6 +152,23 @@ def encrypted_topic(scope: Construct, construct_id: str, key: kms.IKey) -> sns.T
             principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
             resources=["*"],
+            # The confused-deputy guard: alarms of this account and Region only
+            # (not one alarm's ARN: the alarms depend on the topic, hence on
+            # the key, which would make a cycle).
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {
+                    "aws:SourceArn": Arn.format(
+                        ArnComponents(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        ),
+                        stack,
+                    )
+                },
+            },
         ),
         f"CloudWatch (cloudwatch.amazonaws.com) to use it for the alarm topic {construct_id}",
     )

@@ -436,12 +436,6 @@ class Model(Construct):
             validation.fail(self, "vpc", None, "vpc_subnets and security_groups need a vpc")
 
         self.network_isolation = network_isolation
-        if not network_isolation:
-            Annotations.of(self).add_warning_v2(
-                "cdk-sagemaker-hosting:NetworkIsolationOff",
-                "network_isolation=False: the model container can reach the network. "
-                "Keep it on unless the container must call other services.",
-            )
 
         self.container_count = len(definitions)
         self.multi_model = multi_model
@@ -463,6 +457,8 @@ class Model(Construct):
         # SageMaker checks the role's access when the model is created: the
         # role comes first through ExecutionRoleArn, its policy through this.
         self.resource.node.add_dependency(self._principal.policy)
+        if not network_isolation:
+            self._isolation_off()
 
         reason = (
             "Wildcard resources only where IAM offers no resource-level permission: "
@@ -471,10 +467,33 @@ class Model(Construct):
         )
         if vpc is not None:
             reason += ", and the EC2 network-interface actions SageMaker needs in a VPC"
+            acknowledge(
+                self._principal.policy,
+                "The EC2 network-interface actions SageMaker documents for hosting in a VPC "
+                "(create and delete the endpoint's interfaces and their permissions): "
+                "SageMaker makes the interfaces, so their IDs are unknown at synth; the "
+                "Describe actions have no resource-level permissions.",
+                checkov=["CKV_AWS_109", "CKV_AWS_111"],
+            )
         acknowledge(
             self._principal.policy,
             reason + "; every other statement names exact ARNs.",
             "AwsSolutions-IAM5[Resource::*]",
+        )
+
+    def _isolation_off(self) -> None:
+        """Say so at synth, and acknowledge the scanners' finding for the caller's reason."""
+        Annotations.of(self).add_warning_v2(
+            "cdk-sagemaker-hosting:NetworkIsolationOff",
+            "network_isolation=False: the model container can reach the network. "
+            "Keep it on unless the container must call other services.",
+        )
+        acknowledge(
+            self.resource,
+            "Network isolation is off because the caller turned it off "
+            "(network_isolation=False), which synth reports as the NetworkIsolationOff "
+            "warning; serverless variants and containers that call other services need it.",
+            checkov=["CKV_AWS_370"],
         )
 
     def _render(

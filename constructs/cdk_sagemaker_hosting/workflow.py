@@ -204,6 +204,8 @@ def handler_function(
         "HIPAA.Security-LambdaInsideVPC",
         "NIST.800.53.R5-LambdaInsideVPC",
         "PCI.DSS.321-LambdaInsideVPC",
+        checkov=["CKV_AWS_117"],
+        guard=["lambda_inside_vpc_check"],
     )
     compliance.acknowledge(
         fn,
@@ -212,6 +214,7 @@ def handler_function(
         "or state machine.",
         "HIPAA.Security-LambdaConcurrency",
         "NIST.800.53.R5-LambdaConcurrency",
+        checkov=["CKV_AWS_115"],
     )
     compliance.acknowledge(
         fn,
@@ -221,6 +224,14 @@ def handler_function(
         "HIPAA.Security-LambdaDLQ",
         "NIST.800.53.R5-LambdaDLQ",
         "Serverless-LambdaDLQ",
+        checkov=["CKV_AWS_116"],
+    )
+    compliance.acknowledge(
+        fn,
+        "The environment holds resource names and ARNs only, never secrets, and Lambda "
+        "encrypts it at rest with an AWS-owned key; a customer-managed key would add a KMS "
+        "grant per function and protect nothing secret.",
+        checkov=["CKV_AWS_173"],
     )
     return fn, principal
 
@@ -373,6 +384,7 @@ def dead_letter_queue(
         "on any message in it, so it needs no queue of its own.",
         "AwsSolutions-SQS3",
         "Serverless-SQSRedrivePolicy",
+        guard=["sqs_dlq_check"],
     )
     return queue
 
