@@ -35,6 +35,7 @@ UNDECODABLE_LINE = "undecodable_line"
 WRONG_COLUMN_COUNT = "wrong_column_count"
 NOT_A_ROW = "not_a_row"
 EMPTY_ROW = "empty_row"
+RAGGED_COLUMNS = "ragged_columns"
 
 #: Marks a line that is not UTF-8 in what :func:`decode` returns.
 UNDECODABLE = "\x00undecodable"
@@ -198,11 +199,21 @@ def csv_rows(  # noqa: PLR0912 - fast path first, then each way a row goes wrong
 
 
 def json_rows(payloads: list[str], names: Sequence[str]) -> tuple[list[list[Any]], Counter[str]]:
-    """Rows of JSON payloads (objects keyed by feature name, or arrays), and rejections.
+    """Rows of JSON payloads, and rejections; a payload is one document or JSON lines of them.
 
-    A payload is one JSON document, or JSON lines of them. A document is a
-    row (an object, or an array of scalars in column order), a list of
-    rows, or ``{"instances": [rows]}``.
+    A document is read as (``width`` = the baseline's features):
+
+    * an object keyed by feature name: one record;
+    * ``{"instances": [...]}`` (TensorFlow Serving's row format): one record
+      per element, an object, an array in column order or, with one
+      feature, a scalar;
+    * ``{"inputs": {name: [values]}}`` (its columnar format): one record per
+      position of the equal-length arrays (a scalar per name is one record);
+      ``{"inputs": [...]}`` is read like ``instances``;
+    * an array of objects or arrays: one record per element; an array of
+      scalars: one record in column order, or, with one feature, one record
+      per scalar;
+    * a scalar, with one feature: one record.
     """
     rows: list[list[Any]] = []
     rejected: Counter[str] = Counter()
@@ -221,26 +232,59 @@ def json_rows(payloads: list[str], names: Sequence[str]) -> tuple[list[list[Any]
     return rows, rejected
 
 
-def _document_rows(
+def _document_rows(  # noqa: PLR0912 - one branch per documented shape
     document: Any,
     names: Sequence[str],
     known: frozenset[str],
     rows: list[list[Any]],
     rejected: Counter[str],
 ) -> None:
+    width = len(names)
     if isinstance(document, dict) and not known.intersection(document):
-        instances = document.get("instances")
-        if isinstance(instances, list):
-            document = instances
-    if (
-        isinstance(document, list)
-        and document
-        and all(isinstance(item, dict | list) for item in document)
-    ):
-        for item in document:
-            _row(item, names, known, rows, rejected)
-    else:
-        _row(document, names, known, rows, rejected)
+        if "instances" in document:
+            instances = document["instances"]
+            if isinstance(instances, list):
+                for item in instances:
+                    _row(item, names, known, rows, rejected)
+            else:
+                rejected[NOT_A_ROW] += 1
+            return
+        if "inputs" in document:
+            inputs = document["inputs"]
+            if isinstance(inputs, dict) and known.intersection(inputs):
+                _columnar(inputs, names, rows, rejected)
+            elif isinstance(inputs, list):
+                for item in inputs:
+                    _row(item, names, known, rows, rejected)
+            else:
+                _row(inputs, names, known, rows, rejected)
+            return
+    if isinstance(document, list) and document:
+        if all(isinstance(item, dict | list) for item in document):
+            for item in document:
+                _row(item, names, known, rows, rejected)
+            return
+        if width == 1 and not any(isinstance(item, dict | list) for item in document):
+            rows.extend([item] for item in document)
+            return
+    _row(document, names, known, rows, rejected)
+
+
+def _columnar(
+    inputs: dict[str, Any], names: Sequence[str], rows: list[list[Any]], rejected: Counter[str]
+) -> None:
+    """``{name: [values]}``: a record per position; arrays of unequal length are all rejected."""
+    columns = [inputs.get(name) for name in names]
+    lengths = {len(c) for c in columns if isinstance(c, list)}
+    if not lengths:
+        rows.append(columns)  # a scalar per name: one record
+        return
+    n = max(lengths)
+    if len(lengths) > 1 or any(c is not None and not isinstance(c, list) for c in columns):
+        rejected[RAGGED_COLUMNS] += n
+        return
+    full = [c if isinstance(c, list) else [None] * n for c in columns]
+    rows.extend([list(values) for values in zip(*full, strict=True)])
 
 
 def _row(
@@ -262,7 +306,7 @@ def _row(
             rejected[WRONG_COLUMN_COUNT] += 1
         else:
             rows.append(item)
-    elif len(names) == 1 and not isinstance(item, dict | list):
+    elif len(names) == 1:
         rows.append([item])
     else:
         rejected[NOT_A_ROW] += 1

@@ -271,3 +271,60 @@ def test_numeric_columns_bin_and_reject_as_the_reference(size: int) -> None:
     assert observed.non_finite == len(numbers) - len(finite)
     assert observed.missing == values.count("")
     assert observed.non_numeric == size - len(numbers) - values.count("")
+
+
+ONE = build(["x"], [[str(i % 50)] for i in range(100)])
+JSON = "application/json"
+
+
+@pytest.mark.parametrize(
+    ("payload", "records", "used", "reasons"),
+    [
+        ('{"instances": [1, 2, 3]}', 3, 3, {}),
+        ('{"instances": [[1], [2], [3]]}', 3, 3, {}),
+        ('{"instances": [{"x": 1}, {"x": 2}]}', 2, 2, {}),
+        ('{"signature_name": "serving_default", "instances": [4, 5]}', 2, 2, {}),
+        ('{"inputs": {"x": [1, 2, 3, 4]}}', 4, 4, {}),
+        ('{"inputs": {"x": 7}}', 1, 1, {}),
+        ('{"inputs": [1, 2]}', 2, 2, {}),
+        ("[1, 2, 3]", 3, 3, {}),
+        ("5", 1, 1, {}),
+        ('{"instances": [[1, 2]]}', 1, 0, {"wrong_column_count": 1}),
+    ],
+)
+def test_tensorflow_serving_payloads_of_one_feature(
+    payload: str, records: int, used: int, reasons: dict[str, int]
+) -> None:
+    counts = Counts(ONE)
+    counts.add_lines([capture_line(payload, "JSON", JSON)])
+    assert (counts.records, counts.records_used) == (records, used)
+    assert dict(counts.record_rejections) == reasons
+
+
+@pytest.mark.parametrize(
+    ("payload", "records", "used", "reasons"),
+    [
+        ('{"instances": [[1, "a"], [3, "b"], [2, "a"]]}', 3, 3, {}),
+        ('{"instances": [{"x": 1, "s": "a"}, {"x": 3, "s": "b"}]}', 2, 2, {}),
+        ('{"inputs": {"x": [1, 3, 2], "s": ["a", "b", "a"]}}', 3, 3, {}),
+        ('{"inputs": {"x": [1, 3], "s": ["a"]}}', 2, 0, {"ragged_columns": 2}),
+        ('{"inputs": {"x": 1, "s": "a"}}', 1, 1, {}),
+        ('{"instances": [1, 2, 3]}', 3, 0, {"not_a_row": 3}),
+        ('[1, "a"]', 1, 1, {}),
+    ],
+)
+def test_tensorflow_serving_payloads_of_two_features(
+    payload: str, records: int, used: int, reasons: dict[str, int]
+) -> None:
+    counts = counted(capture_line(payload, "JSON", JSON))
+    assert (counts.records, counts.records_used) == (records, used)
+    assert dict(counts.record_rejections) == reasons
+
+
+def test_columnar_inputs_count_like_rows() -> None:
+    rows = counted(capture_line('{"instances": [[1, "a"], [3, "b"], [2, "a"]]}', "JSON", JSON))
+    columns = counted(
+        capture_line('{"inputs": {"x": [1, 3, 2], "s": ["a", "b", "a"]}}', "JSON", JSON)
+    )
+    assert rows.to_json()["features"] == columns.to_json()["features"]
+    assert x_bins(columns) == [1, 2]
