@@ -64,10 +64,12 @@ def _literal_blocks(convert: Callable[[str, Path | None], str]) -> Callable[...,
             LITERAL_BLOCK.sub(lambda m: "" if m.group(1) else ":", contents), source_file
         )
 
+    rst.pdoc_rst = convert  # type: ignore[attr-defined]
     return rst
 
 
-pdoc.docstrings.rst = _literal_blocks(pdoc.docstrings.rst)
+# pdoc's own conversion, wrapped once however often this module is loaded.
+pdoc.docstrings.rst = _literal_blocks(getattr(pdoc.docstrings.rst, "pdoc_rst", pdoc.docstrings.rst))
 
 
 def public_module() -> pdoc.doc.Module:
