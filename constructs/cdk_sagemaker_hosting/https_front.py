@@ -1412,6 +1412,7 @@ class EndpointApi(Construct):
                 "HIPAA.Security-APIGWExecutionLoggingEnabled",
                 "NIST.800.53.R5-APIGWExecutionLoggingEnabled",
                 "PCI.DSS.321-APIGWExecutionLoggingEnabled",
+                guard=["api_gw_v1_execution_logging_enabled_check"],
             )
         acknowledge(
             self.stage,
@@ -1420,6 +1421,7 @@ class EndpointApi(Construct):
             "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
             "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
             "PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
+            checkov=["CKV_AWS_120"],
         )
         acknowledge(
             self.stage,
