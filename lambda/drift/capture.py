@@ -152,7 +152,7 @@ def _slow_line(line: str, into: Payloads) -> None:  # noqa: PLR0911, PLR0912 - o
 
 
 def csv_rows(  # noqa: PLR0912 - fast path first, then each way a row goes wrong
-    payloads: list[str], width: int
+    payloads: list[str], width: int, widths: Counter[int] | None = None
 ) -> tuple[list[str], list[list[str]], Counter[str]]:
     """Rows of CSV payloads: plain rows of ``width`` fields, quoted rows split, rejections.
 
@@ -178,6 +178,8 @@ def csv_rows(  # noqa: PLR0912 - fast path first, then each way a row goes wrong
                 plain.append(row)
         rows = plain
         good_quoted = [r for r in quoted if len(r) == width]
+        if widths is not None:
+            widths.update(len(r) for r in quoted if len(r) != width)
         rejected[WRONG_COLUMN_COUNT] += len(quoted) - len(good_quoted)
         quoted = good_quoted
     commas = width - 1
@@ -191,6 +193,8 @@ def csv_rows(  # noqa: PLR0912 - fast path first, then each way a row goes wrong
                 rejected[EMPTY_ROW] += 1
             else:
                 rejected[WRONG_COLUMN_COUNT] += 1
+                if widths is not None:
+                    widths[count + 1] += 1
         rows = good
     elif width == 1 and "" in rows:
         rejected[EMPTY_ROW] += rows.count("")

@@ -184,6 +184,8 @@ class Counts:
         self.line_rejections: Counter[str] = Counter()
         self.records = 0
         self.record_rejections: Counter[str] = Counter()
+        #: Values per row of the CSV rows refused for their column count.
+        self.widths: Counter[int] = Counter()
 
     @property
     def records_used(self) -> int:
@@ -216,7 +218,7 @@ class Counts:
 
     def _add_csv(self, payloads: list[str]) -> None:
         width = self.width
-        rows, quoted, rejected = capture.csv_rows(payloads, width)
+        rows, quoted, rejected = capture.csv_rows(payloads, width, self.widths)
         self.records += len(rows) + len(quoted) + sum(rejected.values())
         self.record_rejections.update(rejected)
         if rows:
@@ -255,6 +257,7 @@ class Counts:
                 "rejected": dict(sorted(self.record_rejections.items())),
             },
             "features": [None if f is None else f.to_json() for f in self.features],
+            "widths": {str(k): v for k, v in sorted(self.widths.items())},
         }
 
     def merge_json(self, data: dict[str, Any]) -> None:
@@ -270,6 +273,7 @@ class Counts:
         self.lines += int(data["lines"]["read"])
         self.line_rejections.update(data["lines"]["rejected"])
         self.records += int(data["records"]["read"])
+        self.widths.update({int(k): int(v) for k, v in data.get("widths", {}).items()})
         self.record_rejections.update(data["records"]["rejected"])
         for mine, theirs in zip(self.features, features, strict=True):
             if mine is not None:

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from . import baseline as baseline_module
-from . import rules
+from . import render, rules
 from .baseline import Baseline
 from .check import count_s3_objects, list_window, parse_time, window
 from .counts import Counts, total
@@ -274,10 +274,25 @@ def conclude(
             Body=json.dumps(report, indent=1).encode(),
             ContentType="application/json",
         )
+        clients["s3"].put_object(
+            Bucket=config.report_bucket,
+            Key=html_key(key),
+            Body=render.page(report).encode(),
+            ContentType="text/html; charset=utf-8",
+        )
         put_metrics(clients["cloudwatch"], config, variant, report, end)
         emit(clients["events"], config, variant, report, uri)
-        summary[variant] = {"verdict": report["verdict"], "report": uri}
+        summary[variant] = {
+            "verdict": report["verdict"],
+            "report": uri,
+            "html": f"s3://{config.report_bucket}/{html_key(key)}",
+        }
     return {"mode": planned["mode"], "variants": summary}
+
+
+def html_key(key: str) -> str:
+    """Where the HTML page of a report goes: beside its JSON."""
+    return key.removesuffix(".json") + ".html"
 
 
 def metric_data(

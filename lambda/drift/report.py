@@ -14,7 +14,9 @@ few records give "insufficient_data", never "no_drift".
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from . import stats
@@ -167,7 +169,9 @@ def _feature(baseline_feature: Any, observed: Any, thresholds: Thresholds) -> di
         if new_share is not None and new_share >= thresholds.new_categories:
             reasons.append(f"new categories {new_share:.1%} >= {thresholds.new_categories:.1%}")
         verdict = DRIFT if reasons else NO_DRIFT
-    baseline_share = _shares(expected)[-1]
+    baseline_shares = _shares(expected)
+    baseline_share = baseline_shares[-1]
+    live_shares = [c / values for c in actual] if values else [None] * len(actual)
     entry.update(
         metric=metric,
         score=score,
@@ -184,7 +188,32 @@ def _feature(baseline_feature: Any, observed: Any, thresholds: Thresholds) -> di
         entry["categories"] = dict(
             zip([*baseline_feature.categories, "<other>"], counts, strict=True)
         )
+        labels = [*baseline_feature.categories, "<other>"]
+    else:
+        labels = bin_labels(baseline_feature.edges)
+    entry["bins"] = [
+        {"bin": label, "baseline": b, "live": a}
+        for label, b, a in zip([*labels, "<missing>"], baseline_shares, live_shares, strict=True)
+    ]
     return entry
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def bin_labels(edges: Sequence[float]) -> list[str]:
+    """A label per numeric bin: ``< a``, ``[a, b)``, ``= v`` (a bin of one value), ``>= z``."""
+    if not edges:
+        return ["all values"]
+    labels = [f"< {_number(edges[0])}"]
+    for low, high in itertools.pairwise(edges):
+        if high == math.nextafter(low, math.inf):
+            labels.append(f"= {_number(low)}")
+        else:
+            labels.append(f"[{_number(low)}, {_number(high)})")
+    labels.append(f">= {_number(edges[-1])}")
+    return labels
 
 
 def dataset_verdict(

@@ -223,3 +223,110 @@ def test_strict_parses_every_line_whole(train_csv: Path, tmp_path: Path, capsys:
     assert json.loads(capsys.readouterr().out)["lines"]["rejected"] == 0
     assert main([*args, "--strict"]) == 0
     assert json.loads(capsys.readouterr().out)["lines"]["rejections"] == {"malformed_json": 1}
+
+
+def test_drift_table_sorted_by_score_over_threshold(
+    train_csv: Path, tmp_path: Path, capsys: Any
+) -> None:
+    baseline = built_baseline(train_csv, tmp_path, capsys)
+    rows = [p.split(",") for p in live_payloads(3000)]
+    write_capture(tmp_path / "cap", [f"{float(a) + 30},{b},{s}" for a, b, s in rows])
+    args = ["drift", "--baseline", str(baseline), "--capture", str(tmp_path / "cap")]
+    assert main([*args, "--format", "table"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("verdict: drift; drifted: amount; records used 3,000 of 3,000")
+    names = [line.split()[0] for line in out.splitlines()[4:7]]
+    assert names[0] == "amount" and set(names) == {"amount", "age", "state"}
+    assert "why:\n  amount: psi" in out
+
+
+def test_drift_html_page_is_self_contained(train_csv: Path, tmp_path: Path, capsys: Any) -> None:
+    baseline = built_baseline(train_csv, tmp_path, capsys)
+    write_capture(tmp_path / "cap", live_payloads(3000))
+    page = tmp_path / "report.html"
+    args = ["drift", "--baseline", str(baseline), "--capture", str(tmp_path / "cap")]
+    assert main([*args, "--html", str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and text.count("<svg") == 3
+    for remote in ("http://", "https://", "<script", "<link", "@import", "url("):
+        assert remote not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    report = json.loads(capsys.readouterr().out)
+    amount = report["features"][0]
+    assert sum(b["baseline"] for b in amount["bins"]) == pytest.approx(1.0)
+    assert sum(b["live"] for b in amount["bins"]) == pytest.approx(1.0)
+    assert amount["bins"][0]["bin"].startswith("< ") and amount["bins"][-1]["bin"] == "<missing>"
+
+
+def test_rejected_lines_per_file_and_files_that_are_not_captures(
+    train_csv: Path, tmp_path: Path, capsys: Any
+) -> None:
+    baseline = built_baseline(train_csv, tmp_path, capsys)
+    folder = tmp_path / "cap"
+    write_capture(folder, live_payloads(600), "a.jsonl")
+    (folder / "b.jsonl").write_text(
+        "\n".join([*(capture_line(p) for p in live_payloads(10)), "{oops"]) + "\n"
+    )
+    (folder / "notes.txt").write_text("not a capture file\nat all\n")
+    code = main(["drift", "--baseline", str(baseline), "--capture", str(folder)])
+    captured = capsys.readouterr()
+    assert code == 0
+    report = json.loads(captured.out)
+    assert report["files_skipped"] == [str(folder / "notes.txt")]
+    assert report["files_with_rejections"] == [
+        {
+            "file": str(folder / "b.jsonl"),
+            "lines": 11,
+            "lines_rejected": {"malformed_json": 1},
+            "records_rejected": {},
+        }
+    ]
+    assert report["lines"]["read"] == 611
+    assert "skipped" in captured.err and "notes.txt" in captured.err
+
+
+def test_hints_for_a_csv_baseline_and_a_label_kept(
+    train_csv: Path, tmp_path: Path, capsys: Any
+) -> None:
+    write_capture(tmp_path / "cap", live_payloads(600))
+    args = ["--capture", str(tmp_path / "cap")]
+    assert main(["drift", "--baseline", str(train_csv), *args]) == 2
+    assert "run 'cdk-sagemaker-hosting baseline --data" in capsys.readouterr().err
+    with_label = tmp_path / "with-label.json"
+    assert main(["baseline", "--data", str(train_csv), "--out", str(with_label)]) == 0
+    capsys.readouterr()
+    assert main(["drift", "--baseline", str(with_label), *args]) == 3
+    err = capsys.readouterr().err
+    assert "the baseline has 4 features, the records have 3" in err
+    assert "did the baseline keep the label? rebuild it with --drop LABEL" in err
+
+
+def test_region_option(train_csv: Path, tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
+    seen = []
+    monkeypatch.setattr(
+        "cdk_sagemaker_hosting._lambda.drift.command._s3",
+        lambda region=None: seen.append(region) or (_ for _ in ()).throw(OSError("offline")),
+    )
+    assert main(["drift", "--baseline", "s3://b/k", "--capture", ".", "--region", "eu-west-1"]) == 2
+    assert main(["baseline", "--data", "s3://b/t.csv", "--out", "x", "--region", "us-west-2"]) == 2
+    assert seen == ["eu-west-1", "us-west-2"]
+
+
+def test_no_traceback_when_the_reader_stops(train_csv: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "baseline.json"
+    assert main(["baseline", "--data", str(train_csv), "--out", str(out), "--drop", "label"]) == 0
+    write_capture(tmp_path / "cap", live_payloads(600))
+    command = (
+        f"{sys.executable} -m cdk_sagemaker_hosting.cli drift --baseline {out} "
+        f"--capture {tmp_path / 'cap'} | head -1"
+    )
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)  # noqa: S602
+    assert result.stdout == "{\n" and "Traceback" not in result.stderr
+
+
+def test_version(capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip()

@@ -212,6 +212,16 @@ def test_event_per_variant_for_a_retraining_pipeline(aws: dict[str, Any]) -> Non
     assert blue["drifted_features"] == ["amount", "age"]
 
 
+def test_the_html_page_is_written_beside_the_json(aws: dict[str, Any]) -> None:
+    fill_window(aws["s3"])
+    summary = run_single(aws)
+    key = CONFIG.report_key("Blue", dt.datetime(2024, 5, 1, 13, tzinfo=dt.UTC))
+    page = aws["s3"].get_object(Bucket=REPORTS, Key=key.replace(".json", ".html"))
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    assert page["Body"].read().decode().startswith("<!DOCTYPE html>")
+    assert summary["variants"]["Blue"]["html"] == f"s3://{REPORTS}/{key[:-5]}.html"
+
+
 def test_an_empty_window_reports_insufficient_data(aws: dict[str, Any]) -> None:
     summary = run_single(aws)
     assert {v["verdict"] for v in summary["variants"].values()} == {"insufficient_data"}
