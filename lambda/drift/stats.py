@@ -167,11 +167,16 @@ def psi(expected: Sequence[int], actual: Sequence[int], epsilon: float | None = 
 
     An empty bin, in either distribution, counts as ``epsilon``; by default
     (``None``) as half a value of its own sample (see :func:`proportions`).
+    A bin empty in both says nothing and is left out.
     """
     _same_length(expected, actual)
     e = proportions(expected, epsilon)
     a = proportions(actual, epsilon)
-    return math.fsum((ai - ei) * math.log(ai / ei) for ei, ai in zip(e, a, strict=True))
+    return math.fsum(
+        (ai - ei) * math.log(ai / ei)
+        for ei, ai, ce, ca in zip(e, a, expected, actual, strict=True)
+        if ce or ca
+    )
 
 
 def js_distance(expected: Sequence[int], actual: Sequence[int]) -> float:

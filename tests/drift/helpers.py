@@ -78,6 +78,8 @@ def numpy_psi(expected: Any, actual: Any, epsilon: float | None = None) -> float
     a = np.asarray(actual, dtype=float)
     e_fill = 0.5 / e.sum() if epsilon is None else epsilon
     a_fill = 0.5 / a.sum() if epsilon is None else epsilon
+    both_empty = (e == 0) & (a == 0)
+    e, a = e[~both_empty], a[~both_empty]
     e, a = e / e.sum(), a / a.sum()
     e, a = np.where(e == 0, e_fill, e), np.where(a == 0, a_fill, a)
     return float(np.sum((a - e) * np.log(a / e)))
