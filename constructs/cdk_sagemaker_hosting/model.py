@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from aws_cdk import aws_ecr as ecr
     from aws_cdk import aws_kms as kms
 
+    from cdk_sagemaker_hosting.registry import ModelPackage
+
 
 class ContainerImage(abc.ABC):
     """Where a model's container image comes from.
@@ -314,6 +316,11 @@ class Model(Construct):
     :param vpc_subnets: which subnets of ``vpc`` (1-16). Default: private subnets.
     :param security_groups: 1-5 security groups in ``vpc``. Default: one new
         group that allows outbound HTTPS only.
+    :param model_package: host a model package instead of ``image`` (a
+        registry version or an AWS Marketplace package, see
+        :class:`~cdk_sagemaker_hosting.registry.ModelPackage`); ``environment``
+        still applies. Marketplace packages require ``network_isolation``.
+        Default: none.
     """
 
     def __init__(
@@ -331,8 +338,19 @@ class Model(Construct):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        model_package: ModelPackage | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # A package is the container: it stands for the image from here on.
+        image = _check_package(
+            self,
+            model_package,
+            image=image,
+            containers=containers,
+            model_data=model_data,
+            multi_model=multi_model,
+            network_isolation=network_isolation,
+        )
         for prop, value, expected, what in (
             (
                 "image",
@@ -508,6 +526,8 @@ class Model(Construct):
             )
         env = dict(definition.environment or {})
         validation.check_environment(self, f"{prop}environment", env)
+        if getattr(definition.image, "is_model_package", False):
+            return definition.image.render(self, env)  # type: ignore[attr-defined, no-any-return]
         image_uri = definition.image.bind(self, self, f"{prop}image")
         model_data_url = (
             definition.model_data.bind(self, self, f"{prop}model_data")
@@ -670,3 +690,39 @@ def _check_network_types(
         validation.check_type(
             scope, f"security_groups[{i}]", group, ec2.ISecurityGroup, "an ec2.ISecurityGroup"
         )
+
+
+def _check_package(
+    scope: Construct,
+    package: object,
+    *,
+    image: ContainerImage | None,
+    containers: Sequence[ContainerDefinition] | None,
+    model_data: ModelData | None,
+    multi_model: bool,
+    network_isolation: bool,
+) -> ContainerImage | None:
+    """A package stands for ``image`` and ``model_data`` of a one-container model."""
+    if package is None:
+        return image
+    from cdk_sagemaker_hosting.registry import ModelPackage, PackageImage  # noqa: PLC0415
+
+    validation.check_type(
+        scope, "model_package", package, ModelPackage, "a ModelPackage (e.g. registry.version(3))"
+    )
+    for prop, value in (
+        ("image", image),
+        ("containers", containers),
+        ("model_data", model_data),
+        ("multi_model", multi_model or None),
+    ):
+        if value is not None:
+            validation.fail(
+                scope,
+                prop,
+                validation.shown(value) if prop != "containers" else "set",
+                "a model_package brings its own container, image and artifact: leave "
+                f"{prop} out (environment still applies)",
+            )
+    assert isinstance(package, ModelPackage)
+    return PackageImage(package, network_isolation=network_isolation)
