@@ -1,0 +1,755 @@
+"""The SageMaker Model Registry: host a model package, share a registry across accounts.
+
+Three pieces, each usable alone:
+
+* :class:`ModelPackage` is what a :class:`~cdk_sagemaker_hosting.model.Model`
+  hosts instead of an image and an artifact (``Model(model_package=...)``):
+  a version of a model package group (``ModelPackageName`` in the model's
+  container), or an AWS Marketplace model package, which SageMaker runs only
+  with network isolation. Versions are checked at synth against SageMaker's
+  rules (botocore's service model), and the model's role is granted the
+  artifacts and images the version needs.
+* :class:`ModelRegistry` is a model package group in a central (registry)
+  account, with a resource policy letting named accounts read its versions
+  and create models from them, an encrypted artifact bucket whose bucket and
+  key policies let those accounts read the artifacts (through S3 only), and
+  the group's state-change events forwarded to the account that deploys.
+  :meth:`ModelRegistry.from_registry_attributes` is the same registry seen
+  from another account or ``Stage``.
+* :class:`PromotionTrigger` runs where the app is deployed from (a tooling
+  account): on each approval or rejection in the group, its function
+  (``lambda/registry/``) records the newest approved version in an SSM
+  parameter, starts the pipeline that deploys the app with it, and writes
+  the outcome back to the version's metadata, the topic and an EventBridge
+  event. The endpoint changes only through that deployment: CloudFormation
+  stays the source of truth (see the README's "Promoting from the model
+  registry").
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aws_cdk import (
+    Annotations,
+    Arn,
+    ArnComponents,
+    RemovalPolicy,
+    Resource,
+    Stack,
+)
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+
+from cdk_sagemaker_hosting import validation
+from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, EncryptedBucket
+from cdk_sagemaker_hosting.encryption import allow_service, encrypted_topic
+from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
+from cdk_sagemaker_hosting.model import ContainerImage, ModelData, _grant_pull
+from constructs import Construct, IConstruct
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_ecr as ecr
+
+#: The event SageMaker sends when a version's approval (or status) changes.
+STATE_CHANGE = "SageMaker Model Package State Change"
+#: The group policy's actions for an account that deploys the group's versions.
+READER_ACTIONS = (
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+    "sagemaker:CreateModel",
+)
+#: ... and for an account that writes rollout outcomes back to a version.
+WRITER_ACTIONS = (
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+    "sagemaker:UpdateModelPackage",
+)
+#: The key of the versions' customer metadata that says how far a rollout got.
+ROLLOUT_METADATA_PREFIX = "cdk-sagemaker-hosting:"
+_ACCOUNT = re.compile(r"^\d{12}$")
+_VERSION_SUFFIX = re.compile(r"/(?P<version>[0-9]{1,9})$")
+
+
+def _pattern(shape: str) -> re.Pattern[str]:
+    """A string shape's pattern in botocore's SageMaker model, anchored."""
+    return re.compile(f"^(?:{validation.sagemaker_shapes()[shape]['pattern']})$")
+
+
+def check_group_name(scope: IConstruct, prop: str, name: object) -> None:
+    """A model package group name as SageMaker allows it (``EntityName``: 1-63, letters...)."""
+    if validation.is_token(name):
+        return
+    shape = validation.sagemaker_shapes()["EntityName"]
+    if not isinstance(name, str) or not _pattern("EntityName").match(name):
+        validation.fail(
+            scope,
+            prop,
+            name,
+            f"a model package group name is {shape['min']}-{shape['max']} letters, digits "
+            "and hyphens, starting and ending with a letter or digit (SageMaker's EntityName)",
+        )
+
+
+def _check_accounts(scope: IConstruct, prop: str, accounts: Sequence[str]) -> list[str]:
+    if isinstance(accounts, str) or not isinstance(accounts, Sequence):
+        validation.fail(scope, prop, accounts, "must be a list of 12-digit AWS account IDs")
+    for i, account in enumerate(accounts):
+        if not validation.is_token(account) and not (
+            isinstance(account, str) and _ACCOUNT.match(account)
+        ):
+            validation.fail(scope, f"{prop}[{i}]", account, "must be a 12-digit AWS account ID")
+    duplicates = sorted({a for a in accounts if list(accounts).count(a) > 1})
+    if duplicates:
+        validation.fail(scope, prop, duplicates, "lists an account twice")
+    return list(accounts)
+
+
+def _check_region(scope: IConstruct, prop: str, arn: str, region: str) -> None:
+    """SageMaker creates a model only from a package in its own Region."""
+    here = Stack.of(scope).region
+    if validation.is_token(here) or validation.is_token(region):
+        return
+    if region != here:
+        validation.fail(
+            scope,
+            prop,
+            arn,
+            f"the model package is in {region} but the stack deploys to {here}; SageMaker "
+            f"creates models only from packages of its own Region: register the version in "
+            f"{here} (or deploy this stack there)",
+        )
+
+
+# --- what a Model hosts ----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class BoundModelPackage:
+    """A :class:`ModelPackage` bound to a model: what its container names."""
+
+    #: The ARN for the container's ``ModelPackageName``.
+    arn: str
+    #: An AWS Marketplace package: SageMaker runs it only with network isolation.
+    marketplace: bool
+
+
+class ModelPackage(abc.ABC):
+    """A model package a :class:`~cdk_sagemaker_hosting.model.Model` hosts (``model_package=``).
+
+    The container is the package's own (its image, artifact and environment
+    are the version's inference specification); the model's role is granted
+    what the version needs to be read: the artifacts and images named when
+    the package is made (a :class:`ModelRegistry` knows its own).
+    """
+
+    @staticmethod
+    def from_version_arn(
+        arn: str,
+        *,
+        artifacts: ModelData | None = None,
+        images: Sequence[ContainerImage] = (),
+    ) -> ModelPackage:
+        """A version of a model package group, by ARN (``.../model-package/<group>/<n>``).
+
+        :param arn: the version's ARN; a value known only at deploy time (an
+            SSM parameter) is checked by SageMaker then.
+        :param artifacts: where the version's artifacts are, for the role's
+            read grant (e.g. ``ModelData.from_bucket_prefix(bucket, "models/")``).
+            Default: none granted (the role must already read them).
+        :param images: the version's container images, for the role's pull
+            grant. Default: none granted.
+        """
+        return _VersionArn(arn, artifacts, tuple(images))
+
+    @staticmethod
+    def from_marketplace(arn: str) -> ModelPackage:
+        """An AWS Marketplace model package (subscribe to it first), by ARN.
+
+        SageMaker runs Marketplace packages only with network isolation: the
+        model refuses ``network_isolation=False``. The seller's account holds
+        the image and artifact, so the role is granted nothing for them.
+        """
+        return _Marketplace(arn)
+
+    @abc.abstractmethod
+    def bind(
+        self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_package"
+    ) -> BoundModelPackage:
+        """Validate, grant ``grantee`` what the package needs, and return its ARN."""
+
+
+class _VersionArn(ModelPackage):
+    def __init__(
+        self, arn: str, artifacts: ModelData | None, images: tuple[ContainerImage, ...]
+    ) -> None:
+        self._arn = arn
+        self._artifacts = artifacts
+        self._images = images
+
+    def bind(
+        self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_package"
+    ) -> BoundModelPackage:
+        validation.check_optional_type(
+            scope, f"{prop}.artifacts", self._artifacts, ModelData, "a ModelData"
+        )
+        for i, image in enumerate(self._images):
+            validation.check_type(scope, f"{prop}.images[{i}]", image, ContainerImage, "an image")
+        check_version_arn(scope, prop, self._arn)
+        if self._artifacts is not None:
+            self._artifacts.bind(scope, grantee, f"{prop}.artifacts")
+        for i, image in enumerate(self._images):
+            image.bind(scope, grantee, f"{prop}.images[{i}]")
+        return BoundModelPackage(self._arn, marketplace=False)
+
+
+def check_version_arn(scope: IConstruct, prop: str, arn: object) -> None:
+    """The ARN of a version of a group: SageMaker's pattern, a ``/<n>`` suffix, this Region."""
+    if validation.is_token(arn):
+        return
+    limit = validation.sagemaker_shapes()["VersionedArnOrName"]["max"]
+    if (
+        not isinstance(arn, str)
+        or not _pattern("ModelPackageArn").match(arn)
+        or not _pattern("VersionedArnOrName").match(arn)
+    ):
+        validation.fail(
+            scope,
+            prop,
+            arn,
+            "must be a model package version's ARN, arn:<partition>:sagemaker:<region>:"
+            f"<account>:model-package/<group>/<version>, at most {limit} characters "
+            "(SageMaker's ModelPackageArn and ContainerDefinition.ModelPackageName)",
+        )
+    if not _VERSION_SUFFIX.search(arn):
+        validation.fail(
+            scope,
+            prop,
+            arn,
+            "names no version: a version ARN ends in /<version> (e.g. .../model-package/"
+            "churn/3); for an AWS Marketplace package use ModelPackage.from_marketplace",
+        )
+    if int(_VERSION_SUFFIX.search(arn)["version"]) < 1:  # type: ignore[index]
+        validation.fail(scope, prop, arn, "versions start at 1 (SageMaker's ModelPackageVersion)")
+    _check_region(scope, prop, arn, arn.split(":")[3])
+
+
+class _Marketplace(ModelPackage):
+    def __init__(self, arn: str) -> None:
+        self._arn = arn
+
+    def bind(
+        self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_package"
+    ) -> BoundModelPackage:
+        arn = self._arn
+        if not validation.is_token(arn):
+            if (
+                not isinstance(arn, str)
+                or not _pattern("ModelPackageArn").match(arn)
+                or not _pattern("ArnOrName").match(arn)
+            ):
+                validation.fail(
+                    scope,
+                    prop,
+                    arn,
+                    "must be an AWS Marketplace model package ARN, arn:<partition>:sagemaker:"
+                    "<region>:<seller account>:model-package/<name> (SageMaker's "
+                    "ModelPackageArn); copy it from the product's subscription page",
+                )
+            _check_region(scope, prop, arn, arn.split(":")[3])
+            if Stack.of(scope).account == arn.split(":")[4]:
+                Annotations.of(scope).add_warning_v2(
+                    "cdk-sagemaker-hosting:MarketplaceOwnAccount",
+                    f"{prop}={arn!r} is in this stack's own account: a package of your own "
+                    "group is a version (ModelPackage.from_version_arn, .../<group>/<n>), "
+                    "which needs no network isolation and gets its artifacts granted.",
+                )
+        return BoundModelPackage(arn, marketplace=True)
+
+
+class PackageImage(ContainerImage):
+    """The container of a :class:`ModelPackage`, in the place of a model's image.
+
+    :class:`~cdk_sagemaker_hosting.model.Model` renders it as the container's
+    ``ModelPackageName`` (with the model's ``environment``), never as ``Image``.
+    """
+
+    #: What the model looks for: render this container, do not bind an image.
+    is_model_package = True
+
+    def __init__(self, package: ModelPackage, *, network_isolation: bool) -> None:
+        self.package = package
+        self._network_isolation = network_isolation
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "image") -> str:
+        """Grant what the package needs and return its ARN."""
+        return self.package.bind(scope, grantee).arn
+
+    def render(
+        self, model: Construct, environment: dict[str, str]
+    ) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+        """The container of ``model`` (its grantee): the package, and the environment."""
+        bound = self.package.bind(model, model)  # type: ignore[arg-type]
+        if bound.marketplace and not self._network_isolation:
+            validation.fail(
+                model,
+                "network_isolation",
+                False,
+                "AWS Marketplace model packages run only with network isolation (SageMaker "
+                "refuses the model otherwise): leave network_isolation on",
+            )
+        return sagemaker.CfnModel.ContainerDefinitionProperty(
+            model_package_name=bound.arn, environment=environment or None
+        )
+
+
+# --- the registry ----------------------------------------------------------------------
+
+
+class ModelRegistryBase(Resource):
+    """A model package group with its artifacts: made here, or another account's.
+
+    Attributes: ``group_name``, ``group_arn``, ``artifacts`` (a
+    :class:`~cdk_sagemaker_hosting.encrypted_bucket.BucketAccess` to the
+    artifact bucket and its key), ``artifacts_prefix`` and
+    ``image_repository_arns``.
+    """
+
+    group_name: str
+    artifacts: BucketAccess
+    artifacts_prefix: str
+    image_repository_arns: tuple[str, ...] = ()
+
+    @property
+    def group_arn(self) -> str:
+        """The group's ARN (in the registry's account and Region)."""
+        return Arn.format(
+            ArnComponents(
+                service="sagemaker",
+                resource="model-package-group",
+                resource_name=self.group_name,
+                account=self.env.account,
+                region=self.env.region,
+            ),
+            Stack.of(self),
+        )
+
+    def version_arn(self, version: int | str) -> str:
+        """The ARN of one version of the group (``.../model-package/<group>/<version>``)."""
+        return Arn.format(
+            ArnComponents(
+                service="sagemaker",
+                resource="model-package",
+                resource_name=f"{self.group_name}/{version}",
+                account=self.env.account,
+                region=self.env.region,
+            ),
+            Stack.of(self),
+        )
+
+    @property
+    def versions_arn(self) -> str:
+        """The ARN pattern of every version of the group."""
+        return self.version_arn("*")
+
+    def version(self, version: int) -> ModelPackage:
+        """One version, hosted with the registry's artifacts and images granted to the model."""
+        return _RegistryVersion(self, version)
+
+    def version_from_arn(self, arn: str) -> ModelPackage:
+        """A version of this group by its ARN, e.g. one recorded at approval (a token passes).
+
+        The model's role reads the registry's artifact prefix and pulls its
+        image repositories, whichever version it is.
+        """
+        return _RegistryVersion(self, None, arn)
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` describe and list the group's versions (identity side only)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+            resource_arns=[self.versions_arn, self.group_arn],
+        )
+
+    def grant_write_back(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` write rollout outcomes to the versions (``UpdateModelPackage``)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(WRITER_ACTIONS), resource_arns=[self.versions_arn]
+        )
+
+
+class _RegistryVersion(ModelPackage):
+    def __init__(
+        self, registry: ModelRegistryBase, version: int | None, arn: str | None = None
+    ) -> None:
+        self._registry = registry
+        self._version = version
+        self._arn = arn
+
+    def bind(
+        self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_package"
+    ) -> BoundModelPackage:
+        registry = self._registry
+        if self._arn is None:
+            validation.check_service_int(
+                scope, f"{prop}.version", self._version, "ModelPackageVersion"
+            )
+            arn = registry.version_arn(str(self._version))
+        else:
+            arn = self._arn
+            check_version_arn(scope, prop, arn)
+            expected = f"/{registry.group_name}/"
+            if (
+                not validation.is_token(arn)
+                and not validation.is_token(registry.group_name)
+                and expected not in arn
+            ):
+                validation.fail(
+                    scope,
+                    prop,
+                    arn,
+                    f"is not a version of the registry's group {registry.group_name!r} "
+                    f"({registry.node.path}): its artifacts are the only ones granted",
+                )
+        region = registry.env.region
+        if not validation.is_token(region):
+            _check_region(scope, prop, arn, region)
+        principal = grantee.grant_principal
+        registry.artifacts.add_read_prefix(principal, registry.artifacts_prefix)
+        for repository in registry.image_repository_arns:
+            _grant_pull(grantee, repository)
+        return BoundModelPackage(arn, marketplace=False)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModelRegistryAttributes:
+    """A registry of another stack, account or ``Stage``, as literal names and ARNs.
+
+    :param group_name: the model package group's name.
+    :param account: the registry's account. Default: the importing stack's.
+    :param region: the registry's Region. Default: the importing stack's.
+    :param artifacts_bucket_name: the artifact bucket's name.
+    :param artifacts_key_arn: the ARN of the artifact bucket's KMS key.
+        Default: none (an SSE-S3 bucket).
+    :param artifacts_prefix: the prefix of the group's artifacts. Default:
+        ``<group_name>/``.
+    :param image_repository_arns: the ECR repositories of the versions'
+        images. Default: none.
+    """
+
+    group_name: str
+    artifacts_bucket_name: str
+    account: str | None = None
+    region: str | None = None
+    artifacts_key_arn: str | None = None
+    artifacts_prefix: str | None = None
+    image_repository_arns: Sequence[str] = ()
+
+
+class _ImportedRegistry(ModelRegistryBase):
+    def __init__(self, scope: Construct, construct_id: str, attrs: ModelRegistryAttributes) -> None:
+        super().__init__(scope, construct_id, account=attrs.account, region=attrs.region)
+        check_group_name(self, "group_name", attrs.group_name)
+        if attrs.account is not None:
+            _check_accounts(self, "account", [attrs.account])
+        self.group_name = attrs.group_name
+        self.artifacts_prefix = attrs.artifacts_prefix or f"{attrs.group_name}/"
+        validation.check_s3_prefix(self, "artifacts_prefix", self.artifacts_prefix)
+        bucket = s3.Bucket.from_bucket_attributes(
+            self,
+            "Artifacts",
+            bucket_name=attrs.artifacts_bucket_name,
+            account=attrs.account,
+            region=attrs.region,
+        )
+        key = (
+            kms.Key.from_key_arn(self, "ArtifactsKey", attrs.artifacts_key_arn)
+            if attrs.artifacts_key_arn
+            else None
+        )
+        self.artifacts = BucketAccess(bucket, key)
+        self.image_repository_arns = tuple(attrs.image_repository_arns)
+
+
+class ModelRegistry(ModelRegistryBase):
+    """A model package group shared with the accounts that deploy its versions.
+
+    Made in the registry account. Each account of ``reader_accounts`` (e.g.
+    staging and production) may describe and list the group's versions and
+    create models from them (the group's resource policy), read the artifacts
+    under ``artifacts_prefix`` (the bucket's policy: ``s3:GetObject`` there
+    only) and decrypt them through S3 only, for this bucket only (the key's
+    policy). What each role of those accounts may do is their own IAM's to
+    grant: a :class:`~cdk_sagemaker_hosting.model.Model` hosting
+    :meth:`version` is granted exactly the same, no more. Each account of
+    ``writer_accounts`` (where :class:`PromotionTrigger` runs) may describe
+    versions and update their approval and metadata. ``forward_to_accounts``
+    receive the group's state-change events on their default event bus.
+
+    Construct IDs (a public contract): ``Resource`` (the
+    ``AWS::SageMaker::ModelPackageGroup``), ``Artifacts`` (an
+    :class:`~cdk_sagemaker_hosting.encrypted_bucket.EncryptedBucket`, when
+    none is given), ``Topic`` (when forwarding and no topic is given),
+    ``Forward`` (the ``AWS::Events::Rule``), ``ForwardRole``,
+    ``ForwardPolicy``, ``ForwardDeadLetters`` and ``ForwardDeadLetterAlarm``.
+
+    :param group_name: the group's name (a physical name: other accounts and
+        the events name it).
+    :param description: the group's description. Default: none.
+    :param reader_accounts: accounts that deploy the versions. Default: none.
+    :param writer_accounts: accounts that record rollouts on the versions.
+        Default: none.
+    :param artifacts: the artifact bucket. Default: a new
+        :class:`~cdk_sagemaker_hosting.encrypted_bucket.EncryptedBucket`.
+    :param artifacts_prefix: where the group's artifacts are. Default:
+        ``<group_name>/``.
+    :param image_repositories: the ECR repositories of the versions' images;
+        readers may pull from them (their repository policy). Default: none.
+    :param forward_to_accounts: accounts whose default event bus receives the
+        group's state-change events. Default: none.
+    :param topic: where undelivered events alarm. Default: a new encrypted topic.
+    :param removal_policy: of a created bucket, key and the group. Default:
+        ``RETAIN``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        group_name: str,
+        description: str | None = None,
+        reader_accounts: Sequence[str] = (),
+        writer_accounts: Sequence[str] = (),
+        artifacts: EncryptedBucket | None = None,
+        artifacts_prefix: str | None = None,
+        image_repositories: Sequence[ecr.IRepository] = (),
+        forward_to_accounts: Sequence[str] = (),
+        topic: sns.ITopic | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id, physical_name=group_name)
+        check_group_name(self, "group_name", group_name)
+        validation.check_optional_type(
+            self, "artifacts", artifacts, EncryptedBucket, "an EncryptedBucket"
+        )
+        validation.check_optional_type(self, "topic", topic, sns.ITopic, "an sns.ITopic")
+        if description is not None and not validation.is_token(description):
+            limit = validation.sagemaker_shapes()["EntityDescription"]["max"]
+            if not isinstance(description, str) or len(description) > limit:
+                validation.fail(self, "description", description, f"at most {limit} characters")
+        readers = _check_accounts(self, "reader_accounts", reader_accounts)
+        writers = _check_accounts(self, "writer_accounts", writer_accounts)
+        forwards = _check_accounts(self, "forward_to_accounts", forward_to_accounts)
+        self.group_name = group_name
+        self.artifacts_prefix = artifacts_prefix or f"{group_name}/"
+        validation.check_s3_prefix(self, "artifacts_prefix", self.artifacts_prefix)
+        self.artifacts_bucket = artifacts or EncryptedBucket(
+            self, "Artifacts", removal_policy=removal_policy
+        )
+        self.artifacts = self.artifacts_bucket.access
+        self.reader_accounts = tuple(readers)
+        self.writer_accounts = tuple(writers)
+
+        from aws_cdk import aws_ecr as ecr  # noqa: PLC0415 - only with repositories
+
+        for i, repository in enumerate(image_repositories):
+            validation.check_type(
+                self, f"image_repositories[{i}]", repository, ecr.IRepository, "an ecr.IRepository"
+            )
+        self.image_repository_arns = tuple(r.repository_arn for r in image_repositories)
+
+        self.resource = sagemaker.CfnModelPackageGroup(
+            self,
+            "Resource",
+            model_package_group_name=group_name,
+            model_package_group_description=description,
+            model_package_group_policy=self._group_policy(readers, writers),
+        )
+        self.resource.apply_removal_policy(removal_policy)
+        if readers:
+            self._share_artifacts(readers)
+            for repository in image_repositories:
+                self._share_images(repository, readers)
+        self.forward_rule: events.Rule | None = None
+        if forwards:
+            self._forward(forwards, topic)
+
+    def _group_policy(self, readers: list[str], writers: list[str]) -> object | None:
+        statements = []
+        if readers:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadersDescribeTheGroup",
+                    principals=[iam.AccountPrincipal(a) for a in readers],
+                    actions=["sagemaker:DescribeModelPackageGroup"],
+                    resources=[self.group_arn],
+                )
+            )
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadersDeployVersions",
+                    principals=[iam.AccountPrincipal(a) for a in readers],
+                    actions=list(READER_ACTIONS),
+                    resources=[self.versions_arn],
+                )
+            )
+        if writers:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="WritersRecordRollouts",
+                    principals=[iam.AccountPrincipal(a) for a in writers],
+                    actions=list(WRITER_ACTIONS),
+                    resources=[self.versions_arn],
+                )
+            )
+        if not statements:
+            return None
+        document: object = iam.PolicyDocument(statements=statements).to_json()
+        return document
+
+    def _share_artifacts(self, readers: list[str]) -> None:
+        """The bucket and key policies that let ``readers`` read the group's artifacts."""
+        bucket = self.artifacts_bucket.bucket
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ReadersReadTheGroupsArtifacts",
+                principals=[iam.AccountPrincipal(a) for a in readers],
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(f"{self.artifacts_prefix}*")],
+            )
+        )
+        stack = Stack.of(self)
+        allow_service(
+            self,
+            self.artifacts_bucket.encryption_key,
+            iam.PolicyStatement(
+                sid="ReadersDecryptTheGroupsArtifactsThroughS3",
+                principals=[iam.AccountPrincipal(a) for a in readers],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                # Through S3 only, whose bucket policy above limits the
+                # readers to the group's prefix. (No encryption-context
+                # condition naming the bucket: the bucket depends on the key,
+                # so its ARN in the key policy would be a cycle.)
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
+                        "kms:CallerAccount": readers,
+                    },
+                },
+            ),
+            f"the accounts {', '.join(readers)} to decrypt the artifacts through S3",
+        )
+
+    def _share_images(self, repository: ecr.IRepository, readers: list[str]) -> None:
+        added = repository.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ReadersPullTheGroupsImages",
+                principals=[iam.AccountPrincipal(a) for a in readers],
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+            )
+        )
+        if not added.statement_added:
+            Annotations.of(self).add_warning_v2(
+                "cdk-sagemaker-hosting:ImportedRepository",
+                f"the repository {repository.node.path} is imported, so its policy cannot be "
+                f"changed here: let the accounts {', '.join(readers)} pull from it "
+                "(ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability).",
+            )
+
+    def _forward(self, accounts: list[str], topic: sns.ITopic | None) -> None:
+        """A rule sending the group's state changes to each account's default bus."""
+        from cdk_sagemaker_hosting.workflow import dead_letter_alarm, dead_letter_queue  # noqa: PLC0415
+
+        stack = Stack.of(self)
+        key = self.artifacts_bucket.encryption_key
+        self.topic = topic or encrypted_topic(self, "Topic", key)
+        role = iam.Role(
+            self,
+            "ForwardRole",
+            description=f"Forwards the state changes of model package group {self.group_name}",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+        )
+        principal = ManagedPolicyPrincipal(self, "ForwardPolicy", role=role)
+        buses = [
+            events.EventBus.from_event_bus_arn(
+                self,
+                f"Bus{account}",
+                Arn.format(
+                    ArnComponents(
+                        service="events",
+                        resource="event-bus",
+                        resource_name="default",
+                        account=account,
+                    ),
+                    stack,
+                ),
+            )
+            for account in accounts
+        ]
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["events:PutEvents"], resources=[b.event_bus_arn for b in buses]
+            )
+        )
+        queue = dead_letter_queue(
+            self,
+            "ForwardDeadLetters",
+            key=key,
+            dead_letter_of=f"the rule forwarding {self.group_name}'s state changes",
+        )
+        dead_letter_alarm(
+            self,
+            "ForwardDeadLetterAlarm",
+            queue=queue,
+            topic=self.topic,
+            description=(
+                f"A state change of model package group {self.group_name} did not reach the "
+                "deploying account: approve the version again, or record it by hand"
+            ),
+        )
+        self.forward_rule = events.Rule(
+            self,
+            "Forward",
+            description=f"Sends the state changes of {self.group_name} to the deploying accounts",
+            event_pattern=approval_events(self.group_name, [stack.account]),
+            targets=[
+                targets.EventBus(bus, role=role.without_policy_updates(), dead_letter_queue=queue)
+                for bus in buses
+            ],
+        )
+
+    @staticmethod
+    def from_registry_attributes(
+        scope: Construct, construct_id: str, attrs: ModelRegistryAttributes
+    ) -> ModelRegistryBase:
+        """A registry of another stack, account or ``Stage`` (no reference crosses stacks)."""
+        return _ImportedRegistry(scope, construct_id, attrs)
+
+
+def approval_events(group_name: str, accounts: Sequence[str]) -> events.EventPattern:
+    """The state changes of ``group_name``'s versions in ``accounts`` (all statuses)."""
+    return events.EventPattern(
+        source=["aws.sagemaker"],
+        detail_type=[STATE_CHANGE],
+        account=list(accounts),
+        detail={"ModelPackageGroupName": [group_name]},
+    )
