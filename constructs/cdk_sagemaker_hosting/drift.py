@@ -59,7 +59,10 @@ DEFAULT_MEMORY_MB = 1769
 #: dataset to drift; default ``None``: any feature drifting makes it drift),
 #: ``min_records`` (fewer records, or values of a feature, give
 #: "insufficient_data", never "no_drift"; default 500),
-#: ``epsilon`` (proportion an empty PSI bin counts as, default 1e-4).
+#: ``new_categories`` (share of values in categories the baseline did not
+#: keep at which a categorical feature drifts, default 0.05), ``epsilon``
+#: (proportion an empty PSI bin counts as; default ``None``: half a value of
+#: its own sample).
 DriftThresholds = report.Thresholds
 
 #: The function's configuration fields, by the construct's names for them.
