@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_ecr as ecr
     from aws_cdk import aws_kms as kms
 
+    from cdk_sagemaker_hosting.compilation import CompiledModel
     from cdk_sagemaker_hosting.registry import ModelPackage
 
 
@@ -185,6 +186,15 @@ class ModelData(abc.ABC):
     def from_asset(path: str) -> ModelData:
         """A local ``.tar.gz`` file, uploaded by ``cdk deploy`` as a file asset."""
         return _AssetModelData(path)
+
+    @staticmethod
+    def from_compilation(compiled: CompiledModel) -> ModelData:
+        """The artifact SageMaker Neo compiles during the deploy (a :class:`CompiledModel`).
+
+        The role may read the compilation's output prefix; the URL is known at
+        deploy time. The hosts of the model are checked against the target.
+        """
+        return compiled.model_data
 
     @abc.abstractmethod
     def bind(self, scope: Construct, grantee: iam.IGrantable, prop: str = "model_data") -> str:
