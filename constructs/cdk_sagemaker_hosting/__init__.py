@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cdk_sagemaker_hosting.async_inference import AsyncInference
     from cdk_sagemaker_hosting.batch_transform import JoinSource, ScheduledBatchTransform
+    from cdk_sagemaker_hosting.compilation import CompilationTarget, CompiledModel
     from cdk_sagemaker_hosting.data_capture import DataCapture
     from cdk_sagemaker_hosting.deployment import DeploymentConfig, TrafficRouting
     from cdk_sagemaker_hosting.drift import DriftMonitor, DriftThresholds
@@ -76,6 +77,8 @@ __all__ = [
     "AsyncInference",
     "BucketAccess",
     "CapacityReservation",
+    "CompilationTarget",
+    "CompiledModel",
     "ComponentContainer",
     "ComponentDeployment",
     "ComponentMonitoring",
@@ -122,6 +125,8 @@ __all__ = [
 _MODULES = {
     "AlarmThresholds": "cdk_sagemaker_hosting.monitoring",
     "AsyncInference": "cdk_sagemaker_hosting.async_inference",
+    "CompilationTarget": "cdk_sagemaker_hosting.compilation",
+    "CompiledModel": "cdk_sagemaker_hosting.compilation",
     "ContainerDefinition": "cdk_sagemaker_hosting.model",
     "ContainerImage": "cdk_sagemaker_hosting.model",
     "DataCapture": "cdk_sagemaker_hosting.data_capture",
