@@ -460,8 +460,9 @@ class _ImportedRegistry(ModelRegistryBase):
     def __init__(self, scope: Construct, construct_id: str, attrs: ModelRegistryAttributes) -> None:
         super().__init__(scope, construct_id, account=attrs.account, region=attrs.region)
         check_group_name(self, "group_name", attrs.group_name)
-        if attrs.account is not None:
-            _check_accounts(self, "account", [attrs.account])
+        account = attrs.account
+        if account is not None and not validation.is_token(account) and not _ACCOUNT.match(account):
+            validation.fail(self, "account", account, "must be a 12-digit AWS account ID")
         self.group_name = attrs.group_name
         self.artifacts_prefix = attrs.artifacts_prefix or f"{attrs.group_name}/"
         validation.check_s3_prefix(self, "artifacts_prefix", self.artifacts_prefix)
