@@ -394,6 +394,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - a measurement, step by step
             "rows": big["records"],
             "file_mb": big["file_mb"],
             "seconds": round(big["seconds"], 1),
+            "cpu_seconds": round(big["cpu_seconds"], 1),
             "rows_per_second": round(big["records"] / big["seconds"]),
             "peak_rss_mb": round(big["peak_rss_mb"], 1),
         }

@@ -627,7 +627,10 @@ class _CategoryTally:
         return max(len(self.keys), self.inserted)
 
     def add(self, values: Sequence[Any]) -> None:
-        raw = Counter(values)
+        try:
+            raw: Counter[Any] = Counter(values)
+        except TypeError:  # JSON arrays or objects among the values
+            raw = Counter(map(category_key, values))
         keys = self.keys
         for value, count in raw.items():
             key = category_key(value)

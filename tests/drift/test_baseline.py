@@ -230,3 +230,12 @@ def test_model_monitor_overrides_apply_or_are_refused() -> None:
 def test_an_incomplete_sketch_falls_back_to_buckets_with_a_note() -> None:
     converted = loads((FIXTURES / "statistics.json").read_text())
     assert "10 equal-width buckets" in converted.features[0].note
+
+
+def test_json_lines_with_nested_values_are_categories() -> None:
+    columns, rows = read_table(
+        '{"a": [1, 2], "b": 1}\n{"a": {"k": 1}, "b": 2}\n{"a": "x", "b": 3}\n'
+    )
+    built = build(columns, rows)
+    assert built.features[0].kind == CATEGORICAL
+    assert set(built.features[0].categories) == {"[1,2]", '{"k":1}', "x"}
