@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -136,11 +137,11 @@ def test_lock_pins_every_dev_requirement_within_its_range() -> None:
             requirement = Requirement(line)
             (spec,) = requirement.specifier
             assert spec.operator == "==", line
-            pins[requirement.name.lower().replace("_", "-")] = spec.version
+            pins[canonicalize_name(requirement.name)] = spec.version
     extras = PROJECT["optional-dependencies"]
     for line in [*PROJECT["dependencies"], *extras["cli"], *extras["dev"]]:
         requirement = Requirement(line)
-        name = requirement.name.lower().replace("_", "-")
+        name = canonicalize_name(requirement.name)
         assert name in pins, f"{name} is not pinned in requirements.lock"
         assert requirement.specifier.contains(pins[name], prereleases=True), (line, pins[name])
 
