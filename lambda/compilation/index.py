@@ -1,17 +1,20 @@
-"""Lambda entry point of the compilation custom resource (the CDK provider framework's handlers).
+"""Lambda entry point of the compilation custom resource.
 
-One code, two functions: ``COMPILATION_STEP`` says which handler a function
-is, ``on_event`` (each CloudFormation request) or ``is_complete`` (polled
-until the job completes). The clients are made when first needed.
+One code, two functions: ``COMPILATION_STEP=request`` is the resource's
+service token (it starts the workflow for each CloudFormation request);
+``COMPILATION_STEP=workflow`` runs the workflow's states (``{"action":
+"on_event" | "is_complete" | "respond", "event": {...}}``). The clients are
+made when first needed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
 
-from . import job
+from . import cfn
 
 #: botocore's retry settings for every client: throttling is retried with backoff first.
 RETRIES = {"mode": "standard", "max_attempts": 8}
@@ -30,11 +33,31 @@ def _client(service: str) -> Any:
 
 
 def handler(event: dict[str, Any], context: Any) -> Any:
-    """Run the provider framework's step this function is for."""
+    """Run the step this function is for."""
     step = os.environ.get("COMPILATION_STEP")
-    if step == "on_event":
-        return job.on_event(_client("sagemaker"), _client("s3"), event)
-    if step == "is_complete":
-        return job.is_complete(_client("sagemaker"), event, now=time.time())
-    msg = f"COMPILATION_STEP must be on_event or is_complete, not {step!r}"
+    if step == "request":
+        try:
+            return cfn.start(
+                _client("stepfunctions"),
+                os.environ["STATE_MACHINE_ARN"],
+                event,
+                now=time.time(),
+                timeout=float(os.environ["TIMEOUT_SECONDS"]),
+            )
+        except Exception as error:
+            # Without a workflow nobody answers CloudFormation: answer here.
+            failed = {**event, "Error": {"Error": type(error).__name__, "Cause": str(error)}}
+            failed["PhysicalResourceId"] = cfn.physical_id(event)
+            cfn.put_response(event["ResponseURL"], json.dumps(cfn.response(failed)).encode())
+            raise
+    if step == "workflow":
+        return cfn.step(
+            _client("sagemaker"),
+            _client("s3"),
+            event["action"],
+            event["event"],
+            now=time.time(),
+            put=cfn.put_response,
+        )
+    msg = f"COMPILATION_STEP must be request or workflow, not {step!r}"
     raise ValueError(msg)

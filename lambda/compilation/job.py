@@ -1,8 +1,9 @@
 """The compilation custom resource: one Neo compilation job per input, started once.
 
-The CDK provider framework calls :func:`on_event` for each CloudFormation
-request, then :func:`is_complete` until it answers ``IsComplete: true`` or
-raises (which fails the deploy with the raised message).
+The compilation workflow (:mod:`.cfn`) calls :func:`on_event` for each
+CloudFormation request, then :func:`is_complete` until it answers
+``IsComplete: true`` or raises (which fails the deploy with the raised
+message), the same contract as the CDK provider framework's handlers.
 
 A job's name and output prefix derive from a hash of its inputs (the input
 and output configurations and the stopping condition; not the role, which
