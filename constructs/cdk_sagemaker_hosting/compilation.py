@@ -1,9 +1,9 @@
 """SageMaker Neo: compile a model for the hardware that hosts it, as a step of ``cdk deploy``.
 
 CloudFormation has no compilation-job resource, so :class:`CompiledModel` is
-a custom resource of the CDK provider framework: its function starts one
-``CreateCompilationJob`` per set of inputs (its name is their hash) and the
-framework polls until the job completes, failing the deploy with the job's
+a custom resource answered by a Step Functions workflow: it starts one
+``CreateCompilationJob`` per set of inputs (its name is their hash) and
+polls until the job completes, failing the deploy with the job's
 ``FailureReason`` otherwise (``lambda/compilation/``). Its output,
 :attr:`CompiledModel.model_data` (or ``ModelData.from_compilation``), is the
 compiled artifact's S3 location, which a :class:`~cdk_sagemaker_hosting.model.Model`
@@ -107,10 +107,10 @@ NEO_REPOSITORIES: dict[str, tuple[str, str | None]] = {
 NVIDIA_OPTIONS = ("gpu-code", "trt-ver", "cuda-ver")
 #: Where Neo compilation jobs write their logs (a log group SageMaker creates).
 LOG_GROUP = "/aws/sagemaker/CompilationJobs"
-#: How often the provider framework asks whether the job is done.
+#: How often the workflow asks whether the job is done.
 QUERY_INTERVAL = Duration.seconds(30)
-#: The provider framework waits at most one hour (CloudFormation's limit for custom resources).
-TOTAL_TIMEOUT_MAX = Duration.hours(1)
+#: The workflow waits at most 45 minutes: CloudFormation waits an hour for an answer.
+TOTAL_TIMEOUT_MAX = Duration.minutes(45)
 #: Time the framework leaves around the job's own limit (queueing, start, upload).
 TIMEOUT_MARGIN = Duration.minutes(10)
 
@@ -249,8 +249,8 @@ def _version_key(version: str) -> tuple[int, ...]:
 class CompiledModel(Construct):
     """A model compiled by SageMaker Neo for its hosting hardware, once per set of inputs.
 
-    The compilation job runs during ``cdk deploy`` (a custom resource of the
-    CDK provider framework, which polls the job); a deploy with the same
+    The compilation job runs during ``cdk deploy`` (a custom resource whose
+    Step Functions workflow polls the job); a deploy with the same
     inputs compiles nothing, changed inputs compile anew, and a failed job
     fails the deploy with SageMaker's ``FailureReason``. Use
     :attr:`model_data` (or ``ModelData.from_compilation(compiled)``) as a
@@ -260,13 +260,15 @@ class CompiledModel(Construct):
     the output bucket's key) under ``output_prefix`` only. The handler
     functions may start, describe and stop this construct's jobs only, pass
     that role to SageMaker only, and read (and, with ``RemovalPolicy.DESTROY``,
-    delete) the output prefix only; their logs are encrypted.
+    delete) the output prefix only; the workflow and the functions log to
+    encrypted log groups and are traced.
 
     Construct IDs (a public contract): ``Role``, ``Policy`` (the compilation
     role's managed policy), ``Key`` (when no ``encryption_key``),
-    ``OnEvent``/``IsComplete`` (the handler functions, with their ``Role``,
-    ``Policy`` and ``Logs``), ``Provider``, ``ProviderLogs``, ``WaiterLogs``
-    and ``Resource`` (the ``Custom::NeoCompilation``).
+    ``Request`` (the service token: starts the workflow) and ``Step`` (the
+    workflow's states), each with its ``Role``, ``Policy`` and ``Logs``;
+    ``Workflow`` (the state machine, with its ``Role``, ``Policy`` and
+    ``Logs``) and ``Resource`` (the ``Custom::NeoCompilation``).
 
     :param source: the trained artifact (``ModelData.from_bucket`` or
         ``from_asset``; a ``.tar.gz``).
@@ -284,8 +286,9 @@ class CompiledModel(Construct):
         hash gets a folder of its own under it. Default: ``neo/<unique id>/``.
     :param output_encryption_key: the key SageMaker encrypts the artifact
         with. Default: the output bucket's.
-    :param max_runtime: the job's limit, at most 50 minutes (the provider
-        framework waits one hour). Default: 15 minutes, SageMaker's advice.
+    :param max_runtime: the job's limit, at most 35 minutes (the workflow
+        waits 10 minutes more, and CloudFormation an hour in all). Default:
+        15 minutes, SageMaker's advice.
     :param removal_policy: what happens to the compiled artifacts when the
         resource is replaced (changed inputs) or deleted. Default:
         ``RemovalPolicy.RETAIN``; ``DESTROY`` deletes that input's folder.
@@ -395,6 +398,8 @@ class CompiledModel(Construct):
             "Resource",
             service_token=provider,
             resource_type="Custom::NeoCompilation",
+            # CloudFormation fails the request if nobody answers by then.
+            service_timeout=self.timeout.plus(Duration.minutes(10)),
             properties={
                 "JobNamePrefix": self.job_name_prefix,
                 "RoleArn": self.role.role_arn,
@@ -595,9 +600,15 @@ class CompiledModel(Construct):
         encryption_key: kms.IKey | None,
         log_retention: logs.RetentionDays | None,
     ) -> str:
-        """The provider framework's service token, its functions and their permissions."""
+        """The resource's service token: a function starting the compilation workflow.
+
+        The workflow (a state machine of :func:`workflow.logged_state_machine`)
+        runs ``on_event``, polls ``is_complete`` every :data:`QUERY_INTERVAL`
+        and answers CloudFormation; every function is a
+        :func:`workflow.handler_function` with encrypted logs.
+        """
         from aws_cdk import aws_stepfunctions as sfn  # noqa: PLC0415 - only where compiled
-        from aws_cdk import custom_resources as cr  # noqa: PLC0415
+        from aws_cdk import aws_stepfunctions_tasks as tasks  # noqa: PLC0415
 
         from cdk_sagemaker_hosting import workflow  # noqa: PLC0415
         from cdk_sagemaker_hosting.encryption import (  # noqa: PLC0415
@@ -609,6 +620,10 @@ class CompiledModel(Construct):
         )
         self.encryption_key = key
         retention = log_retention or workflow.LOG_RETENTION
+        #: How long the workflow waits for the job: its limit and a margin, within one hour.
+        self.timeout = Duration.seconds(
+            min(runtime + TIMEOUT_MARGIN.to_seconds(), TOTAL_TIMEOUT_MAX.to_seconds())
+        )
         jobs = Arn.format(
             ArnComponents(
                 service="sagemaker",
@@ -617,86 +632,124 @@ class CompiledModel(Construct):
             ),
             stack,
         )
-        functions = []
-        for construct_id, step in (("OnEvent", "on_event"), ("IsComplete", "is_complete")):
-            fn, principal = workflow.handler_function(
+        step, principal = workflow.handler_function(
+            self,
+            "Step",
+            function="compilation",
+            key=key,
+            description=f"Neo compilation {self.node.path}: the workflow's steps",
+            timeout=Duration.minutes(2),
+            environment={"COMPILATION_STEP": "workflow"},
+            retention=retention,
+        )
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:CreateCompilationJob",
+                    "sagemaker:DescribeCompilationJob",
+                    "sagemaker:StopCompilationJob",
+                ],
+                resources=[jobs],
+            )
+        )
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        compliance.acknowledge_resource(
+            principal.policy,
+            "The function starts, describes and stops this construct's compilation jobs only: "
+            "their names are its prefix and a hash of the inputs, known at deploy time.",
+            "AwsSolutions-IAM5",
+            jobs,
+        )
+        # Whether an earlier artifact is still there, and (DESTROY) deleting it.
+        self._output.add_read_prefix(principal, self.output_prefix)
+        if removal_policy is RemovalPolicy.DESTROY:
+            principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:DeleteObject"],
+                    resources=[self._output.arn_for_objects(f"{self.output_prefix}*")],
+                )
+            )
+
+        def invoke(construct_id: str, action: str, result_path: str | None) -> tasks.LambdaInvoke:
+            task = tasks.LambdaInvoke(
                 self,
                 construct_id,
-                function="compilation",
-                key=key,
-                description=f"Neo compilation {self.node.path}: {step}",
-                timeout=Duration.minutes(2),
-                environment={"COMPILATION_STEP": step},
-                retention=retention,
+                lambda_function=step,
+                payload=sfn.TaskInput.from_object({"action": action, "event.$": "$"}),
+                payload_response_only=True,
+                result_path=result_path or sfn.JsonPath.DISCARD,
+                retry_on_service_exceptions=True,
             )
-            principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=[
-                        "sagemaker:CreateCompilationJob",
-                        "sagemaker:DescribeCompilationJob",
-                        "sagemaker:StopCompilationJob",
-                    ],
-                    resources=[jobs],
-                )
+            task.add_retry(
+                errors=["Lambda.TooManyRequestsException"],
+                interval=Duration.seconds(2),
+                max_attempts=6,
+                backoff_rate=2,
             )
-            principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["iam:PassRole"],
-                    resources=[self.role.role_arn],
-                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-                )
-            )
-            compliance.acknowledge_resource(
-                principal.policy,
-                "The function starts, describes and stops this construct's compilation jobs "
-                "only: their names are its prefix and a hash of the inputs, known at deploy time.",
-                "AwsSolutions-IAM5",
-                jobs,
-            )
-            if step == "on_event":
-                # Whether an earlier artifact is still there, and (DESTROY) deleting it.
-                self._output.add_read_prefix(principal, self.output_prefix)
-                if removal_policy is RemovalPolicy.DESTROY:
-                    principal.add_to_principal_policy(
-                        iam.PolicyStatement(
-                            actions=["s3:DeleteObject"],
-                            resources=[self._output.arn_for_objects(f"{self.output_prefix}*")],
-                        )
-                    )
-            functions.append(fn)
-        on_event, is_complete = functions
+            return task
 
-        provider_logs = workflow.encrypted_log_group(
+        respond_failed = invoke("RespondFailed", "respond", None).next(
+            sfn.Fail(self, "Failed", error="CompilationFailed", cause_path="$.Error.Cause")
+        )
+        respond_done = invoke("Respond", "respond", None).next(sfn.Succeed(self, "Done"))
+        on_event = invoke("OnEvent", "on_event", "$.OnEvent")
+        on_event.add_catch(respond_failed, errors=["States.ALL"], result_path="$.Error")
+        is_complete = invoke("IsComplete", "is_complete", "$.IsComplete")
+        is_complete.add_catch(respond_failed, errors=["States.ALL"], result_path="$.Error")
+        wait = sfn.Wait(self, "Wait", time=sfn.WaitTime.duration(QUERY_INTERVAL))
+        definition = on_event.next(
+            sfn.Choice(self, "Deleting")
+            .when(sfn.Condition.string_equals("$.RequestType", "Delete"), respond_done)
+            .otherwise(
+                wait.next(is_complete).next(
+                    sfn.Choice(self, "Compiled")
+                    .when(
+                        sfn.Condition.boolean_equals("$.IsComplete.IsComplete", True),
+                        respond_done,
+                    )
+                    .otherwise(wait)
+                )
+            )
+        )
+        machine = workflow.logged_state_machine(
             self,
-            "ProviderLogs",
+            "Workflow",
+            definition=definition,
             key=key,
-            prefix="/aws/lambda/",
+            # The handler fails the job past the deadline; this is the backstop.
+            timeout=self.timeout.plus(Duration.minutes(5)),
+            comment=f"Runs the Neo compilation of {self.node.path} for CloudFormation",
+            functions=[step],
             retention=retention,
-            removal_policy=RemovalPolicy.RETAIN,
         )
-        waiter_logs = workflow.encrypted_log_group(
+        request, request_principal = workflow.handler_function(
             self,
-            "WaiterLogs",
+            "Request",
+            function="compilation",
             key=key,
-            prefix="/aws/vendedlogs/states/",
+            description=f"Neo compilation {self.node.path}: starts the workflow per request",
+            timeout=Duration.minutes(1),
+            environment={
+                "COMPILATION_STEP": "request",
+                "STATE_MACHINE_ARN": machine.state_machine.state_machine_arn,
+                "TIMEOUT_SECONDS": str(int(self.timeout.to_seconds())),
+            },
             retention=retention,
-            removal_policy=RemovalPolicy.RETAIN,
         )
-        total = min(runtime + TIMEOUT_MARGIN.to_seconds(), TOTAL_TIMEOUT_MAX.to_seconds())
-        provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=on_event,
-            is_complete_handler=is_complete,
-            query_interval=QUERY_INTERVAL,
-            total_timeout=Duration.seconds(total),
-            log_group=provider_logs,
-            provider_function_env_encryption=key,
-            waiter_state_machine_log_options=cr.LogOptions(
-                destination=waiter_logs, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
+        request_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:StartExecution"],
+                resources=[machine.state_machine.state_machine_arn],
+            )
         )
-        return provider.service_token
+        self.state_machine = machine.state_machine
+        return request.function_arn
 
     # --- what a Model reads ----------------------------------------------------------------
 
