@@ -17,6 +17,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from cdk_sagemaker_hosting import (
     AsyncInference,
+    CompilationTarget,
+    CompiledModel,
     ContainerDefinition,
     ContainerImage,
     DeploymentConfig,
@@ -43,7 +45,10 @@ OPTIONS = [
     "local-storage",
     "scaling",
     "asset",
+    "neo",
 ]
+#: Neo's PyTorch inference image for CPU instances (us-east-1; SageMaker's Neo image table).
+NEO_IMAGE = "785573368785.dkr.ecr.us-east-1.amazonaws.com/sagemaker-inference-pytorch:2.0-cpu-py3"
 
 
 def _archive(directory: Path) -> str:
@@ -242,5 +247,24 @@ def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:
                 stack, "Model", image=image, model_data=ModelData.from_asset(_archive(workdir))
             )
             Endpoint(stack, "Endpoint", model=model)
+        elif option == "neo":
+            # Compiled by SageMaker Neo for ml.c5 during the deploy, hosted on ml.c5.
+            compiled = CompiledModel(
+                stack,
+                "Compiled",
+                source=data,
+                framework="PYTORCH",
+                framework_version="2.0",
+                data_input_config={"input0": [1, 3, 224, 224]},
+                target=CompilationTarget.device("ml_c5"),
+                output=bucket,
+            )
+            model = Model(
+                stack,
+                "Model",
+                image=ContainerImage.from_registry(NEO_IMAGE),
+                model_data=ModelData.from_compilation(compiled),
+            )
+            Endpoint(stack, "Endpoint", model=model, instance_type="ml.c5.xlarge")
         stacks.append(stack)
     return stacks
