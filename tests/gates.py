@@ -10,6 +10,8 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -226,4 +228,419 @@ def checkov_skips(templates: dict[str, Any]) -> dict[tuple[str, str, str], str]:
         for logical_id, resource in template.get("Resources", {}).items():
             for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
                 found[(name, skip["id"], logical_id)] = skip.get("comment", "")
+    return found
+
+
+# --- IAM policy lint: parliament over every policy document -------------------------------------
+
+#: Where each resource type keeps its policy document(s).
+POLICY_PROPERTIES = {
+    "AWS::IAM::ManagedPolicy": "PolicyDocument",
+    "AWS::IAM::Policy": "PolicyDocument",
+    "AWS::IAM::Role": "Policies",
+    "AWS::KMS::Key": "KeyPolicy",
+    "AWS::S3::BucketPolicy": "PolicyDocument",
+    "AWS::SNS::TopicPolicy": "PolicyDocument",
+    "AWS::SQS::QueuePolicy": "PolicyDocument",
+}
+
+#: Placeholders for the pseudo parameters: a valid partition, Region and account.
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+#: The property holding a resource's physical name, when it has one.
+NAME_PROPERTIES = {
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::CompositeAlarm": "AlarmName",
+    "AWS::Events::Rule": "Name",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SageMaker::Endpoint": "EndpointName",
+    "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
+    "AWS::SageMaker::Model": "ModelName",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+}
+
+# ARN formats: {p} partition, {r} Region, {a} account, {n} physical name, {k} key ID,
+# {path} an IAM path. As CloudFormation returns them (a log group's ARN ends in ":*").
+_ARNS = {
+    "AWS::CloudWatch::Alarm": "arn:{p}:cloudwatch:{r}:{a}:alarm:{n}",
+    "AWS::CloudWatch::CompositeAlarm": "arn:{p}:cloudwatch:{r}:{a}:alarm:{n}",
+    "AWS::Events::Rule": "arn:{p}:events:{r}:{a}:rule/{n}",
+    "AWS::IAM::ManagedPolicy": "arn:{p}:iam::{a}:policy{path}{n}",
+    "AWS::IAM::Role": "arn:{p}:iam::{a}:role{path}{n}",
+    "AWS::KMS::Key": "arn:{p}:kms:{r}:{a}:key/{k}",
+    "AWS::Lambda::Function": "arn:{p}:lambda:{r}:{a}:function:{n}",
+    "AWS::Logs::LogGroup": "arn:{p}:logs:{r}:{a}:log-group:{n}:*",
+    "AWS::S3::Bucket": "arn:{p}:s3:::{n}",
+    "AWS::SNS::Topic": "arn:{p}:sns:{r}:{a}:{n}",
+    "AWS::SQS::Queue": "arn:{p}:sqs:{r}:{a}:{n}",
+    "AWS::SageMaker::Endpoint": "arn:{p}:sagemaker:{r}:{a}:endpoint/{n}",
+    "AWS::SageMaker::EndpointConfig": "arn:{p}:sagemaker:{r}:{a}:endpoint-config/{n}",
+    "AWS::SageMaker::Model": "arn:{p}:sagemaker:{r}:{a}:model/{n}",
+    "AWS::StepFunctions::StateMachine": "arn:{p}:states:{r}:{a}:stateMachine:{n}",
+}
+
+#: What ``Ref`` returns, by resource type (CloudFormation's documentation of each type).
+_REFS = {
+    "AWS::CloudWatch::Alarm": "{n}",
+    "AWS::CloudWatch::CompositeAlarm": "{n}",
+    "AWS::IAM::ManagedPolicy": _ARNS["AWS::IAM::ManagedPolicy"],
+    "AWS::IAM::Role": "{n}",
+    "AWS::KMS::Key": "{k}",
+    "AWS::Lambda::Function": "{n}",
+    "AWS::Logs::LogGroup": "{n}",
+    "AWS::S3::Bucket": "{n}",
+    "AWS::SNS::Topic": _ARNS["AWS::SNS::Topic"],
+    "AWS::SQS::Queue": "https://sqs.{r}.amazonaws.com/{a}/{n}",
+    "AWS::SageMaker::Endpoint": _ARNS["AWS::SageMaker::Endpoint"],
+    "AWS::SageMaker::EndpointConfig": _ARNS["AWS::SageMaker::EndpointConfig"],
+    "AWS::SageMaker::Model": _ARNS["AWS::SageMaker::Model"],
+    "AWS::StepFunctions::StateMachine": _ARNS["AWS::StepFunctions::StateMachine"],
+}
+
+#: What ``Fn::GetAtt`` returns, by resource type and attribute.
+_ATTRIBUTES = {
+    ("AWS::CloudWatch::Alarm", "Arn"): _ARNS["AWS::CloudWatch::Alarm"],
+    ("AWS::CloudWatch::CompositeAlarm", "Arn"): _ARNS["AWS::CloudWatch::CompositeAlarm"],
+    ("AWS::Events::Rule", "Arn"): _ARNS["AWS::Events::Rule"],
+    ("AWS::IAM::Role", "Arn"): _ARNS["AWS::IAM::Role"],
+    ("AWS::KMS::Key", "Arn"): _ARNS["AWS::KMS::Key"],
+    ("AWS::KMS::Key", "KeyId"): "{k}",
+    ("AWS::Lambda::Function", "Arn"): _ARNS["AWS::Lambda::Function"],
+    ("AWS::Logs::LogGroup", "Arn"): _ARNS["AWS::Logs::LogGroup"],
+    ("AWS::S3::Bucket", "Arn"): _ARNS["AWS::S3::Bucket"],
+    ("AWS::SNS::Topic", "TopicArn"): _ARNS["AWS::SNS::Topic"],
+    ("AWS::SNS::Topic", "TopicName"): "{n}",
+    ("AWS::SQS::Queue", "Arn"): _ARNS["AWS::SQS::Queue"],
+    ("AWS::SQS::Queue", "QueueName"): "{n}",
+    ("AWS::SQS::Queue", "QueueUrl"): _REFS["AWS::SQS::Queue"],
+    ("AWS::SageMaker::Endpoint", "EndpointName"): "{n}",
+    ("AWS::SageMaker::Model", "ModelName"): "{n}",
+    ("AWS::StepFunctions::StateMachine", "Arn"): _ARNS["AWS::StepFunctions::StateMachine"],
+    ("AWS::StepFunctions::StateMachine", "Name"): "{n}",
+}
+
+
+class UnresolvedIntrinsicError(ValueError):
+    """A value the policy lint cannot stand in for: the gate fails rather than guess."""
+
+
+class PlaceholderResolver:
+    """Replaces intrinsics in one template by realistic values, by the referenced resource's type.
+
+    ``Ref`` and ``Fn::GetAtt`` of a resource give what CloudFormation would
+    return for its type (an SNS topic's ``Ref`` is its ARN, a bucket's its
+    name); the physical name is the resource's name property when it is set,
+    else a generated one; pseudo parameters come from
+    :data:`PSEUDO_PARAMETERS`. ``Fn::Join`` and ``Fn::Sub`` are evaluated,
+    ``Fn::ImportValue`` is resolved through the exporting template's
+    ``Outputs`` (in its own context) when the export is among ``templates``.
+    Anything else raises :class:`UnresolvedIntrinsicError` naming the value.
+    """
+
+    def __init__(self, templates: dict[str, Any], name: str) -> None:
+        self.templates = templates
+        self.name = name
+        self.resources: dict[str, Any] = templates[name].get("Resources", {})
+        self._resolving: set[str] = set()
+
+    def _fail(self, value: Any, why: str) -> UnresolvedIntrinsicError:
+        msg = f"{self.name}: cannot stand in for {json.dumps(value)}: {why}"
+        return UnresolvedIntrinsicError(msg)
+
+    def resolve(self, value: Any) -> Any:
+        """``value`` with every intrinsic replaced."""
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        functions = [key for key in value if key == "Ref" or key.startswith("Fn::")]
+        if not functions:
+            return {key: self.resolve(item) for key, item in value.items()}
+        if len(value) != 1:
+            raise self._fail(value, "an intrinsic function must be the object's only key")
+        (function, argument), *_ = value.items()
+        return self._function(function, argument, value)
+
+    def _function(self, function: str, argument: Any, value: Any) -> str:
+        if function == "Ref":
+            return self.ref(argument)
+        if function == "Fn::GetAtt":
+            if isinstance(argument, str):
+                argument = argument.split(".", 1)
+            if not (isinstance(argument, list) and len(argument) == 2):
+                raise self._fail(value, "Fn::GetAtt takes [logical ID, attribute]")
+            logical_id, attribute = argument
+            return self.get_att(logical_id, self._string(attribute, value))
+        if function == "Fn::Join":
+            if not (isinstance(argument, list) and len(argument) == 2):
+                raise self._fail(value, "Fn::Join takes [delimiter, [values]]")
+            delimiter, items = argument
+            items = self.resolve(items)
+            if not isinstance(items, list):
+                raise self._fail(value, "Fn::Join's values must be a list")
+            return self._string(delimiter, value).join(self._string(i, value) for i in items)
+        if function == "Fn::Sub":
+            return self.sub(argument, value)
+        if function == "Fn::ImportValue":
+            return self.import_value(self._string(self.resolve(argument), value))
+        raise self._fail(value, f"{function} is not supported by the policy lint's resolver")
+
+    def _string(self, item: Any, context: Any) -> str:
+        item = self.resolve(item)
+        if not isinstance(item, str):
+            raise self._fail(context, f"{json.dumps(item)} is not a string")
+        return item
+
+    def _resource(self, logical_id: Any, value: Any) -> tuple[str, dict[str, Any]]:
+        if not isinstance(logical_id, str) or logical_id not in self.resources:
+            raise self._fail(value, f"no resource {logical_id!r} in the template")
+        return logical_id, self.resources[logical_id]
+
+    def ref(self, target: Any) -> str:
+        """What ``{"Ref": target}`` returns."""
+        if target in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[target]
+        if target == "AWS::StackName":
+            return self.name
+        logical_id, resource = self._resource(target, {"Ref": target})
+        form = _REFS.get(resource["Type"])
+        if form is None:
+            raise self._fail({"Ref": target}, f"no placeholder for the Ref of a {resource['Type']}")
+        return self._format(form, logical_id, resource)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        """What ``{"Fn::GetAtt": [logical_id, attribute]}`` returns."""
+        value = {"Fn::GetAtt": [logical_id, attribute]}
+        logical_id, resource = self._resource(logical_id, value)
+        form = _ATTRIBUTES.get((resource["Type"], attribute))
+        if form is None:
+            raise self._fail(value, f"no placeholder for {attribute} of a {resource['Type']}")
+        return self._format(form, logical_id, resource)
+
+    def sub(self, argument: Any, value: Any) -> str:
+        """``Fn::Sub``: ``${Name}``, ``${Id.Attribute}`` and ``${!Literal}`` in a string."""
+        if isinstance(argument, str):
+            text, variables = argument, {}
+        elif isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], dict):
+            text, variables = self._string(argument[0], value), argument[1]
+        else:
+            raise self._fail(value, "Fn::Sub takes a string or [string, {variables}]")
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return self._string(variables[name], value)
+            if "." in name and not name.startswith("AWS::"):
+                logical_id, attribute = name.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            return self.ref(name)
+
+        return re.sub(r"\$\{([^}]*)\}", substitute, text)
+
+    def import_value(self, export: str) -> str:
+        """``Fn::ImportValue``: the exporting template's output, resolved in that template."""
+        for name, template in self.templates.items():
+            for output in template.get("Outputs", {}).values():
+                if "Export" not in output:
+                    continue
+                exporter = PlaceholderResolver(self.templates, name)
+                if exporter.resolve(output["Export"].get("Name")) == export:
+                    return exporter._string(output["Value"], output)
+        raise self._fail({"Fn::ImportValue": export}, "no template in the set exports it")
+
+    def physical_name(self, logical_id: str, resource: dict[str, Any]) -> str:
+        """The resource's name property when set, else a name like CloudFormation's."""
+        given = resource.get("Properties", {}).get(NAME_PROPERTIES.get(resource["Type"], ""))
+        if given is not None:
+            if logical_id in self._resolving:
+                raise self._fail(given, f"{logical_id}'s name refers to itself")
+            self._resolving.add(logical_id)
+            try:
+                return self._string(given, given)
+            finally:
+                self._resolving.discard(logical_id)
+        generated = f"{self.name}-{logical_id}-placeholder"
+        return generated.lower() if resource["Type"] == "AWS::S3::Bucket" else generated
+
+    def _format(self, form: str, logical_id: str, resource: dict[str, Any]) -> str:
+        name = self.physical_name(logical_id, resource)
+        if resource["Type"].startswith("AWS::SageMaker::") and form.startswith("arn:"):
+            name = name.lower()  # SageMaker's ARNs carry names in lower case
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Events::Rule":
+            bus = self._string(properties.get("EventBusName", "default"), resource)
+            name = name if bus == "default" else f"{bus.rsplit('/', 1)[-1]}/{name}"
+        path = properties.get("Path", "/")
+        return form.format(
+            p=PSEUDO_PARAMETERS["AWS::Partition"],
+            r=PSEUDO_PARAMETERS["AWS::Region"],
+            a=PSEUDO_PARAMETERS["AWS::AccountId"],
+            n=name,
+            k=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.name}/{logical_id}")),
+            path=self._string(path, resource),
+        )
+
+
+def policy_documents(templates: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Every IAM policy document of the templates, intrinsics replaced by placeholders.
+
+    ``(template, logical ID, where, document)``: identity policies (managed,
+    ``AWS::IAM::Policy``, a role's inline ``Policies``) and resource policies
+    (key, bucket, topic and queue policies); ``where`` names the property.
+    Trust policies are left out: parliament requires a ``Resource`` element.
+    """
+    found = []
+    for name, template in sorted(templates.items()):
+        resolver = PlaceholderResolver(templates, name)
+        for logical_id, resource in template.get("Resources", {}).items():
+            prop = POLICY_PROPERTIES.get(resource.get("Type", ""), "")
+            value = resource.get("Properties", {}).get(prop) if prop else None
+            if value is None:
+                continue
+            if prop == "Policies":
+                for policy in value:
+                    where = f"Policies/{resolver._string(policy['PolicyName'], policy)}"
+                    found.append(
+                        (name, logical_id, where, resolver.resolve(policy["PolicyDocument"]))
+                    )
+            else:
+                found.append((name, logical_id, prop, resolver.resolve(value)))
+    return found
+
+
+def _string_conditions(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with numbers and booleans in conditions written as strings.
+
+    IAM compares condition values as strings either way (``1.2`` and
+    ``"1.2"`` are the same condition); parliament only reads strings.
+    """
+
+    def scalar(value: Any) -> Any:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return str(value)
+        if isinstance(value, list):
+            return [scalar(v) for v in value]
+        return value
+
+    statements = document.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    copied = []
+    for statement in statements:
+        condition = statement.get("Condition")
+        if isinstance(condition, dict):
+            condition = {
+                operator: {key: scalar(v) for key, v in block.items()}
+                if isinstance(block, dict)
+                else block
+                for operator, block in condition.items()
+            }
+            copied.append({**statement, "Condition": condition})
+        else:
+            copied.append(statement)
+    return {**document, "Statement": copied}
+
+
+# Runs in the scanners' venv: policy documents (JSON on stdin) -> parliament's findings.
+_PARLIAMENT = """
+import json, sys
+from pathlib import Path
+import parliament
+from parliament import analyze_policy_string, config, enhance_finding, override_config
+from parliament.cli import is_finding_filtered
+override_config(Path(parliament.__file__).parent / "community_auditors" / "config_override.yaml")
+out = []
+for item in json.load(sys.stdin):
+    try:
+        policy = analyze_policy_string(
+            json.dumps(item["document"]), include_community_auditors=True, config=config
+        )
+        findings = [enhance_finding(f) for f in policy.findings]
+    except Exception as error:  # one document parliament cannot read fails alone
+        out.append({"index": item["index"], "issue": "EXCEPTION", "detail": repr(error)})
+        continue
+    for finding in findings:
+        if not is_finding_filtered(finding, "LOW"):
+            # The community auditors name the actions in the location, not the detail.
+            where = {k: v for k, v in finding.location.items() if k == "actions"}
+            detail = finding.detail or where or None
+            out.append({"index": item["index"], "issue": finding.issue, "detail": detail})
+json.dump(out, sys.stdout)
+"""
+
+
+def parliament(
+    documents: list[tuple[str, str, str, dict[str, Any]]],
+) -> list[tuple[str, str, str, str]]:
+    """parliament over ``documents`` (see :func:`policy_documents`), with its community auditors.
+
+    Returns sorted, distinct ``(template, logical ID, issue, detail)``; the
+    detail is parliament's, as JSON when it is not a string.
+    """
+    payload = [
+        {"index": i, "document": _string_conditions(doc[3])} for i, doc in enumerate(documents)
+    ]
+    result = subprocess.run(
+        [str(_scanner("python")), "-c", _PARLIAMENT],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": tempfile.gettempdir()},
+    )
+    if result.returncode != 0 or not result.stdout.startswith("["):
+        msg = f"parliament did not run (exit {result.returncode}): {result.stderr[-2000:]}"
+        raise RuntimeError(msg)
+    found = set()
+    for finding in json.loads(result.stdout):
+        template, logical_id, _, _ = documents[finding["index"]]
+        detail = finding["detail"]
+        if not isinstance(detail, str):
+            detail = json.dumps(detail, sort_keys=True)
+        found.add((template, logical_id, finding["issue"], detail))
+    return sorted(found)
+
+
+#: parliament findings that cannot apply to a kind of resource, whatever it holds: (resource
+#: type, issue) -> why. In a key policy ``"Resource": "*"`` is the key the policy is attached
+#: to (AWS KMS Developer Guide, "Key policies"): there is nothing narrower to name.
+NOT_APPLICABLE = {
+    ("AWS::KMS::Key", "RESOURCE_STAR"): "In a key policy, Resource '*' means this KMS key.",
+}
+
+
+def applicable(
+    findings: list[tuple[str, str, str, str]], templates: dict[str, Any]
+) -> list[tuple[str, str, str, str]]:
+    """``findings`` without those :data:`NOT_APPLICABLE` to their resource's type."""
+    return [
+        f
+        for f in findings
+        if (templates[f[0]]["Resources"][f[1]]["Type"], f[2]) not in NOT_APPLICABLE
+    ]
+
+
+def parliament_ignores(templates: dict[str, Any]) -> dict[tuple[str, str, str], list[str]]:
+    """``Metadata.parliament.Ignore`` entries: (template, logical ID, issue) -> reasons."""
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for name, template in templates.items():
+        for logical_id, resource in template.get("Resources", {}).items():
+            for entry in resource.get("Metadata", {}).get("parliament", {}).get("Ignore", []):
+                found.setdefault((name, logical_id, entry["issue"]), []).append(
+                    entry.get("reason", "")
+                )
     return found

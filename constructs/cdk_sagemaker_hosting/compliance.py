@@ -1,9 +1,10 @@
 """Acknowledging scanner findings: one way, with the rule and a reason, everywhere.
 
-Three independent scanners read what the library synthesises: cdk-nag (at
+Four independent scanners read what the library synthesises: cdk-nag (at
 synth), checkov and the AWS Control Tower proactive-control rules in
-cfn-guard (over the templates). A finding the library accepts is acknowledged
-once, with one reason, in each tool's own format:
+cfn-guard (over the templates), and the IAM policy linter parliament (over
+every policy document in them). A finding the library accepts is
+acknowledged once, with one reason, in each tool's own format:
 
 * cdk-nag: :meth:`aws_cdk.Validations.acknowledge` on the construct;
 * checkov: ``Metadata.checkov.skip`` entries (``id`` and ``comment``) on the
@@ -13,7 +14,12 @@ once, with one reason, in each tool's own format:
   Tower rules do not read that key: a gate that runs them (ours,
   ``tests/compliance``) filters on it, and an organisation that enforces the
   same control as a CloudFormation hook is not bound by it, which the README
-  says per control.
+  says per control;
+* parliament: ``Metadata.parliament.Ignore`` entries (``issue``, the finding
+  type such as ``RESOURCE_STAR``, and ``reason``) on the resource that holds
+  the policy document (managed policy, key, bucket policy...). parliament
+  lints bare policy documents and never sees the key; the gate that runs it
+  (``tests/compliance``) filters on it, per resource and finding type.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 
 from constructs import IConstruct, IValidation
 
-#: The metadata keys of the two template scanners.
+#: The metadata keys of the template scanners.
 CHECKOV_METADATA = "checkov"
 GUARD_METADATA = "guard"
+PARLIAMENT_METADATA = "parliament"
 
 
 def acknowledge(
@@ -38,23 +45,24 @@ def acknowledge(
     *rules: str,
     checkov: Iterable[str] = (),
     guard: Iterable[str] = (),
+    parliament: Iterable[str] = (),
 ) -> None:
     """Acknowledge cdk-nag ``rules`` on ``scope`` and its children, for ``reason``.
 
     Rules are named as cdk-nag 3 reports them, ``<pack>-<rule>[<finding>]``,
     e.g. ``AwsSolutions-IAM5[Resource::*]``: cdk-nag matches that plain ID
     (aws-cdk-lib records it with an ``Annotation::`` prefix, which cdk-nag strips).
-    ``checkov`` check IDs and ``guard`` rule names are acknowledged for the
-    same reason on ``scope``'s CloudFormation resource (see
-    :func:`acknowledge_in_template`).
+    ``checkov`` check IDs, ``guard`` rule names and ``parliament`` finding
+    types are acknowledged for the same reason on ``scope``'s CloudFormation
+    resource (see :func:`acknowledge_in_template`).
     """
     if rules:
         Validations.of(scope).acknowledge(
             *(Acknowledgment(id=rule, reason=reason) for rule in rules)
         )
-    checkov, guard = tuple(checkov), tuple(guard)
-    if checkov or guard:
-        acknowledge_in_template(scope, reason, checkov=checkov, guard=guard)
+    checkov, guard, parliament = tuple(checkov), tuple(guard), tuple(parliament)
+    if checkov or guard or parliament:
+        acknowledge_in_template(scope, reason, checkov=checkov, guard=guard, parliament=parliament)
 
 
 def cfn_resource(scope: IConstruct) -> CfnResource:
@@ -74,14 +82,18 @@ def acknowledge_in_template(
     *,
     checkov: Iterable[str] = (),
     guard: Iterable[str] = (),
+    parliament: Iterable[str] = (),
 ) -> None:
-    """Record ``checkov`` checks and ``guard`` rules as acknowledged on ``scope``'s resource.
+    """Record ``checkov``, ``guard`` and ``parliament`` acknowledgements on ``scope``'s resource.
 
     The entries are merged with any already there; acknowledging the same
-    check twice keeps the first reason.
+    checkov check or guard rule twice keeps the first reason. A parliament
+    finding type can be acknowledged for several reasons (one policy
+    document collects statements from several grants): each distinct
+    reason is an entry of its own.
     """
     resource = cfn_resource(scope)
-    checkov, guard = tuple(checkov), tuple(guard)
+    checkov, guard, parliament = tuple(checkov), tuple(guard), tuple(parliament)
     if checkov:
         entry = dict(resource.get_metadata(CHECKOV_METADATA) or {})
         skips = list(entry.get("skip", []))
@@ -99,6 +111,15 @@ def acknowledge_in_template(
         resource.add_metadata(
             GUARD_METADATA, {**entry, "SuppressedRules": suppressed, "Reasons": reasons}
         )
+    if parliament:
+        entry = dict(resource.get_metadata(PARLIAMENT_METADATA) or {})
+        ignored = list(entry.get("Ignore", []))
+        ignored += [
+            {"issue": issue, "reason": reason}
+            for issue in dict.fromkeys(parliament)
+            if {"issue": issue, "reason": reason} not in ignored
+        ]
+        resource.add_metadata(PARLIAMENT_METADATA, {**entry, "Ignore": ignored})
 
 
 def flatten_reference(value: Any) -> str:  # noqa: PLR0911 - one return per intrinsic
