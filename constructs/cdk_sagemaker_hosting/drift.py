@@ -88,7 +88,9 @@ class DriftMonitor(Workflow):
     Monitor ``statistics.json`` works too), and per variant:
 
     * writes a JSON report to
-      ``<report_prefix><endpoint>/<variant>/yyyy/mm/dd/HHMM.json`` (window start);
+      ``<report_prefix><endpoint>/<variant>/yyyy/mm/dd/HHMM.json`` (window start)
+      and the same report for people, one self-contained HTML page with a
+      chart per feature, beside it (``HHMM.html``);
     * publishes metrics in ``metric_namespace`` with dimensions
       ``EndpointName`` and ``VariantName``: ``DatasetDrift`` (1 or 0; absent
       when data is insufficient), ``DriftShare``, ``InsufficientData``,
@@ -97,7 +99,8 @@ class DriftMonitor(Workflow):
     * emits an event (source ``cdk-sagemaker-hosting.drift``, detail-type
       ``SageMaker Data Drift Check``) on ``event_bus``: see :meth:`on_drift`.
 
-    An alarm per variant on ``DatasetDrift`` notifies ``topic``; so does
+    An alarm per variant on ``DatasetDrift`` (by default: any monitored
+    feature drifted) notifies ``topic``; so does
     ``failed_alarm`` on failed runs and ``dead_letter_alarm`` on schedule
     events that could not be delivered. Windows holding more than
     ``max_objects_per_invocation`` objects are read by a Step Functions
