@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from cdk_sagemaker_hosting._lambda.compilation import index, job
+from cdk_sagemaker_hosting._lambda.compilation import job
 
 ROLE = "arn:aws:iam::123456789012:role/compile"
 SOURCE = "s3://artifacts/models/resnet/model.tar.gz"
@@ -433,22 +433,3 @@ def test_delete_of_a_job_that_ended_while_stopping(sagemaker: Any, s3: Any) -> N
         service_message="The job is not in progress",
     )
     job.on_event(sm, s3[0], event("Delete", physical=NAME), Log())
-
-
-# --- the entry point ----------------------------------------------------------------------------
-
-
-def test_entry_point_runs_the_step_its_function_is_for(
-    monkeypatch: pytest.MonkeyPatch, sagemaker: Any, s3: Any
-) -> None:
-    sm, stub = sagemaker
-    monkeypatch.setattr(index, "_clients", {"sagemaker": sm, "s3": s3[0]})
-    monkeypatch.setenv("COMPILATION_STEP", "is_complete")
-    describes(stub, described(status="INPROGRESS"))
-    assert index.handler(event(physical=NAME), None) == {"IsComplete": False}
-    monkeypatch.setenv("COMPILATION_STEP", "on_event")
-    describes(stub, described(status="INPROGRESS"))
-    assert index.handler(event(), None) == {"PhysicalResourceId": NAME}
-    monkeypatch.delenv("COMPILATION_STEP")
-    with pytest.raises(ValueError, match="COMPILATION_STEP must be"):
-        index.handler(event(), None)
