@@ -38,6 +38,7 @@ from aws_cdk import (
     Annotations,
     Arn,
     ArnComponents,
+    Duration,
     RemovalPolicy,
     Resource,
     Stack,
@@ -50,7 +51,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 
-from cdk_sagemaker_hosting import validation
+from cdk_sagemaker_hosting import compliance, validation
 from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, EncryptedBucket
 from cdk_sagemaker_hosting.encryption import allow_service, encrypted_topic
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
@@ -58,6 +59,7 @@ from cdk_sagemaker_hosting.model import ContainerImage, ModelData, _grant_pull
 from constructs import Construct, IConstruct
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_codepipeline as codepipeline
     from aws_cdk import aws_ecr as ecr
 
 #: The event SageMaker sends when a version's approval (or status) changes.
@@ -754,3 +756,220 @@ def approval_events(group_name: str, accounts: Sequence[str]) -> events.EventPat
         account=list(accounts),
         detail={"ModelPackageGroupName": [group_name]},
     )
+
+
+# --- the deploying account's side --------------------------------------------------------
+
+#: SSM parameter names: letters, digits and ``_.-/``, fully qualified.
+_PARAMETER_NAME = re.compile(r"^/[a-zA-Z0-9_.\-/]{1,1010}$")
+
+
+class PromotionTrigger(Construct):
+    """Approval drives the rollout: record the newest approved version, start the pipeline.
+
+    Made in the account the app is deployed from (it receives the events a
+    :class:`ModelRegistry` forwards there, ``forward_to_accounts``, and must
+    be among its ``writer_accounts``). On each state change of the group,
+    its function (``lambda/registry/``) recomputes the newest approved
+    version, writes its ARN to the SSM parameter ``parameter_name`` (which
+    the function owns: CloudFormation never resets it), starts ``pipeline``
+    once per version, and writes the outcome to the version's customer
+    metadata (``cdk-sagemaker-hosting:rollout`` and friends), the topic and
+    an event (source ``cdk-sagemaker-hosting.registry``). Versions whose
+    artifacts are outside the registry's prefix (the only ones the deploying
+    accounts may read) are refused and say so on the version.
+
+    The pipeline deploys the app with the recorded version (its synth step
+    reads the parameter, e.g. ``cdk synth -c modelPackage=$(aws ssm
+    get-parameter ...)``), stage by stage: see the README.
+
+    Construct IDs (a public contract): ``Key`` and ``Topic`` (when not
+    given), ``Function`` (and ``FunctionRole``, ``FunctionPolicy``,
+    ``FunctionRoleRef``, ``FunctionLogs``), ``Rule``, ``DeadLetterQueue``,
+    ``DeadLetterAlarm``, ``DefaultBus``, ``AcceptRegistryEvents`` (the
+    default bus's policy, when the registry is in another account).
+
+    :param registry: the registry (``ModelRegistry.from_registry_attributes``
+        from another account).
+    :param pipeline: the pipeline to start. Default: none (record only).
+    :param parameter_name: the record. Default:
+        ``/cdk-sagemaker-hosting/<group>/approved-version``.
+    :param encryption_key: of the logs, queue and a created topic. Default: a new key.
+    :param topic: where outcomes and alarms go. Default: a new encrypted topic.
+    :param event_bus: where outcome events go. Default: the default bus.
+    :param removal_policy: of a created key and the log group. Default: ``RETAIN``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        registry: ModelRegistryBase,
+        pipeline: codepipeline.IPipeline | None = None,
+        parameter_name: str | None = None,
+        encryption_key: kms.IKey | None = None,
+        topic: sns.ITopic | None = None,
+        event_bus: events.IEventBus | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        from aws_cdk import aws_codepipeline as codepipeline  # noqa: PLC0415
+
+        from cdk_sagemaker_hosting.encryption import encryption_key as new_key  # noqa: PLC0415
+        from cdk_sagemaker_hosting.workflow import (  # noqa: PLC0415
+            dead_letter_alarm,
+            dead_letter_queue,
+            handler_function,
+        )
+
+        validation.check_type(self, "registry", registry, ModelRegistryBase, "a ModelRegistry")
+        validation.check_optional_type(
+            self, "pipeline", pipeline, codepipeline.IPipeline, "a codepipeline.IPipeline"
+        )
+        validation.check_optional_type(
+            self, "encryption_key", encryption_key, kms.IKey, "a kms.IKey"
+        )
+        validation.check_optional_type(self, "topic", topic, sns.ITopic, "an sns.ITopic")
+        validation.check_optional_type(
+            self, "event_bus", event_bus, events.IEventBus, "an events.IEventBus"
+        )
+        self.registry = registry
+        self.parameter_name = parameter_name or (
+            f"/cdk-sagemaker-hosting/{registry.group_name}/approved-version"
+        )
+        if not validation.is_token(self.parameter_name) and not _PARAMETER_NAME.match(
+            self.parameter_name
+        ):
+            validation.fail(
+                self,
+                "parameter_name",
+                self.parameter_name,
+                "an SSM parameter name starting with '/', of letters, digits and _.-/ "
+                "(at most 1011 characters)",
+            )
+        stack = Stack.of(self)
+        self.encryption_key = encryption_key or new_key(
+            self, "Key", f"Encrypts the logs and topic of {self.node.path}", removal_policy
+        )
+        self.topic = topic or encrypted_topic(self, "Topic", self.encryption_key)
+        self.event_bus = event_bus or events.EventBus.from_event_bus_name(
+            self, "DefaultBus", "default"
+        )
+        self.pipeline = pipeline
+        environment = {
+            "GROUP_ARN": registry.group_arn,
+            "PARAMETER_NAME": self.parameter_name,
+            "ARTIFACTS_URL": registry.artifacts.s3_url_for_object(registry.artifacts_prefix),
+            "TOPIC_ARN": self.topic.topic_arn,
+            "EVENT_BUS_NAME": self.event_bus.event_bus_name,
+        }
+        if pipeline is not None:
+            environment["PIPELINE_NAME"] = pipeline.pipeline_name
+        self.function, grantee = handler_function(
+            self,
+            "Function",
+            function="registry",
+            key=self.encryption_key,
+            description=f"Records approved versions of {registry.group_name} and starts the deploy",
+            timeout=Duration.minutes(1),
+            environment=environment,
+            removal_policy=removal_policy,
+        )
+        parameter_arn = Arn.format(
+            ArnComponents(
+                service="ssm",
+                resource="parameter",
+                resource_name=self.parameter_name.lstrip("/"),
+            ),
+            stack,
+        )
+        grantee.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ssm:GetParameter", "ssm:PutParameter"], resources=[parameter_arn]
+            )
+        )
+        grantee.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:ListModelPackages"],
+                resources=[registry.group_arn, registry.versions_arn],
+            )
+        )
+        registry.grant_write_back(grantee)
+        if pipeline is not None:
+            grantee.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["codepipeline:StartPipelineExecution"],
+                    resources=[pipeline.pipeline_arn],
+                )
+            )
+        self.topic.grant_publish(grantee)
+        self.event_bus.grant_put_events_to(grantee)
+        compliance.acknowledge_resource(
+            grantee.policy,
+            "The versions of the one model package group (model-package/<group>/*): which "
+            "version is approved is known only when its event arrives.",
+            "AwsSolutions-IAM5",
+            registry.versions_arn,
+        )
+        compliance.acknowledge(
+            grantee.policy,
+            "Publishing to the KMS-encrypted topic needs kms:GenerateDataKey* (the family of "
+            "data-key calls SNS makes) on that one key.",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        )
+        queue = dead_letter_queue(
+            self,
+            "DeadLetterQueue",
+            key=self.encryption_key,
+            dead_letter_of="the state-change rule's target",
+        )
+        self.dead_letter_alarm = dead_letter_alarm(
+            self,
+            "DeadLetterAlarm",
+            queue=queue,
+            topic=self.topic,
+            description=(
+                f"A state change of {registry.group_name} was not recorded: run the function "
+                "again with the event, or approve the version again"
+            ),
+        )
+        registry_account = registry.env.account
+        if registry_account != stack.account:
+            events.CfnEventBusPolicy(
+                self,
+                "AcceptRegistryEvents",
+                statement_id=f"AcceptModelPackageStateChanges-{registry.group_name}"[:64],
+                statement={
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{stack.partition}:iam::{registry_account}:root"},
+                    "Action": "events:PutEvents",
+                    "Resource": Arn.format(
+                        ArnComponents(
+                            service="events", resource="event-bus", resource_name="default"
+                        ),
+                        stack,
+                    ),
+                    "Condition": {"StringEquals": {"events:source": "aws.sagemaker"}},
+                },
+            )
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            description=f"Records the approved versions of {registry.group_name}",
+            event_pattern=approval_events(registry.group_name, [registry_account]),
+            targets=[
+                targets.LambdaFunction(self.function, retry_attempts=4, dead_letter_queue=queue)
+            ],
+        )
+
+    def approved_version(self, scope: Construct) -> str:
+        """The recorded version ARN, resolved by CloudFormation at each deploy (this account).
+
+        An ``AWS::SSM::Parameter::Value<String>`` parameter of ``scope``'s
+        stack, for a stack deployed in this construct's account and Region;
+        pass it to :meth:`ModelRegistryBase.version_from_arn`.
+        """
+        from aws_cdk import aws_ssm as ssm  # noqa: PLC0415
+
+        return ssm.StringParameter.value_for_string_parameter(scope, self.parameter_name)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_codepipeline as codepipeline
 from cdk_sagemaker_hosting import Endpoint, InstanceVariant, Model
 from cdk_sagemaker_hosting.compliance import acknowledge
-from cdk_sagemaker_hosting.registry import ModelRegistry, ModelRegistryAttributes
+from cdk_sagemaker_hosting.registry import ModelRegistry, ModelRegistryAttributes, PromotionTrigger
 
 REGION = "us-east-1"
 REGISTRY = "111111111111"
@@ -74,12 +75,27 @@ class HostingStack(cdk.Stack):
         )
 
 
+class ToolingStack(cdk.Stack):
+    """Where the pipeline runs: the approvals arrive, the record is kept, the deploy starts."""
+
+    def __init__(self, scope: Any, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        pipeline = codepipeline.Pipeline.from_pipeline_arn(
+            self, "Release", f"arn:aws:codepipeline:{REGION}:{TOOLING}:churn-release"
+        )
+        self.trigger = PromotionTrigger(
+            self, "Promotion", registry=imported_registry(self), pipeline=pipeline
+        )
+
+
 def build(app: cdk.App, version: int = 3) -> dict[str, cdk.Stack]:
     """The registry stage and one hosting stage per account."""
     stacks: dict[str, cdk.Stack] = {}
     env = cdk.Environment(account=REGISTRY, region=REGION)
     stage = cdk.Stage(app, "Registry", env=env)
     stacks["registry"] = RegistryStack(stage, "registry")
+    stage = cdk.Stage(app, "Tooling", env=cdk.Environment(account=TOOLING, region=REGION))
+    stacks["tooling"] = ToolingStack(stage, "promotion")
     for name, account in STAGES.items():
         stage = cdk.Stage(app, name, env=cdk.Environment(account=account, region=REGION))
         stacks[name] = HostingStack(stage, "hosting", version=version)
