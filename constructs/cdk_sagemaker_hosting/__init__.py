@@ -50,6 +50,12 @@ if TYPE_CHECKING:
         ModelData,
     )
     from cdk_sagemaker_hosting.monitoring import AlarmThresholds, EndpointMonitoring
+    from cdk_sagemaker_hosting.registry import (
+        ModelPackage,
+        ModelRegistry,
+        ModelRegistryAttributes,
+        PromotionTrigger,
+    )
     from cdk_sagemaker_hosting.scaling import VariantScaling
     from cdk_sagemaker_hosting.traffic_shift import MetricComparison, TrafficShift
     from cdk_sagemaker_hosting.validation import ValidationError
@@ -107,8 +113,12 @@ __all__ = [
     "MetricComparison",
     "Model",
     "ModelData",
+    "ModelPackage",
+    "ModelRegistry",
+    "ModelRegistryAttributes",
     "PartnerPlan",
     "PlacementStrategy",
+    "PromotionTrigger",
     "RoutingStrategy",
     "ScaleInStrategy",
     "ScheduledBatchTransform",
@@ -152,6 +162,10 @@ _MODULES = {
     "Model": "cdk_sagemaker_hosting.model",
     "ModelData": "cdk_sagemaker_hosting.model",
     "RoutingStrategy": "cdk_sagemaker_hosting.variants",
+    "ModelPackage": "cdk_sagemaker_hosting.registry",
+    "ModelRegistry": "cdk_sagemaker_hosting.registry",
+    "ModelRegistryAttributes": "cdk_sagemaker_hosting.registry",
+    "PromotionTrigger": "cdk_sagemaker_hosting.registry",
     "ScheduledBatchTransform": "cdk_sagemaker_hosting.batch_transform",
     "ServerlessVariant": "cdk_sagemaker_hosting.variants",
     "TrafficRouting": "cdk_sagemaker_hosting.deployment",
