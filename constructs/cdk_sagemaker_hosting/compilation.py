@@ -6,7 +6,7 @@ a custom resource answered by a Step Functions workflow: it starts one
 polls until the job completes, failing the deploy with the job's
 ``FailureReason`` otherwise (``lambda/compilation/``). Its output,
 :attr:`CompiledModel.model_data` (or ``ModelData.from_compilation``), is the
-compiled artifact's S3 location, which a :class:`~cdk_sagemaker_hosting.model.Model`
+compiled artifact's S3 location, which a :class:`Model`
 uses like any model data.
 
 At synth, the target is checked against botocore's enums, the data shape,
@@ -254,7 +254,7 @@ class CompiledModel(Construct):
     inputs compiles nothing, changed inputs compile anew, and a failed job
     fails the deploy with SageMaker's ``FailureReason``. Use
     :attr:`model_data` (or ``ModelData.from_compilation(compiled)``) as a
-    :class:`~cdk_sagemaker_hosting.model.Model`'s model data.
+    :class:`Model`'s model data.
 
     The compilation role may read the source artifact only, and write (with
     the output bucket's key) under ``output_prefix`` only. The handler
@@ -760,7 +760,7 @@ class CompiledModel(Construct):
 
     @property
     def model_data(self) -> ModelData:
-        """The compiled artifact, as a :class:`~cdk_sagemaker_hosting.model.Model`'s model data."""
+        """The compiled artifact, as a :class:`Model`'s model data."""
         return _CompiledModelData(self)
 
     @property
