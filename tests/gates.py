@@ -1,7 +1,8 @@
 """The compliance gates every synthesised app passes.
 
 cdk-nag's five packs (at synth), cfn-lint, checkov and the AWS Control Tower
-proactive-control rules in cfn-guard (over the templates).
+proactive-control rules in cfn-guard (over the templates), and parliament
+(over every IAM policy document in them).
 """
 
 from __future__ import annotations
@@ -576,7 +577,7 @@ for item in json.load(sys.stdin):
     for finding in findings:
         if not is_finding_filtered(finding, "LOW"):
             # The community auditors name the actions in the location, not the detail.
-            where = {k: v for k, v in finding.location.items() if k == "actions"}
+            where = {k: sorted(v) for k, v in finding.location.items() if k == "actions"}
             detail = finding.detail or where or None
             out.append({"index": item["index"], "issue": finding.issue, "detail": detail})
 json.dump(out, sys.stdout)

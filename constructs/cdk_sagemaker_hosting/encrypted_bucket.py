@@ -43,6 +43,27 @@ def _acknowledge_no_lock_or_events(bucket: s3.Bucket) -> None:
     )
 
 
+def _acknowledge_tls_statements(bucket: s3.Bucket) -> None:
+    """The IAM policy linter's findings on the TLS statements CDK writes, and why they stand."""
+    if bucket.policy is None:  # enforce_ssl always makes one
+        return
+    acknowledge(
+        bucket.policy,
+        "The TLS 1.2 deny that minimum_tls_version writes covers s3:*, and parliament lists "
+        "s3:TlsVersion for neither s3:InitiateReplication nor "
+        "s3:PutAccessPointPublicAccessBlock: on an action without the key NumericLessThan is "
+        "false and the statement denies nothing, while the aws:SecureTransport deny beside it "
+        "still covers every action.",
+        parliament=["UNKNOWN_CONDITION_FOR_ACTION"],
+    )
+    acknowledge(
+        bucket.policy,
+        "s3:TlsVersion is a numeric key compared with 1.2, the value AWS documents for it; "
+        "parliament's numeric check accepts whole numbers only.",
+        parliament=["MISMATCHED_TYPE"],
+    )
+
+
 class EncryptedBucket(Construct):
     """A versioned S3 bucket encrypted with a customer-managed KMS key.
 
@@ -141,6 +162,7 @@ class EncryptedBucket(Construct):
                 guard=["s3_bucket_logging_enabled_check"],
             )
             _acknowledge_no_lock_or_events(logs_bucket)
+            _acknowledge_tls_statements(logs_bucket)
             server_access_logs_bucket = logs_bucket
         self.access_logs_bucket: s3.IBucket = server_access_logs_bucket
 
@@ -165,6 +187,7 @@ class EncryptedBucket(Construct):
             **secure,
         )
         _acknowledge_no_lock_or_events(self.bucket)
+        _acknowledge_tls_statements(self.bucket)
         #: Least-privilege grants on this bucket and its key.
         self.access = BucketAccess(self.bucket, self.encryption_key)
 

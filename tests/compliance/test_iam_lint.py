@@ -83,7 +83,6 @@ def test_no_unacknowledged_iam_lint_findings(
     assert open_findings == [], "\n".join(map(str, open_findings))
 
 
-@pytest.mark.xfail(reason="the acknowledgements land in the next commits", strict=True)
 def test_every_iam_lint_acknowledgement_silences_a_real_finding(
     all_templates: dict[str, Any], findings: list[tuple[str, str, str, str]]
 ) -> None:
