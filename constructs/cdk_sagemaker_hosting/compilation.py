@@ -430,7 +430,7 @@ class CompiledModel(Construct):
             )
         if version is None:
             return framework
-        low, high = validation.sagemaker_shapes()["FrameworkVersion"].get("min", 3), 10
+        low, high = (int(n or 0) for n in validation.service_range("FrameworkVersion"))
         if not isinstance(version, str) or not re.fullmatch(r"[0-9]\.[A-Za-z0-9.]+", version):
             validation.fail(self, "framework_version", version, "must look like 2.0 or 1.15.3")
         if not low <= len(version) <= high:
@@ -694,10 +694,20 @@ class CompiledModel(Construct):
             )
             return task
 
-        respond_failed = invoke("RespondFailed", "respond", None).next(
+        answer_failed = invoke("RespondFailed", "respond", None)
+        answer_done = invoke("Respond", "respond", None)
+        for answer in (answer_failed, answer_done):
+            # The same answer put again is harmless; no answer leaves CloudFormation waiting.
+            answer.add_retry(
+                errors=["States.TaskFailed"],
+                interval=Duration.seconds(5),
+                max_attempts=3,
+                backoff_rate=2,
+            )
+        respond_failed = answer_failed.next(
             sfn.Fail(self, "Failed", error="CompilationFailed", cause_path="$.Error.Cause")
         )
-        respond_done = invoke("Respond", "respond", None).next(sfn.Succeed(self, "Done"))
+        respond_done = answer_done.next(sfn.Succeed(self, "Done"))
         on_event = invoke("OnEvent", "on_event", "$.OnEvent")
         on_event.add_catch(respond_failed, errors=["States.ALL"], result_path="$.Error")
         is_complete = invoke("IsComplete", "is_complete", "$.IsComplete")
