@@ -399,3 +399,57 @@ def test_another_image_is_a_warning_naming_neos(stack: cdk.Stack, image: str) ->
     text = json.dumps(warnings[0].entry.data)
     assert "sagemaker-inference-pytorch:<version>-cpu-py3" in text
     assert WARNING_OWN_IMAGE in text
+
+
+def test_an_inference_component_is_checked_on_its_variants_instance_type() -> None:
+    from cdk_sagemaker_hosting import ComponentVariant, ComputeRequirements, InferenceComponent
+
+    app = new_app()
+    stack = cdk.Stack(app, "S")
+    made = compiled(stack)
+    endpoint = Endpoint(
+        stack,
+        "Endpoint",
+        variants=[ComponentVariant(instance_type="ml.m5.xlarge", initial_instance_count=2)],
+    )
+    InferenceComponent(
+        stack,
+        "Component",
+        endpoint=endpoint,
+        model=Model(
+            stack,
+            "Model",
+            image=ContainerImage.from_registry(NEO_IMAGE),
+            model_data=ModelData.from_compilation(made),
+        ),
+        requirements=ComputeRequirements(min_memory_mb=1024, cpu_cores=1),
+    )
+    message = synth_error(app)
+    assert "inference component S/Component runs it on ml.m5.xlarge" in message
+
+
+def test_a_scheduled_batch_transform_is_checked_on_its_instance_type() -> None:
+    from aws_cdk import aws_events as events
+    from cdk_sagemaker_hosting import ScheduledBatchTransform
+
+    app = new_app()
+    stack = cdk.Stack(app, "S")
+    bucket = EncryptedBucket(stack, "Artifacts")
+    made = compiled(stack, bucket)
+    model = Model(
+        stack,
+        "Model",
+        image=ContainerImage.from_registry(NEO_IMAGE),
+        model_data=ModelData.from_compilation(made),
+    )
+    ScheduledBatchTransform(
+        stack,
+        "Nightly",
+        model=model,
+        input_bucket=bucket,
+        input_prefix="batch/in/",
+        output_prefix="batch/out/",
+        schedule=events.Schedule.cron(hour="2", minute="0"),
+        instance_type="ml.m5.xlarge",
+    )
+    assert "batch transform S/Nightly runs it on ml.m5.xlarge" in synth_error(app)
