@@ -307,6 +307,8 @@ def dropped_properties(emulator: Emulator, endpoints: dict[str, Any]) -> list[st
     dropped = set()
     for name, ep in endpoints.items():
         for variant in ep["variants"].values():
+            if not variant["containers"]:  # inference components: no model of the variant's own
+                continue
             if not sm.describe_model(ModelName=variant["model"]).get("EnableNetworkIsolation"):
                 dropped.add("AWS::SageMaker::Model EnableNetworkIsolation (reads back false)")
             for url in variant["model_data"]:
@@ -343,7 +345,8 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
         config = sm.describe_endpoint_config(EndpointConfigName=desc["EndpointConfigName"])
         variants = {}
         for v in config["ProductionVariants"]:
-            model = sm.describe_model(ModelName=v["ModelName"])
+            # A variant hosting inference components has no model of its own.
+            model = sm.describe_model(ModelName=v["ModelName"]) if "ModelName" in v else {}
             live = next(
                 (
                     p
@@ -352,14 +355,14 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
                 ),
                 {},
             )
-            containers = model.get("Containers") or [model.get("PrimaryContainer", {})]
+            containers = model.get("Containers") or ([model["PrimaryContainer"]] if model else [])
             variants[v["VariantName"]] = {
                 # moto omits CurrentWeight when it is zero
                 "weight": live.get("CurrentWeight", 0.0 if live else v["InitialVariantWeight"]),
                 "instances": v.get("InitialInstanceCount"),
                 "instance_type": v.get("InstanceType"),
-                "model": v["ModelName"],
-                "containers": len(containers),
+                "model": v.get("ModelName", "(inference components)"),
+                "containers": len(containers) if model else 0,
                 "model_data": [c.get("ModelDataUrl") for c in containers],
             }
         capture = config.get("DataCaptureConfig") or {}

@@ -71,6 +71,15 @@ Fixes (moto 5.2.5):
     up; the others still are. (The ``AWS::SageMaker::InferenceComponent``
     resources themselves are not emulated: moto has no such resource or
     API, so the local deploy lists them as not emulated.)
+
+``change-set-depends-on``
+    ``ExecuteChangeSet`` creates the resources it adds in template order and
+    ignores ``DependsOn`` (``CreateStack`` honours it). The HTTPS front's
+    ``AWS::ApiGateway::Deployment`` depends on its methods, but comes first
+    in the template, so moto refused it ("The REST API doesn't contain any
+    methods") and answered the CLI with a JSON error, which the CDK CLI
+    reports as "@aws-sdk XML parse error". Added resources are created in
+    ``DependsOn`` order, as ``CreateStack`` does.
 """
 
 from __future__ import annotations
@@ -95,6 +104,7 @@ FIXES = (
     "kms-key-policy",
     "instance-types",
     "component-variants",
+    "change-set-depends-on",
 )
 
 _execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
@@ -189,6 +199,30 @@ def _validate_variants_with_models(self: Any, production_variants: list[dict[str
 
 
 #: (object, attribute, replacement) of every fix, so tests can apply them in a context.
+_build_resource_diff = cfn_parsing.ResourceMap.build_resource_diff
+
+
+def _resource_diff_in_dependency_order(
+    self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    diff = _build_resource_diff(self, other_template, parameters)
+    resources = other_template["Resources"]
+    added, ordered = set(diff["Add"]), []
+
+    def visit(name: str) -> None:
+        if name not in added:
+            return
+        added.discard(name)
+        depends_on = resources[name].get("DependsOn", [])
+        for dependency in [depends_on] if isinstance(depends_on, str) else depends_on:
+            visit(dependency)
+        ordered.append(name)
+
+    for name in list(diff["Add"]):
+        visit(name)
+    return {**diff, "Add": ordered}
+
+
 PATCHES: tuple[tuple[Any, str, Any], ...] = (
     (cfn_models.CloudFormationBackend, "execute_change_set", _execute_change_set_with_outputs),
     (cfn_models.CloudFormationBackend, "create_change_set", _create_change_set_with_imports),
@@ -215,6 +249,7 @@ PATCHES: tuple[tuple[Any, str, Any], ...] = (
         "validate_production_variants",
         _validate_variants_with_models,
     ),
+    (cfn_parsing.ResourceMap, "build_resource_diff", _resource_diff_in_dependency_order),
 )
 
 

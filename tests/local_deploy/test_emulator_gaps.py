@@ -124,6 +124,7 @@ def test_every_fix_is_covered_here() -> None:
         "kms-key-policy",
         "instance-types",
         "component-variants",
+        "change-set-depends-on",
     )
 
 
@@ -336,3 +337,39 @@ def test_component_variants(fixed: bool) -> None:
         else:
             with pytest.raises(KeyError, match="ModelName"):
                 cfn.create_stack(StackName="components", TemplateBody=template)
+
+
+#: An API whose deployment comes before the method it depends on, as the CDK writes it.
+API_DEPLOYED_BEFORE_ITS_METHOD = {
+    "Resources": {
+        "Deployment": {
+            "Type": "AWS::ApiGateway::Deployment",
+            "Properties": {"RestApiId": {"Ref": "Api"}},
+            "DependsOn": ["Method"],
+        },
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "front"}},
+        "Method": {
+            "Type": "AWS::ApiGateway::Method",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "ResourceId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                "HttpMethod": "POST",
+                "AuthorizationType": "AWS_IAM",
+                "Integration": {"Type": "MOCK", "IntegrationHttpMethod": "POST", "Uri": ""},
+            },
+        },
+    }
+}
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_change_set_depends_on(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        if fixed:
+            create_by_change_set("front", API_DEPLOYED_BEFORE_ITS_METHOD)
+            (api,) = boto3.client("apigateway", REGION).get_rest_apis()["items"]
+            deployments = boto3.client("apigateway", REGION).get_deployments(restApiId=api["id"])
+            assert len(deployments["items"]) == 1
+        else:
+            with pytest.raises(Exception, match="contain any methods"):
+                create_by_change_set("front", API_DEPLOYED_BEFORE_ITS_METHOD)
