@@ -666,6 +666,12 @@ class CompiledModel(Construct):
             "AwsSolutions-IAM5",
             jobs,
         )
+        compliance.acknowledge(
+            principal.policy,
+            "iam:PassRole on the compilation role only, and only to SageMaker "
+            "(iam:PassedToService): CreateCompilationJob runs the job with the role it is passed.",
+            parliament=["PERMISSIONS_MANAGEMENT_ACTIONS"],
+        )
         # Whether an earlier artifact is still there, and (DESTROY) deleting it.
         self._output.add_read_prefix(principal, self.output_prefix)
         if removal_policy is RemovalPolicy.DESTROY:
