@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
+from cdk_sagemaker_hosting.compliance import acknowledge
 from constructs import Construct
 
 #: The warning an imported key gets: its policy cannot be changed here.
@@ -40,6 +41,13 @@ def encryption_key(
         removal_policy=removal_policy,
     )
     restrict_grants(key)
+    acknowledge(
+        key,
+        "The account statement of the key policy (kms:* for the account root, AWS's default) "
+        "lets the account's IAM policies manage the key, so it can never become unmanageable; "
+        "grants are held to AWS resources by DenyGrantsExceptForAwsResources.",
+        parliament=["PERMISSIONS_MANAGEMENT_ACTIONS"],
+    )
     return key
 
 
@@ -78,8 +86,8 @@ def allow_service(
     key: kms.IKey,
     statement: iam.PolicyStatement,
     what: str,
-) -> None:
-    """Add ``statement`` to ``key``'s policy when ``scope``'s stack owns the key.
+) -> bool:
+    """Add ``statement`` to ``key``'s policy when ``scope``'s stack owns the key; True if added.
 
     A key of another stack is never changed behind its owner's back, and an
     imported key's policy cannot be: a warning says what to add, with the
@@ -94,13 +102,15 @@ def allow_service(
             f"the encryption key {key.node.path} belongs to another stack, whose key policy "
             f"is left as it is: allow {what} there (statement: {document}).",
         )
-        return
+        return False
     if not key.add_to_resource_policy(statement).statement_added:
         Annotations.of(scope).add_warning_v2(
             WARNING_IMPORTED_KEY,
             "the encryption key is imported, so its key policy cannot be changed here: allow "
             f"{what}.",
         )
+        return False
+    return True
 
 
 def allow_logs_to_use_key(scope: Construct, key: kms.IKey, log_group_name: str) -> None:
@@ -118,7 +128,7 @@ def allow_logs_to_use_key(scope: Construct, key: kms.IKey, log_group_name: str) 
         ),
         stack,
     )
-    allow_service(
+    added = allow_service(
         scope,
         key,
         iam.PolicyStatement(
@@ -137,6 +147,14 @@ def allow_logs_to_use_key(scope: Construct, key: kms.IKey, log_group_name: str) 
         ),
         f"the CloudWatch Logs service to use it for log group {log_group_name}",
     )
+    if added:
+        acknowledge(
+            key,
+            "kms:EncryptionContext:aws:logs:arn holds the log group's ARN, compared with "
+            "ArnEquals as AWS's CloudWatch Logs guide does; parliament asks for a string "
+            "operator because KMS types every encryption-context key as a string.",
+            parliament=["MISMATCHED_TYPE"],
+        )
 
 
 def encrypted_topic(scope: Construct, construct_id: str, key: kms.IKey) -> sns.Topic:
