@@ -150,6 +150,14 @@ def _grant_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
     principal.add_to_principal_policy(
         iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
     )
+    if isinstance(principal, ManagedPolicyPrincipal):
+        acknowledge(
+            principal.policy,
+            "ecr:GetAuthorizationToken returns the registry token SageMaker needs to pull the "
+            "model's image; the token authorises only the pulls the repository statement "
+            "beside it allows, and the action has no resource-level permission.",
+            parliament=["CREDENTIALS_EXPOSURE"],
+        )
 
 
 class ModelData(abc.ABC):
@@ -502,6 +510,7 @@ class Model(Construct):
                 "SageMaker makes the interfaces, so their IDs are unknown at synth; the "
                 "Describe actions have no resource-level permissions.",
                 checkov=["CKV_AWS_109", "CKV_AWS_111"],
+                parliament=["RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"],
             )
         acknowledge(
             self._principal.policy,
