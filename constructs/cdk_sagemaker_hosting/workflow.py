@@ -344,6 +344,13 @@ def logged_state_machine(
         "documents Resource '*' for them; the state machine's other permissions are scoped.",
         "AwsSolutions-IAM5[Resource::*]",
     )
+    compliance.acknowledge(
+        principal.policy,
+        "logs:PutResourcePolicy is in the set AWS documents for a state machine's log "
+        "delivery: CloudWatch Logs' vended delivery writes the log group's resource policy "
+        "with the caller's permissions; the action has no resource-level permission.",
+        parliament=["PERMISSIONS_MANAGEMENT_ACTIONS"],
+    )
     return LoggedStateMachine(machine, principal, role, log_group)
 
 
