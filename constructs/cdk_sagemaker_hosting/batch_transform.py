@@ -32,8 +32,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from cdk_sagemaker_hosting import validation
-from cdk_sagemaker_hosting.compliance import acknowledge_resource
+from cdk_sagemaker_hosting.compliance import acknowledge, acknowledge_resource
 from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
+from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.model import InferenceExecution, Model
 from cdk_sagemaker_hosting.workflow import Workflow, check_schedule
 from constructs import Construct
@@ -340,6 +341,14 @@ class ScheduledBatchTransform(Workflow):
                     actions=["kms:DescribeKey"], resources=[self.encryption_key.key_arn]
                 )
             )
+            if isinstance(model.grant_principal, ManagedPolicyPrincipal):
+                acknowledge(
+                    model.grant_principal.policy,
+                    "kms:CreateGrant on the job's volume key only, and only for an AWS "
+                    "resource (kms:GrantIsForAWSResource): SageMaker grants the transform "
+                    "instances' volumes use of the key with the model's role.",
+                    parliament=["PERMISSIONS_MANAGEMENT_ACTIONS"],
+                )
 
         name_run = sfn.Pass(
             self,
@@ -429,6 +438,12 @@ class ScheduledBatchTransform(Workflow):
             f"({self.job_name_prefix}-*), the narrowest resource IAM can name for them.",
             "AwsSolutions-IAM5",
             self._job_arn_pattern(stack),
+        )
+        acknowledge(
+            principal.policy,
+            "iam:PassRole on the model's role only, and only to SageMaker "
+            "(iam:PassedToService): CreateTransformJob runs the job with the role it is passed.",
+            parliament=["PERMISSIONS_MANAGEMENT_ACTIONS"],
         )
         self.rule = self._add_schedule(
             schedule,
