@@ -673,6 +673,13 @@ class DriftMonitor(Workflow):
             "AwsSolutions-IAM5",
             self.report_access.arn_for_objects(f"{scratch}*"),
         )
+        compliance.acknowledge(
+            principal.policy,
+            "states:DescribeExecution names standard (execution:) and express (express:) "
+            "executions as alternatives; parliament requires both. The Map's children are "
+            f"standard executions (ExecutionType STANDARD), matched by execution:{name}/*.",
+            parliament=["RESOURCE_MISMATCH"],
+        )
 
     def _state_machine_statements(self, stack: Stack, name: str) -> list[iam.PolicyStatement]:
         """The Distributed Map runs child workflows of this state machine."""
