@@ -87,6 +87,12 @@ def table(report: dict[str, Any]) -> str:
     out = [summary(report), "", *lines]
     if notes:
         out += ["", "why:", *(f"  {n}" for n in notes)]
+    skipped = [
+        f"{f['name']}" + (f" ({f['note']})" if f.get("note") else "")
+        for f in report.get("not_checked", [])
+    ]
+    if skipped:
+        out += ["", "not checked:", *(f"  {n}" for n in skipped)]
     out.append("")
     out.append("x = score / threshold; missing = live share (baseline share)")
     return "\n".join(out) + "\n"
@@ -132,6 +138,16 @@ td,th{padding:.25rem .6rem;border-bottom:1px solid #e4e7eb;text-align:left}
 .key span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
 .feature{border-top:1px solid #e4e7eb;margin-top:1rem}.muted{color:#616e7c}
 """
+
+
+def _not_checked(report: dict[str, Any]) -> str:
+    items = [
+        f"<li>{html.escape(f['name'])}"
+        + (f": {html.escape(f['note'])}" if f.get("note") else "")
+        + "</li>"
+        for f in report.get("not_checked", [])
+    ]
+    return f"<h2>Not checked</h2><ul>{''.join(items)}</ul>" if items else ""
 
 
 def page(report: dict[str, Any]) -> str:
@@ -183,5 +199,5 @@ def page(report: dict[str, Any]) -> str:
         "<table><thead><tr><th>feature</th><th>type</th><th>metric</th><th>score</th>"
         "<th>threshold</th><th>score / threshold</th><th>verdict</th><th>values</th>"
         f"<th>missing</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f"{''.join(sections)}</body></html>\n"
+        f"{''.join(sections)}{_not_checked(report)}</body></html>\n"
     )

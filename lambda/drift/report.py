@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import stats
-from .baseline import CATEGORICAL, NUMERIC, Baseline
+from .baseline import CATEGORICAL, IGNORED, NUMERIC, Baseline
 from .counts import CategoricalCounts, Counts
 from .rules import ConfigError, Problem, is_number, is_whole
 
@@ -268,4 +268,7 @@ def score(
         },
         "thresholds": thresholds.to_json(),
         "features": features,
+        "not_checked": [
+            {"name": f.name, "note": f.note} for f in baseline.features if f.kind == IGNORED
+        ],
     }

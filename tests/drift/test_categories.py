@@ -7,7 +7,7 @@ import uuid
 
 import numpy as np
 import pytest
-from cdk_sagemaker_hosting._lambda.drift import stats
+from cdk_sagemaker_hosting._lambda.drift import render, stats
 from cdk_sagemaker_hosting._lambda.drift.baseline import CATEGORICAL, IGNORED, build, category_key
 from cdk_sagemaker_hosting._lambda.drift.counts import Counts
 from cdk_sagemaker_hosting._lambda.drift.report import Thresholds, score
@@ -82,6 +82,14 @@ def test_an_id_column_is_left_out_with_a_note() -> None:
     assert kind.kind == CATEGORICAL
     kept = build(["request_id", "kind"], rows, types={"request_id": CATEGORICAL})
     assert kept.features[0].kind == CATEGORICAL and kept.features[0].note == ""
+    # the note is in every report, its table and its page
+    counts = Counts(base)
+    counts.add_lines([capture_line(f"{uuid.uuid4()},a") for _ in range(600)])
+    report = score(base, counts)
+    assert report["not_checked"] == [{"name": "request_id", "note": request_id.note}]
+    assert [f["name"] for f in report["features"]] == ["kind"]
+    assert f"not checked:\n  request_id ({request_id.note})" in render.table(report)
+    assert "<h2>Not checked</h2><ul><li>request_id: not checked" in render.page(report)
 
 
 def test_many_categories_need_more_values_than_few() -> None:
