@@ -253,7 +253,13 @@ def _kll_feature(name: str, kll: Mapping[str, Any], stats: Mapping[str, Any], bi
     values = sorted({v for v, _ in items})
     distinct = values if len(values) <= DEFAULT_MAX_DISCRETE else None
     scale = _KLL_EXPANSION / weight
-    expanded = [v for v, w in items for _ in range(max(1, round(w * scale)))]
+    # Each item repeated in proportion to its weight (cumulative rounding, so
+    # light items are neither dropped nor over-weighted).
+    expanded: list[float] = []
+    cumulative = 0.0
+    for value, w in items:
+        cumulative += w * scale
+        expanded.extend([value] * (round(cumulative) - len(expanded)))
     edges = numeric_edges(expanded, bins, distinct=distinct)
     weights = [0.0] * (len(edges) + 1)
     for value, w in items:

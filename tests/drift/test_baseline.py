@@ -239,3 +239,34 @@ def test_json_lines_with_nested_values_are_categories() -> None:
     built = build(columns, rows)
     assert built.features[0].kind == CATEGORICAL
     assert set(built.features[0].categories) == {"[1,2]", '{"k":1}', "x"}
+
+
+def test_a_sketch_of_several_levels_gives_edges_near_the_exact_quantiles() -> None:
+    """Items of weight 1, 4 and 8 side by side, as a KLL sketch's compactors hold them."""
+    import numpy as np
+
+    rng = np.random.default_rng(9)
+    values = rng.lognormal(2, 1, 20_000)
+    parts = np.split(rng.permutation(values), [2_000, 18_000])
+    data: list[list[float]] = [sorted(parts[0].tolist()), [], [], []]
+    data[2] = sorted(parts[1].tolist())[2::4]
+    data[3] = sorted(parts[2].tolist())[4::8]
+    stats = {
+        "version": 0,
+        "dataset": {"item_count": 20_000},
+        "features": [
+            {
+                "name": "amount",
+                "inferred_type": "Fractional",
+                "numerical_statistics": {
+                    "common": {"num_present": 20_000, "num_missing": 0},
+                    "distribution": {"kll": {"buckets": [], "sketch": {"data": data}}},
+                },
+            }
+        ],
+    }
+    (amount,) = baseline.from_model_monitor(stats).features
+    points = [0.01, 0.025, 0.05, *(i / 10 for i in range(1, 10)), 0.95, 0.975, 0.99]
+    ranks = np.searchsorted(np.sort(values), amount.edges) / len(values)
+    assert np.max(np.abs(ranks - np.array(points))) < 0.01
+    assert sum(amount.counts) == 20_000
