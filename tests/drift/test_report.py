@@ -174,6 +174,8 @@ def test_report_is_json_and_names_every_rejection() -> None:
         ({"min_records": 0}, "min_records=0 is invalid: must be a whole number, at least 1"),
         ({"min_records": 50.5}, "min_records=50.5 is invalid: must be a whole number, at least 1"),
         ({"epsilon": 1}, "epsilon=1 is invalid: must be a proportion above 0 and below 1"),
+        ({"new_categories": 0}, "new_categories=0 is invalid: must be above 0 and at most 1"),
+        ({"dataset_share": 0}, "dataset_share=0 is invalid: must be above 0 and at most 1"),
         (
             {"categorical_metric": "chi2"},
             "categorical_metric='chi2' is invalid: one of jensen_shannon, linf",
@@ -191,6 +193,11 @@ def test_bad_thresholds(kwargs: dict[str, object], message: str) -> None:
         score(BASELINE, counts_of(live_payloads(600)), thresholds)
     with pytest.raises(ConfigError, match=re.escape(message)):
         Thresholds.from_json(dict(kwargs))
+
+
+def test_none_means_the_default_rule_for_share_and_epsilon() -> None:
+    assert Thresholds(dataset_share=None, epsilon=None).problems() == []
+    assert Thresholds.from_json({"dataset_share": 0.5, "epsilon": 1e-4}).dataset_share == 0.5
 
 
 def test_every_broken_threshold_is_named() -> None:
