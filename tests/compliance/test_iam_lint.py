@@ -74,7 +74,6 @@ def test_every_policy_document_is_linted(
     assert "'Fn::" not in text
 
 
-@pytest.mark.xfail(reason="the acknowledgements land in the next commits", strict=True)
 def test_no_unacknowledged_iam_lint_findings(
     all_templates: dict[str, Any], findings: list[tuple[str, str, str, str]]
 ) -> None:
