@@ -32,9 +32,9 @@ DEFAULT_BINS = 10
 TAIL_QUANTILES = (0.01, 0.025, 0.05)
 #: A numeric feature with at most this many distinct values gets a bin per value.
 DEFAULT_MAX_DISCRETE = 20
-#: Chance margin of :func:`min_sample`: the expected chance score plus four of
-#: its standard deviations must stay under the threshold.
-CHANCE_SIGMAS = 4.0
+#: Chance margin of :func:`min_sample`: the chi-square quantile chance exceeds
+#: once in 10,000 windows (its normal deviate, 3.719) must score under the threshold.
+CHANCE_Z = 3.719
 
 
 def quantile(sorted_values: Sequence[float], q: float) -> float:
@@ -215,15 +215,16 @@ def min_sample(metric: str, threshold: float, expected: Sequence[int]) -> float:
     values, ``n_e`` baseline ones). PSI is about ``chi2``, the Jensen-Shannon
     divergence (bits) about ``chi2 / (8 ln 2)``, and L-infinity squared at
     most ``max(e) * chi2``. The sample is large enough when the chi-square's
-    mean plus :data:`CHANCE_SIGMAS` standard deviations scores under the
-    threshold. ``inf`` when even an endless window cannot (the baseline is
-    too small for its number of bins).
+    quantile of 1 - 1e-4 (Wilson and Hilferty's approximation, :data:`CHANCE_Z`)
+    scores under the threshold. ``inf`` when even an endless window cannot
+    (the baseline is too small for its number of bins).
     """
     n_e = sum(expected)
     k = sum(1 for c in expected if c)
     if k <= 1 or n_e == 0:
         return 0.0
-    chi2 = (k - 1) + CHANCE_SIGMAS * math.sqrt(2 * (k - 1))
+    df = k - 1
+    chi2 = df * (1 - 2 / (9 * df) + CHANCE_Z * math.sqrt(2 / (9 * df))) ** 3
     if metric == "psi":
         room = threshold
     elif metric == "jensen_shannon":

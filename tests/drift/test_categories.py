@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 
 import numpy as np
@@ -11,9 +12,10 @@ from cdk_sagemaker_hosting._lambda.drift import render, stats
 from cdk_sagemaker_hosting._lambda.drift.baseline import CATEGORICAL, IGNORED, build, category_key
 from cdk_sagemaker_hosting._lambda.drift.counts import Counts
 from cdk_sagemaker_hosting._lambda.drift.report import Thresholds, score
+from scipy import stats as scipy_stats
 from scipy.spatial.distance import jensenshannon
 
-from tests.drift.helpers import capture_line
+from tests.drift.helpers import capture_line, numpy_psi
 
 RNG = np.random.default_rng(4)
 
@@ -121,12 +123,43 @@ def test_many_categories_need_more_values_than_few() -> None:
     assert large["verdict"] == "no_drift"
 
 
-def test_min_sample_by_hand() -> None:
-    # k = 3 equal bins, baseline endless: chi2 margin 2 + 4 * 2 = 10; PSI 0.2 -> 50 values
-    assert stats.min_sample("psi", 0.2, [10**12] * 3) == pytest.approx(50)
+def test_min_sample_by_hand_and_against_scipys_chi_square() -> None:
+    """Wilson-Hilferty's quantile: never below scipy's exact one, within 8 % (1 % from k = 20)."""
+    for k in (2, 3, 5, 20, 60, 200):
+        exact = float(scipy_stats.chi2.ppf(1 - 1e-4, k - 1))
+        ours = stats.min_sample("psi", 1.0, [10**12] * k)
+        assert exact <= ours <= exact * (1.01 if k >= 20 else 1.08)
+    # k = 3 equal bins, baseline endless: each metric's room for the same chi-square
+    chi2 = stats.min_sample("psi", 1.0, [10**12] * 3)
+    assert stats.min_sample("psi", 0.2, [10**12] * 3) == pytest.approx(chi2 / 0.2)
     assert stats.min_sample("jensen_shannon", 0.1, [10**12] * 3) == pytest.approx(
-        10 / (8 * np.log(2) * 0.01)
+        chi2 / (8 * np.log(2) * 0.01)
     )
-    assert stats.min_sample("linf", 0.1, [10**12] * 3) == pytest.approx(10 / 3 / 0.01)
+    assert stats.min_sample("linf", 0.1, [10**12] * 3) == pytest.approx(chi2 / 3 / 0.01)
     assert stats.min_sample("psi", 0.2, [5, 0]) == 0.0  # one bin: nothing to compare
     assert stats.min_sample("psi", 0.2, [1] * 50) == float("inf")  # baseline too small
+
+
+@pytest.mark.parametrize(
+    ("metric", "threshold", "k"),
+    [("jensen_shannon", 0.1, 60), ("jensen_shannon", 0.1, 5), ("psi", 0.2, 17), ("linf", 0.1, 8)],
+)
+def test_at_the_minimum_sample_chance_rarely_crosses_the_threshold(
+    metric: str, threshold: float, k: int
+) -> None:
+    """Simulated with numpy and scored with scipy: same-distribution windows of min_values."""
+    rng = np.random.default_rng(k)
+    weights = rng.dirichlet(np.ones(k) * 2)
+    expected = rng.multinomial(50_000, weights)
+    n = math.ceil(stats.min_sample(metric, threshold, expected.tolist()))
+    e = expected / expected.sum()
+    scores = []
+    for live in rng.multinomial(n, weights, size=2000):
+        a = live / n
+        if metric == "jensen_shannon":
+            scores.append(jensenshannon(e, a, base=2))
+        elif metric == "linf":
+            scores.append(np.max(np.abs(e - a)))
+        else:
+            scores.append(numpy_psi(expected, live))
+    assert np.mean(np.array(scores) >= threshold) < 0.002, (n, max(scores))
