@@ -93,6 +93,19 @@ def table(report: dict[str, Any]) -> str:
     ]
     if skipped:
         out += ["", "not checked:", *(f"  {n}" for n in skipped)]
+    files = [
+        f"  {f['file']}: "
+        + ", ".join(
+            f"{count} {reason}"
+            for reason, count in {**f["lines_rejected"], **f["records_rejected"]}.items()
+        )
+        for f in report.get("files_with_rejections", [])
+    ]
+    if files:
+        out += ["", "files with rejections:", *files]
+    if report.get("files_skipped"):
+        out += ["", "files skipped (not data capture):"]
+        out += [f"  {name}" for name in report["files_skipped"]]
     out.append("")
     out.append("x = score / threshold; missing = live share (baseline share)")
     return "\n".join(out) + "\n"

@@ -282,6 +282,10 @@ def test_rejected_lines_per_file_and_files_that_are_not_captures(
     ]
     assert report["lines"]["read"] == 611
     assert "skipped" in captured.err and "notes.txt" in captured.err
+    main(["drift", "--baseline", str(baseline), "--capture", str(folder), "--format", "table"])
+    table = capsys.readouterr().out
+    assert f"files with rejections:\n  {folder / 'b.jsonl'}: 1 malformed_json" in table
+    assert f"files skipped (not data capture):\n  {folder / 'notes.txt'}" in table
 
 
 def test_hints_for_a_csv_baseline_and_a_label_kept(
