@@ -94,6 +94,14 @@ def _scanner(name: str) -> Path:
     return executable
 
 
+def _resource_count(path: Path) -> int:
+    """How many resources a template holds; -1 if it is not JSON (no scanner can read it)."""
+    try:
+        return len(json.loads(path.read_text()).get("Resources", {}))
+    except ValueError:
+        return -1
+
+
 def checkov(workdir: Path) -> dict[str, list[tuple[str, str, str]]]:
     """checkov over the templates in ``workdir``, offline.
 
@@ -110,7 +118,6 @@ def checkov(workdir: Path) -> dict[str, list[tuple[str, str, str]]]:
             "cloudformation",
             "--output",
             "json",
-            "--quiet",
             "--compact",
             "--skip-download",
         ],
@@ -126,6 +133,17 @@ def checkov(workdir: Path) -> dict[str, list[tuple[str, str, str]]]:
         raise RuntimeError(msg)
     reports = json.loads(result.stdout)
     reports = reports if isinstance(reports, list) else [reports]
+    # checkov exits 0 on a template it cannot parse, or on none at all: count what it read.
+    summaries = [r.get("summary", {}) for r in reports]
+    parsing_errors = sum(s.get("parsing_errors", 0) for s in summaries)
+    read = sum(s.get("resource_count", 0) for s in summaries)
+    expected = sum(_resource_count(path) for path in workdir.glob("*.template.json"))
+    if parsing_errors or read != expected or "results" not in json.dumps(reports):
+        msg = (
+            f"checkov read {read} of {expected} resources in {workdir} "
+            f"({parsing_errors} parsing errors): {result.stdout[-1000:]}"
+        )
+        raise RuntimeError(msg)
     found: dict[str, list[tuple[str, str, str]]] = {"failed": [], "skipped": []}
     for report in reports:
         for kind, rows in found.items():
@@ -149,12 +167,20 @@ def control_tower_rules(workdir: Path) -> tuple[Path, Path]:
     import tarfile
     from importlib import resources
 
-    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
         platform.machine().lower()
-    ]
+    )
+    # The package ships cfn-guard for Linux ("ubuntu") and macOS, x86_64 and aarch64.
+    system = {"linux": "ubuntu", "darwin": "macos"}.get(sys.platform)
+    if arch is None or system is None:
+        msg = (
+            f"cdklabs-cdk-validator-cfnguard ships no cfn-guard for {sys.platform} "
+            f"{platform.machine()}: run the gate on Linux or macOS (x86_64 or arm64)"
+        )
+        raise RuntimeError(msg)
     jsii = resources.files("cdklabs.cdk_validator_cfnguard") / "_jsii"
     (tarball,) = [p for p in jsii.iterdir() if p.name.endswith(".jsii.tgz")]
-    binary = f"package/bin/ubuntu/{arch}/cfn-guard"
+    binary = f"package/bin/{system}/{arch}/cfn-guard"
     with resources.as_file(tarball) as path, tarfile.open(path) as archive:
         members = [
             m

@@ -58,9 +58,11 @@ def restrict_grants(key: kms.Key) -> None:
     so anyone allowed ``kms:CreateGrant`` (the account root statement lets IAM
     policies allow it) could pass the key on. What the library's keys need
     grants for is AWS services acting for a caller: SageMaker for an
-    endpoint's or a job's storage volumes, Lambda for environment variables.
-    Those calls carry ``kms:GrantIsForAWSResource`` true, so they still work;
-    so do calls by a service principal itself (``aws:PrincipalIsAWSService``).
+    endpoint's or a job's storage volumes. Those calls carry
+    ``kms:GrantIsForAWSResource`` true, so they are not denied, nor are calls
+    by a service principal itself (``aws:PrincipalIsAWSService``); this
+    follows AWS's documented semantics of both keys and has not yet been
+    rehearsed in a real account (the emulator ignores key policies).
     ``BoolIfExists`` makes a request without either key count as false. This
     is the statement AWS Control Tower's control CT.KMS.PR.3 asks for.
     """
@@ -160,34 +162,49 @@ def allow_logs_to_use_key(scope: Construct, key: kms.IKey, log_group_name: str) 
 def encrypted_topic(scope: Construct, construct_id: str, key: kms.IKey) -> sns.Topic:
     """A TLS-only topic encrypted with ``key``, to which CloudWatch alarms may publish.
 
-    An imported key's policy cannot be changed here: a warning says what to add.
+    Both policies let CloudWatch in, for this account's alarms in this Region
+    only (``aws:SourceAccount`` and ``aws:SourceArn``): the key's, to encrypt
+    the message, and the topic's, to publish it (a service principal needs
+    the topic policy's allow; the TLS-only policy replaces SNS's default one).
+    The alarms depend on the topic, so no single alarm's ARN can be named
+    without a cycle. An imported key's policy cannot be changed here: a
+    warning says what to add.
     """
     stack = Stack.of(scope)
+    this_accounts_alarms = {
+        "StringEquals": {"aws:SourceAccount": stack.account},
+        "ArnLike": {
+            "aws:SourceArn": Arn.format(
+                ArnComponents(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                ),
+                stack,
+            )
+        },
+    }
+    cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
     allow_service(
         scope,
         key,
         iam.PolicyStatement(
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            principals=[cloudwatch],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
             resources=["*"],
-            # The confused-deputy guard: alarms of this account and Region only
-            # (not one alarm's ARN: the alarms depend on the topic, hence on
-            # the key, which would make a cycle).
-            conditions={
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnLike": {
-                    "aws:SourceArn": Arn.format(
-                        ArnComponents(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        ),
-                        stack,
-                    )
-                },
-            },
+            conditions=this_accounts_alarms,
         ),
         f"CloudWatch (cloudwatch.amazonaws.com) to use it for the alarm topic {construct_id}",
     )
-    return sns.Topic(scope, construct_id, master_key=key, enforce_ssl=True)
+    topic = sns.Topic(scope, construct_id, master_key=key, enforce_ssl=True)
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowThisAccountsAlarms",
+            principals=[cloudwatch],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions=this_accounts_alarms,
+        )
+    )
+    return topic

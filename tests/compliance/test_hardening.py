@@ -163,3 +163,39 @@ def test_a_bucket_key_of_the_library_restricts_grants_and_an_imported_one_is_lef
     imported = cdk.aws_kms.Key.from_key_arn(other, "Theirs", arn)
     EncryptedBucket(other, "WithTheirs", encryption_key=imported)
     assertions.Template.from_stack(other).resource_count_is("AWS::KMS::Key", 0)
+
+
+def test_every_topic_an_alarm_notifies_lets_cloudwatch_publish(
+    all_templates: dict[str, Any],
+) -> None:
+    """A service principal needs the topic policy's allow; the TLS-only policy replaced SNS's."""
+    checked, blocked = 0, []
+    for name, template in all_templates.items():
+        resources = template["Resources"]
+        allowed = set()
+        for resource in resources.values():
+            if resource["Type"] != "AWS::SNS::TopicPolicy":
+                continue
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                if (
+                    statement["Effect"] == "Allow"
+                    and "cloudwatch.amazonaws.com" in _service_names(statement["Principal"])
+                    and "sns:Publish" in statement["Action"]
+                    and {"aws:SourceAccount", "aws:SourceArn"} <= _condition_keys(statement)
+                ):
+                    allowed |= {t["Ref"] for t in resource["Properties"]["Topics"] if "Ref" in t}
+        for logical_id, resource in resources.items():
+            if resource["Type"] not in (
+                "AWS::CloudWatch::Alarm",
+                "AWS::CloudWatch::CompositeAlarm",
+            ):
+                continue
+            props = resource["Properties"]
+            for action in [*props.get("AlarmActions", []), *props.get("OKActions", [])]:
+                topic = action.get("Ref") if isinstance(action, dict) else None
+                if topic in resources and resources[topic]["Type"] == "AWS::SNS::Topic":
+                    checked += 1
+                    if topic not in allowed:
+                        blocked.append((name, logical_id, topic))
+    assert checked > 20
+    assert blocked == []

@@ -24,6 +24,12 @@ from tests.gates import (
 
 #: A reason must say why, for this resource: not "n/a" or "false positive".
 MIN_REASON = 60
+#: What a failure message ends with: how to fix it or accept it.
+FIX = (
+    "\nFix the resource, or accept the finding where it is made: "
+    "compliance.acknowledge(<construct>, '<why, for this resource>', "
+    "checkov=['<check id>'] or guard=['<rule name>'])."
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +52,13 @@ def guard_results(
     return guard_findings(guard, workdir, all_templates)
 
 
-def test_no_unacknowledged_checkov_findings(checkov_results: Any) -> None:
+def test_no_unacknowledged_checkov_findings(
+    all_templates: dict[str, Any], checkov_results: Any
+) -> None:
     as_built, _ = checkov_results
-    assert as_built["failed"] == [], "\n".join(map(str, as_built["failed"]))
+    # Every skip in the templates was applied by checkov itself.
+    assert sorted(checkov_skips(all_templates)) == as_built["skipped"]
+    assert as_built["failed"] == [], "\n".join(map(str, as_built["failed"])) + FIX
 
 
 def test_every_checkov_skip_silences_a_real_finding(
@@ -66,7 +76,7 @@ def test_no_unacknowledged_control_tower_findings(
 ) -> None:
     suppressed = guard_suppressions(all_templates)
     open_findings = [f for f in guard_results if f not in suppressed]
-    assert open_findings == [], "\n".join(map(str, open_findings))
+    assert open_findings == [], "\n".join(map(str, open_findings)) + FIX
 
 
 def test_every_control_tower_suppression_silences_a_real_finding(
@@ -123,3 +133,13 @@ def test_the_checkov_gate_catches_what_it_must(tmp_path: Path) -> None:
     template = {"Resources": {"Plain": {"Type": "AWS::S3::Bucket", "Properties": {}}}}
     found = checkov(write_templates({"plain": template}, tmp_path))
     assert ("plain", "CKV_AWS_18", "Plain") in found["failed"]
+
+
+def test_the_checkov_gate_refuses_a_template_it_cannot_read(tmp_path: Path) -> None:
+    """checkov exits 0 on a template it cannot parse: the gate must not read that as clean."""
+    (tmp_path / "broken.template.json").write_text('{"Resources": {"B": ')
+    (tmp_path / "fine.template.json").write_text(
+        '{"Resources": {"Plain": {"Type": "AWS::S3::Bucket", "Properties": {}}}}'
+    )
+    with pytest.raises(RuntimeError, match="checkov read"):
+        checkov(tmp_path)
