@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup scanners test lint typecheck unit deploy-local synth bench lock clean docs
+.PHONY: setup scanners lock-scanners test lint typecheck unit deploy-local synth bench lock clean docs
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -70,6 +70,13 @@ lock:
 	.lock-venv/bin/pip install --quiet '.[dev]'
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^cdk-sagemaker-hosting' > requirements.lock
 	rm -rf .lock-venv
+
+## lock-scanners: re-pin the scanners' venv (checkov, parliament) after changing their versions
+lock-scanners:
+	rm -rf .lock-scanners && $(PYTHON) -m venv .lock-scanners
+	.lock-scanners/bin/pip install --quiet 'checkov>=3.3,<4' 'parliament>=1.6,<2'
+	.lock-scanners/bin/pip freeze > scanners.lock
+	rm -rf .lock-scanners
 
 clean:
 	rm -rf $(VENV) $(SCANNERS) node_modules cdk.out build dist *.egg-info constructs/*.egg-info .pytest_cache .mypy_cache .ruff_cache

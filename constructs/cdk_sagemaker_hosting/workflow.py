@@ -229,8 +229,8 @@ def handler_function(
     compliance.acknowledge(
         fn,
         "The environment holds resource names and ARNs only, never secrets, and Lambda "
-        "encrypts it at rest with an AWS-owned key; a customer-managed key would add a KMS "
-        "grant per function and protect nothing secret.",
+        "encrypts it at rest with its own key (AWS managed) by default; a customer-managed "
+        "key would add a KMS grant per function and protect nothing secret.",
         checkov=["CKV_AWS_173"],
     )
     return fn, principal
