@@ -187,8 +187,8 @@ def csv_rows(  # noqa: PLR0912 - fast path first, then each way a row goes wrong
     if counts.count(commas) != len(rows):
         good = []
         for row, count in zip(rows, counts, strict=True):
-            if count == commas and (row or width > 1):
-                good.append(row)
+            if count == commas:
+                good.append(row)  # with one feature, an empty row is its value missing
             elif not row.strip():
                 rejected[EMPTY_ROW] += 1
             else:
@@ -196,9 +196,6 @@ def csv_rows(  # noqa: PLR0912 - fast path first, then each way a row goes wrong
                 if widths is not None:
                     widths[count + 1] += 1
         rows = good
-    elif width == 1 and "" in rows:
-        rejected[EMPTY_ROW] += rows.count("")
-        rows = [r for r in rows if r]
     return rows, quoted, rejected
 
 

@@ -328,3 +328,11 @@ def test_columnar_inputs_count_like_rows() -> None:
     )
     assert rows.to_json()["features"] == columns.to_json()["features"]
     assert x_bins(columns) == [1, 2]
+
+
+def test_with_one_feature_an_empty_csv_payload_is_a_missing_value() -> None:
+    """As JSON's null is: a one-feature model sent nothing for its feature."""
+    counts = Counts(ONE)
+    counts.add_lines([capture_line(""), capture_line("3"), capture_line("null", "JSON", JSON)])
+    assert (counts.records, counts.records_used) == (3, 3)
+    assert counts.features[0].missing == 2  # type: ignore[union-attr]
