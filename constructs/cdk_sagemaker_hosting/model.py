@@ -336,7 +336,7 @@ class Model(Construct):
         group that allows outbound HTTPS only.
     :param model_package: host a model package instead of ``image`` (a
         registry version or an AWS Marketplace package, see
-        :class:`~cdk_sagemaker_hosting.registry.ModelPackage`); ``environment``
+        :class:`ModelPackage`); ``environment``
         still applies. Marketplace packages require ``network_isolation``.
         Default: none.
     """
