@@ -2,7 +2,7 @@
 
 Three pieces, each usable alone:
 
-* :class:`ModelPackage` is what a :class:`~cdk_sagemaker_hosting.model.Model`
+* :class:`ModelPackage` is what a :class:`Model`
   hosts instead of an image and an artifact (``Model(model_package=...)``):
   a version of a model package group (``ModelPackageName`` in the model's
   container), or an AWS Marketplace model package, which SageMaker runs only
@@ -146,7 +146,7 @@ class BoundModelPackage:
 
 
 class ModelPackage(abc.ABC):
-    """A model package a :class:`~cdk_sagemaker_hosting.model.Model` hosts (``model_package=``).
+    """A model package a :class:`Model` hosts (``model_package=``).
 
     The container is the package's own (its image, artifact and environment
     are the version's inference specification); the model's role is granted
@@ -281,7 +281,7 @@ class _Marketplace(ModelPackage):
 class PackageImage(ContainerImage):
     """The container of a :class:`ModelPackage`, in the place of a model's image.
 
-    :class:`~cdk_sagemaker_hosting.model.Model` renders it as the container's
+    :class:`Model` renders it as the container's
     ``ModelPackageName`` (with the model's ``environment``), never as ``Image``.
     """
 
@@ -321,7 +321,7 @@ class ModelRegistryBase(Resource):
     """A model package group with its artifacts: made here, or another account's.
 
     Attributes: ``group_name``, ``group_arn``, ``artifacts`` (a
-    :class:`~cdk_sagemaker_hosting.encrypted_bucket.BucketAccess` to the
+    :class:`BucketAccess` to the
     artifact bucket and its key), ``artifacts_prefix`` and
     ``image_repository_arns``.
     """
@@ -493,7 +493,7 @@ class ModelRegistry(ModelRegistryBase):
     under ``artifacts_prefix`` (the bucket's policy: ``s3:GetObject`` there
     only) and decrypt them through S3 only, for this bucket only (the key's
     policy). What each role of those accounts may do is their own IAM's to
-    grant: a :class:`~cdk_sagemaker_hosting.model.Model` hosting
+    grant: a :class:`Model` hosting
     :meth:`version` is granted exactly the same, no more. Each account of
     ``writer_accounts`` (where :class:`PromotionTrigger` runs) may describe
     versions and update their approval and metadata. ``forward_to_accounts``
@@ -501,7 +501,7 @@ class ModelRegistry(ModelRegistryBase):
 
     Construct IDs (a public contract): ``Resource`` (the
     ``AWS::SageMaker::ModelPackageGroup``), ``Artifacts`` (an
-    :class:`~cdk_sagemaker_hosting.encrypted_bucket.EncryptedBucket`, when
+    :class:`EncryptedBucket`, when
     none is given), ``Topic`` (when forwarding and no topic is given),
     ``Forward`` (the ``AWS::Events::Rule``), ``ForwardRole``,
     ``ForwardPolicy``, ``ForwardDeadLetters`` and ``ForwardDeadLetterAlarm``.
@@ -513,7 +513,7 @@ class ModelRegistry(ModelRegistryBase):
     :param writer_accounts: accounts that record rollouts on the versions.
         Default: none.
     :param artifacts: the artifact bucket. Default: a new
-        :class:`~cdk_sagemaker_hosting.encrypted_bucket.EncryptedBucket`.
+        :class:`EncryptedBucket`.
     :param artifacts_prefix: where the group's artifacts are. Default:
         ``<group_name>/``.
     :param image_repositories: the ECR repositories of the versions' images;
@@ -968,7 +968,7 @@ class PromotionTrigger(Construct):
 
         An ``AWS::SSM::Parameter::Value<String>`` parameter of ``scope``'s
         stack, for a stack deployed in this construct's account and Region;
-        pass it to :meth:`ModelRegistryBase.version_from_arn`.
+        pass it to ``version_from_arn`` of the registry.
         """
         from aws_cdk import aws_ssm as ssm  # noqa: PLC0415
 
