@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.events.models import EventPattern
 
 from scripts.moto_server import FIXES
 
@@ -43,6 +45,9 @@ CDK = ROOT / "node_modules" / ".bin" / "cdk"
 #: moto's server with the documented fixes of scripts/moto_server.py.
 MOTO_SERVER = ROOT / "scripts" / "moto_server.py"
 ENVIRONMENTS_KEY = "cdk-sagemaker-hosting:environments"
+#: Longest Wait state of an execution in the rehearsal, in seconds (scripts/moto_server.py's
+#: MOTO_SFN_MAX_WAIT_SECONDS): a shift polls every 30 s in AWS.
+MAX_WAIT = 1
 #: Stacks deployed before the model artifact is uploaded.
 FIRST_PHASE_SUFFIX = "-artifacts"
 
@@ -87,6 +92,18 @@ class Emulator:
         )
         return env
 
+    def configure(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Set moto's config through its ``/moto-api/config`` endpoint; return the new config."""
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/config",
+            data=json.dumps(config).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+        return answer
+
     def client(self, service: str) -> Any:
         """A boto3 client talking to the emulator."""
         return boto3.session.Session(
@@ -99,11 +116,14 @@ def running_emulator(log_dir: Path, timeout: float = 60.0) -> Iterator[Emulator]
     """Start moto's server, wait until it answers, and always stop it."""
     port = free_port()
     log_path = log_dir / "moto-server.log"
+    # The ASL interpreter calls the server back on MOTO_PORT (Lambda, S3, SageMaker...).
+    server_env = {**os.environ, "MOTO_PORT": str(port), "MOTO_SFN_MAX_WAIT_SECONDS": str(MAX_WAIT)}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=server_env,
         )
     emulator = Emulator(port=port, process=process, log_path=log_path)
     try:
@@ -118,6 +138,7 @@ def running_emulator(log_dir: Path, timeout: float = 60.0) -> Iterator[Emulator]
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"moto's server did not answer in {timeout} s") from None
                 time.sleep(0.2)
+        emulator.configure({"stepfunctions": {"execute_state_machine": True}})
         yield emulator
     finally:
         process.terminate()
@@ -332,14 +353,10 @@ def dropped_properties(emulator: Emulator, endpoints: dict[str, Any]) -> list[st
     return sorted(dropped)
 
 
-def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict[str, Any]:
-    """What the emulator holds after the deploy: stacks, endpoints, models, buckets, keys."""
-    cfn = emulator.client("cloudformation")
+def summarize_endpoints(emulator: Emulator) -> dict[str, Any]:
+    """Each endpoint's status, config and variants: current and initial weights and instances."""
     sm = emulator.client("sagemaker")
-    summary: dict[str, Any] = {"emulator": emulator.url, "stacks": {}, "endpoints": {}}
-    for stack in stacks:
-        desc = cfn.describe_stacks(StackName=stack)["Stacks"][0]
-        summary["stacks"][stack] = desc["StackStatus"]
+    endpoints: dict[str, Any] = {}
     for ep in sm.list_endpoints()["Endpoints"]:
         desc = sm.describe_endpoint(EndpointName=ep["EndpointName"])
         config = sm.describe_endpoint_config(EndpointConfigName=desc["EndpointConfigName"])
@@ -357,22 +374,37 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
             )
             containers = model.get("Containers") or ([model["PrimaryContainer"]] if model else [])
             variants[v["VariantName"]] = {
-                # moto omits CurrentWeight when it is zero
+                # as the endpoint reports them now (moto omits CurrentWeight when it is zero)
                 "weight": live.get("CurrentWeight", 0.0 if live else v["InitialVariantWeight"]),
-                "instances": v.get("InitialInstanceCount"),
+                "instances": live.get("CurrentInstanceCount", v.get("InitialInstanceCount")),
+                # as the endpoint config sets them
+                "initial_weight": v.get("InitialVariantWeight"),
+                "initial_instances": v.get("InitialInstanceCount"),
                 "instance_type": v.get("InstanceType"),
                 "model": v.get("ModelName", "(inference components)"),
                 "containers": len(containers) if model else 0,
                 "model_data": [c.get("ModelDataUrl") for c in containers],
             }
         capture = config.get("DataCaptureConfig") or {}
-        summary["endpoints"][ep["EndpointName"]] = {
+        endpoints[ep["EndpointName"]] = {
             "status": desc["EndpointStatus"],
             "config": desc["EndpointConfigName"],
             "kms_key": config.get("KmsKeyId"),
             "data_capture_percentage": capture.get("InitialSamplingPercentage"),
             "variants": variants,
         }
+    return endpoints
+
+
+def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict[str, Any]:
+    """What the emulator holds after the deploy: stacks, endpoints, models, buckets, keys."""
+    cfn = emulator.client("cloudformation")
+    sm = emulator.client("sagemaker")
+    summary: dict[str, Any] = {"emulator": emulator.url, "stacks": {}, "endpoints": {}}
+    for stack in stacks:
+        desc = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+        summary["stacks"][stack] = desc["StackStatus"]
+    summary["endpoints"] = summarize_endpoints(emulator)
     summary["models"] = sorted(m["ModelName"] for m in sm.list_models()["Models"])
     summary["dashboards"] = sorted(
         d["DashboardName"]
@@ -388,6 +420,7 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
     summary["dropped_properties"] = dropped_properties(emulator, summary["endpoints"])
     summary["emulator_fixes"] = list(FIXES)
     summary["state_machines"] = state_machines(emulator)
+    summary["not_executable"] = not_executable(emulator)
     return summary
 
 
@@ -439,6 +472,333 @@ def shift_demo(emulator: Emulator) -> dict[str, Any]:
         "steps": [h["weights"] for h in state["history"]],
         "progress": lines,
     }
+
+
+# --- executions of the deployed state machines ----------------------------------------
+
+
+@dataclasses.dataclass
+class Execution:
+    """One execution of a deployed state machine, as Step Functions reports it."""
+
+    machine: str
+    name: str
+    input: dict[str, Any]
+    status: str
+    path: list[str]
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    arn: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The execution for the JSON summary."""
+        return dataclasses.asdict(self)
+
+
+def machine_arn(emulator: Emulator, prefix: str) -> str:
+    """The ARN of the one deployed state machine whose name starts with ``prefix``."""
+    machines = emulator.client("stepfunctions").list_state_machines()["stateMachines"]
+    (arn,) = [m["stateMachineArn"] for m in machines if m["name"].startswith(prefix)]
+    return str(arn)
+
+
+def history(emulator: Emulator, execution_arn: str) -> list[dict[str, Any]]:
+    """Every event of an execution's history, oldest first."""
+    sfn = emulator.client("stepfunctions")
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def states_entered(events: Sequence[dict[str, Any]]) -> list[str]:
+    """The execution's path: the name of each state entered, in order."""
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
+    ]
+
+
+def execute(
+    emulator: Emulator,
+    arn: str,
+    execution_input: dict[str, Any],
+    *,
+    name: str,
+    during: Any = None,
+    timeout: float = 180,
+) -> Execution:
+    """Start an execution and wait for its end; ``during(execution_arn, path)`` runs each poll.
+
+    ``during`` may act on the execution (stop it, set an alarm); it returns
+    nothing. The execution's path and outcome are read from its history.
+    """
+    sfn = emulator.client("stepfunctions")
+    started = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(execution_input))
+    execution_arn = started["executionArn"]
+    deadline = time.monotonic() + timeout
+    while True:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            break
+        if during is not None:
+            during(execution_arn, states_entered(history(emulator, execution_arn)))
+        if time.monotonic() > deadline:
+            sfn.stop_execution(executionArn=execution_arn, error="Rehearsal", cause="timed out")
+            msg = f"execution {name} of {arn} ran longer than {timeout} s"
+            raise RuntimeError(msg)
+        time.sleep(0.5)
+    output = described.get("output")
+    return Execution(
+        machine=arn.rsplit(":", 1)[-1],
+        name=name,
+        input=execution_input,
+        status=described["status"],
+        path=states_entered(history(emulator, execution_arn)),
+        output=json.loads(output) if output else None,
+        error=described.get("error"),
+        cause=described.get("cause"),
+        arn=execution_arn,
+    )
+
+
+def endpoint_weights(emulator: Emulator, endpoint: str) -> dict[str, float]:
+    """Each variant's current weight as the endpoint reports it."""
+    desc = emulator.client("sagemaker").describe_endpoint(EndpointName=endpoint)
+    # moto omits CurrentWeight when it is zero
+    return {v["VariantName"]: v.get("CurrentWeight", 0.0) for v in desc["ProductionVariants"]}
+
+
+def set_weights(emulator: Emulator, endpoint: str, weights: dict[str, float]) -> None:
+    """Put the endpoint's weights back where a scenario starts."""
+    emulator.client("sagemaker").update_endpoint_weights_and_capacities(
+        EndpointName=endpoint,
+        DesiredWeightsAndCapacities=[
+            {"VariantName": name, "DesiredWeight": weight} for name, weight in weights.items()
+        ],
+    )
+
+
+def function_environment(emulator: Emulator, variable: str) -> dict[str, Any]:
+    """The deployed function whose environment holds ``variable``: its name and environment."""
+    functions = emulator.client("lambda").list_functions()["Functions"]
+    (function,) = [
+        f for f in functions if variable in (f.get("Environment") or {}).get("Variables", {})
+    ]
+    return {
+        "name": function["FunctionName"],
+        "arn": function["FunctionArn"],
+        "env": function["Environment"]["Variables"],
+    }
+
+
+#: What the rehearsal stands in for, because the emulator cannot do it; printed in the summary.
+STAND_INS: dict[str, str] = {}
+
+
+def stand_in(key: str, text: str) -> None:
+    """Record a stand-in, once."""
+    STAND_INS.setdefault(key, text)
+
+
+def gating_alarms(emulator: Emulator, names: Sequence[str]) -> None:
+    """Create the shift's gating alarms, which moto's CloudFormation skips, in state OK."""
+    cloudwatch = emulator.client("cloudwatch")
+    for alarm in names:
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            Namespace="AWS/SageMaker",
+            MetricName="Invocation5XXErrors",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="rehearsal")
+    stand_in(
+        "alarms",
+        "the traffic shift's gating alarms: moto's CloudFormation creates no CloudWatch alarm, "
+        "so alarms of the names the function is configured with are created by PutMetricAlarm, "
+        "set to OK and, in the alarm scenario, to ALARM mid-bake by SetAlarmState",
+    )
+
+
+@contextlib.contextmanager
+def variant_traffic(emulator: Emulator, endpoint: str, variants: Sequence[str]) -> Iterator[None]:
+    """Publish SageMaker's per-variant invocation metrics every half second while running."""
+    cloudwatch = emulator.client("cloudwatch")
+    stop = threading.Event()
+
+    def publish() -> None:
+        while not stop.wait(0.5):
+            cloudwatch.put_metric_data(
+                Namespace="AWS/SageMaker",
+                MetricData=[
+                    {
+                        "MetricName": metric,
+                        "Dimensions": [
+                            {"Name": "EndpointName", "Value": endpoint},
+                            {"Name": "VariantName", "Value": variant},
+                        ],
+                        "Value": value,
+                    }
+                    for variant in variants
+                    for metric, value in (("Invocations", 60.0), ("Invocation5XXErrors", 0.0))
+                ],
+            )
+
+    thread = threading.Thread(target=publish, daemon=True)
+    thread.start()
+    stand_in(
+        "metrics",
+        "SageMaker's per-variant Invocations and Invocation5XXErrors metrics: no model serves "
+        "traffic here, so the rehearsal publishes them (PutMetricData) while a shift runs; "
+        "ModelLatency is not published (moto computes no percentile statistic)",
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def status_change_event(emulator: Emulator, execution_arn: str) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event AWS sends when an execution ends."""
+    desc = emulator.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    stopped = desc.get("stopDate")
+    return {
+        "version": "0",
+        "id": f"rehearsal-{desc['name']}",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": ACCOUNT,
+        "time": (stopped or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [execution_arn],
+        "detail": {
+            "executionArn": execution_arn,
+            "stateMachineArn": desc["stateMachineArn"],
+            "name": desc["name"],
+            "status": desc["status"],
+            "startDate": int(desc["startDate"].timestamp() * 1000),
+            "stopDate": int(stopped.timestamp() * 1000) if stopped else None,
+            "input": desc.get("input"),
+            "output": desc.get("output"),
+        },
+    }
+
+
+def deliver_to_rule(emulator: Emulator, event: dict[str, Any], target_arn: str) -> dict[str, Any]:
+    """Deliver ``event`` as EventBridge would: to each Lambda target of each rule it matches.
+
+    moto emits no Step Functions status-change event and delivers no rule to a
+    Lambda target, so the deployed rules' patterns are matched (with moto's
+    matcher: its TestEventPattern answers nothing) and their Lambda target
+    invoked with the event.
+    """
+    events = emulator.client("events")
+    aws_lambda = emulator.client("lambda")
+    for rule in events.list_rules()["Rules"]:
+        if "EventPattern" not in rule:
+            continue
+        # moto's TestEventPattern answers nothing: its own matcher, as its rules use it.
+        if not EventPattern.load(rule["EventPattern"]).matches_event(event):
+            continue
+        for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
+            if target["Arn"] != target_arn:
+                continue
+            answer = aws_lambda.invoke(FunctionName=target["Arn"], Payload=json.dumps(event))
+            stand_in(
+                "abort-event",
+                "EventBridge's delivery of the Step Functions status-change event to the abort "
+                "rule: moto emits no such event and delivers no rule to a Lambda target, so the "
+                "event is built from DescribeExecution, matched against the deployed rule's "
+                "pattern, and the rule's Lambda target invoked with it",
+            )
+            return {
+                "rule": rule["Name"],
+                "error": answer.get("FunctionError"),
+                "answer": json.loads(answer["Payload"].read()),
+            }
+    return {"rule": None, "error": "no deployed rule matched the event", "answer": None}
+
+
+def shift_executions(emulator: Emulator, endpoint: str = SHIFT_ENDPOINT) -> dict[str, Any]:
+    """Run the deployed ``PromoteChallenger`` state machine through its three ends.
+
+    Rolled back on an alarm mid-bake, aborted (StopExecution, then the abort
+    rule's function restores the weights) and promoted, in that order, each
+    from the input a person gives ``StartExecution`` (only ``steps`` and
+    ``bake_seconds`` may be set; the rest is the function's configuration).
+    """
+    arn = machine_arn(emulator, f"{endpoint.split('-', maxsplit=1)[0]}-hosting-PromoteChallenger")
+    function = function_environment(emulator, "SHIFT_DEFAULTS")
+    defaults = json.loads(function["env"]["SHIFT_DEFAULTS"])
+    source, target = defaults["source"], defaults["target"]
+    gating_alarms(emulator, defaults["alarms"])
+    cloudwatch = emulator.client("cloudwatch")
+    initial = endpoint_weights(emulator, endpoint)
+    found: dict[str, Any] = {"endpoint": endpoint, "initial": initial, "executions": {}}
+    stamp = int(time.time())
+
+    def alarm_mid_bake(_: str, path: list[str]) -> None:
+        if "Bake" in path:
+            cloudwatch.set_alarm_state(
+                AlarmName=defaults["alarms"][0], StateValue="ALARM", StateReason="rehearsal"
+            )
+
+    def stop_mid_bake(execution_arn: str, path: list[str]) -> None:
+        if "Bake" in path:
+            emulator.client("stepfunctions").stop_execution(
+                executionArn=execution_arn, error="Rehearsal", cause="a person stopped the shift"
+            )
+
+    with variant_traffic(emulator, endpoint, [source, target]):
+        rolled = execute(
+            emulator,
+            arn,
+            {"steps": [75, 100], "bake_seconds": 30},
+            name=f"alarm-{stamp}",
+            during=alarm_mid_bake,
+        )
+        cloudwatch.set_alarm_state(
+            AlarmName=defaults["alarms"][0], StateValue="OK", StateReason="rehearsal"
+        )
+        found["executions"]["rolled back on an alarm"] = {
+            **rolled.to_json(),
+            "weights": endpoint_weights(emulator, endpoint),
+        }
+        aborted = execute(
+            emulator,
+            arn,
+            {"steps": [75, 100], "bake_seconds": 30},
+            name=f"abort-{stamp}",
+            during=stop_mid_bake,
+        )
+        stopped_at = endpoint_weights(emulator, endpoint)
+        delivered = deliver_to_rule(
+            emulator, status_change_event(emulator, aborted.arn), function["arn"]
+        )
+        found["executions"]["aborted"] = {
+            **aborted.to_json(),
+            "weights_when_stopped": stopped_at,
+            "abort_rule": delivered,
+            "weights": endpoint_weights(emulator, endpoint),
+        }
+        # bake_seconds may not be below the configured poll (30 s); the bake is real time.
+        promoted = execute(
+            emulator, arn, {"steps": [100], "bake_seconds": 30}, name=f"promote-{stamp}"
+        )
+        found["executions"]["promoted"] = {
+            **promoted.to_json(),
+            "weights": endpoint_weights(emulator, endpoint),
+        }
+    return found
 
 
 #: Synthetic fraud-detection features: the training data, and live traffic.
@@ -539,6 +899,24 @@ def drift_demo(emulator: Emulator) -> dict[str, Any]:
         bucket, _, key = found["report"].removeprefix("s3://").partition("/")
         reports[variant] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     return {"window": planned["window"], "objects": planned["objects"], "reports": reports}
+
+
+def not_executable(emulator: Emulator) -> dict[str, str]:
+    """Deployed state machines moto's ASL interpreter cannot parse, with its reason."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import (  # noqa: PLC0415
+        AmazonStateLanguageParser,
+    )
+
+    sfn = emulator.client("stepfunctions")
+    refused = {}
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        definition = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+        try:
+            AmazonStateLanguageParser.parse(definition["definition"])
+        except Exception as error:
+            text = str(error.args[0] if error.args else error)
+            refused[machine["name"]] = text.split(" expecting ", maxsplit=1)[0].strip("[]'\" ")
+    return refused
 
 
 def state_machines(emulator: Emulator) -> list[str]:
@@ -647,6 +1025,40 @@ def print_https_front(front: dict[str, Any]) -> None:
         print(f"    {item}")
 
 
+def _weights_text(weights: dict[str, float]) -> str:
+    return ", ".join(f"{name} {weight:g}" for name, weight in weights.items())
+
+
+def print_execution(label: str, run: dict[str, Any]) -> None:
+    """One execution: status, path through the states, outcome."""
+    print(f"  {label}: {run['status']} (execution {run['name']}, input {json.dumps(run['input'])})")
+    print(f"      path: {' > '.join(run['path'])}")
+    if run.get("error"):
+        cause = str(run.get("cause") or "")
+        print(f"      error {run['error']}: {cause[:300]}")
+    elif run.get("output") is not None:
+        print(f"      output: {json.dumps(run['output'])[:300]}")
+
+
+def print_shift(shift: dict[str, Any]) -> None:
+    """The traffic shift's executions."""
+    print(
+        f"Traffic shift on {shift['endpoint']}: executions of the deployed state machine "
+        f"(weights before: {_weights_text(shift['initial'])})"
+    )
+    for scenario, run in shift["executions"].items():
+        print_execution(scenario, run)
+        if "abort_rule" in run:
+            rule = run["abort_rule"]
+            print(
+                f"      stopped at {_weights_text(run['weights_when_stopped'])}; abort rule "
+                f"{rule['rule']} -> the function answered "
+                f"{'error ' + str(rule['error']) + ' ' if rule['error'] else ''}"
+                f"{json.dumps(rule['answer'])}"
+            )
+        print(f"      weights after: {_weights_text(run['weights'])}")
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     """The human-readable report of a local deploy."""
     print("\n=== Local deploy into moto's server", summary["emulator"], "===")
@@ -663,22 +1075,22 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
         for variant, v in ep["variants"].items():
             print(
-                f"    variant {variant}: weight {v['weight']}, {v['instances']} x "
-                f"{v['instance_type']}, model {v['model']} ({v['containers']} container(s)) <- "
-                + ", ".join(str(u) for u in v["model_data"])
+                f"    variant {variant}: weight {v['weight']} now (initial "
+                f"{v['initial_weight']}), {v['instances']} x {v['instance_type']} now "
+                f"(initial {v['initial_instances']}), model {v['model']} "
+                f"({v['containers']} container(s)) <- " + ", ".join(str(u) for u in v["model_data"])
             )
     print(f"Dashboards: {', '.join(summary['dashboards']) or '(none)'}")
     print(f"State machines: {', '.join(summary['state_machines']) or '(none)'}")
-    shift = summary.get("shift")
-    if shift:
-        print(
-            f"Traffic shift on {shift['endpoint']} (the code of `cdk-sagemaker-hosting shift`): "
-            f"{shift['result']}"
-        )
-        for i, weights in enumerate(shift["steps"], 1):
-            print(f"    step {i}: " + ", ".join(f"{k} {v:g}" for k, v in weights.items()))
-        print("    not gated: moto creates no CloudWatch alarm and runs no Lambda function,")
-        print("    so the steps did not bake and the state machine itself did not run")
+    print(
+        "".join(
+            f"  NOT EXECUTABLE here: moto's ASL interpreter refuses {name}: {reason}\n"
+            for name, reason in summary.get("not_executable", {}).items()
+        ),
+        end="",
+    )
+    if summary.get("shift_executions"):
+        print_shift(summary["shift_executions"])
     drift = summary.get("drift")
     if drift:
         print(
@@ -713,6 +1125,9 @@ def print_summary(summary: dict[str, Any]) -> None:
         "Emulator fixes applied (each documented in scripts/moto_server.py): "
         + ", ".join(summary["emulator_fixes"])
     )
+    print("STOOD IN FOR: what the emulator cannot run, and what the rehearsal does instead:")
+    for text in summary.get("stand_ins") or ["(none)"]:
+        print(f"  {text}")
     print("Also not rehearsed here: stack updates (moto's CloudFormation cannot run them yet),")
     print("and anything that happens inside SageMaker (no container starts, no model loads).")
 
@@ -729,8 +1144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 stacks = deploy_reference_app(emulator, work / "cdk.out")
                 summary = summarize(emulator, work / "cdk.out", stacks)
-                print("Promoting the challenger of the A/B endpoint:", flush=True)
-                summary["shift"] = shift_demo(emulator)
+                print("Executing the traffic shift's state machine (three scenarios):", flush=True)
+                summary["shift_executions"] = shift_executions(emulator)
+                summary["endpoints"] = summarize_endpoints(emulator)
+                summary["stand_ins"] = [
+                    f"Wait states and the handlers' sleeps last at most {MAX_WAIT} s "
+                    "(MOTO_SFN_MAX_WAIT_SECONDS; the shift polls every 30 s in AWS)",
+                    *STAND_INS.values(),
+                ]
                 print("Checking synthetic captured traffic for drift:", flush=True)
                 summary["drift"] = drift_demo(emulator)
                 print("Calling the HTTPS front of the prod endpoint:", flush=True)

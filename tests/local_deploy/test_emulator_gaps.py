@@ -7,7 +7,10 @@ closes it (then delete the fix); the fixed test asserts the behaviour AWS has.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import time
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -120,11 +123,14 @@ def test_every_fix_is_covered_here() -> None:
         "endpoint-name",
         "pipeline-model",
         "getatt-not-emulated",
+        "ref-not-emulated",
         "schedule-rule-events",
         "kms-key-policy",
         "instance-types",
         "component-variants",
         "change-set-depends-on",
+        "lambda-without-docker",
+        "state-machines-from-cloudformation",
     )
 
 
@@ -373,3 +379,123 @@ def test_change_set_depends_on(fixed: bool) -> None:
         else:
             with pytest.raises(Exception, match="contain any methods"):
                 create_by_change_set("front", API_DEPLOYED_BEFORE_ITS_METHOD)
+
+
+HANDLER = b"""
+import os
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    left = context.get_remaining_time_in_millis() > 0
+    return {"echo": event, "greeting": os.environ["GREETING"], "left": left}
+"""
+
+
+def function_package() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as package:
+        package.writestr("app/__init__.py", b"")
+        package.writestr("app/index.py", HANDLER)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_lambda_without_docker(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        iam = boto3.client("iam", REGION)
+        role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        aws_lambda = boto3.client("lambda", REGION)
+        aws_lambda.create_function(
+            FunctionName="fn",
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.index.handler",
+            Code={"ZipFile": function_package()},
+            Environment={"Variables": {"GREETING": "hello"}},
+            Timeout=30,
+        )
+        answer = aws_lambda.invoke(FunctionName="fn", Payload=json.dumps({"n": 1}))
+        body = answer["Payload"].read().decode()
+        if fixed:
+            payload = json.loads(body)
+            assert "FunctionError" not in answer
+            assert payload == {"echo": {"n": 1}, "greeting": "hello", "left": True}
+            failed = aws_lambda.invoke(FunctionName="fn", Payload=json.dumps({"fail": True}))
+            assert failed["FunctionError"]
+            error = json.loads(failed["Payload"].read())
+            assert (error["errorType"], error["errorMessage"]) == ("ValueError", "asked to fail")
+        else:
+            assert answer.get("FunctionError"), "moto now runs Lambda without Docker: drop the fix"
+            assert body.startswith("error running docker")
+
+
+PASS_MACHINE = {
+    "Resources": {
+        "Machine": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "RoleArn": "arn:aws:iam::123456789012:role/sfn",
+                "DefinitionString": json.dumps(
+                    {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": True}}}
+                ),
+            },
+        }
+    }
+}
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_state_machines_from_cloudformation(fixed: bool) -> None:
+    with contextlib.ExitStack() as stack:
+        if fixed:
+            for target, attribute, replacement in PATCHES:
+                stack.enter_context(mock.patch.object(target, attribute, replacement))
+        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        boto3.client("cloudformation", REGION).create_stack(
+            StackName="sfn", TemplateBody=json.dumps(PASS_MACHINE)
+        )
+        sfn = boto3.client("stepfunctions", REGION)
+        machines = sfn.list_state_machines()["stateMachines"]
+        if fixed:
+            (machine,) = machines
+            arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"]
+            for _ in range(50):
+                execution = sfn.describe_execution(executionArn=arn)
+                if execution["status"] != "RUNNING":
+                    break
+                time.sleep(0.1)
+            assert (execution["status"], execution["output"]) == ("SUCCEEDED", "1")
+        else:
+            assert machines == [], "the interpreter now sees CloudFormation's state machines"
+
+
+#: A parameter holding an alarm's name; moto's CloudFormation skips the alarm.
+NAMED_AFTER_AN_ALARM = {
+    "Resources": {
+        "Alarm": {
+            "Type": "AWS::CloudWatch::CompositeAlarm",
+            "Properties": {"AlarmRule": "TRUE"},
+        },
+        "Parameter": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Name": "alarms",
+                "Type": "String",
+                "Value": {"Fn::Join": [",", [{"Ref": "Alarm"}]]},
+            },
+        },
+    }
+}
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_ref_not_emulated(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        boto3.client("cloudformation", REGION).create_stack(
+            StackName="named", TemplateBody=json.dumps(NAMED_AFTER_AN_ALARM)
+        )
+        value = boto3.client("ssm", REGION).get_parameter(Name="alarms")["Parameter"]["Value"]
+        if fixed:
+            assert value == "not-emulated:Alarm"
+        else:
+            assert value == "None", "moto now resolves Ref of skipped resources"
