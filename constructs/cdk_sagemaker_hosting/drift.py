@@ -606,10 +606,15 @@ class DriftMonitor(Workflow):
                 bucket=self.report_access.bucket,
                 key=sfn.JsonPath.string_at("$.plan.manifest.key"),
             ),
-            item_batcher=sfn.ItemBatcher(
-                max_items_per_batch=objects_per_batch,
-                batch_input={"run": sfn.JsonPath.string_at("$.plan.run")},
-            ),
+            # Each item carries the execution's run, selected by path. Not in
+            # the batcher's BatchInput: AWS documents it as fixed JSON, and
+            # CDK renders it verbatim, so a path there reaches the children
+            # as its literal text.
+            item_selector={
+                "run": sfn.JsonPath.string_at("$.plan.run"),
+                "item": sfn.JsonPath.object_at("$$.Map.Item.Value"),
+            },
+            item_batcher=sfn.ItemBatcher(max_items_per_batch=objects_per_batch),
             max_concurrency=max_concurrency,
             # Children write their counts to S3; their outputs would only
             # swell the state past Step Functions' 256 KB payload limit.
@@ -625,7 +630,6 @@ class DriftMonitor(Workflow):
                 payload=sfn.TaskInput.from_object(
                     {
                         "action": "count",
-                        "run": sfn.JsonPath.string_at("$.BatchInput.run"),
                         "items": sfn.JsonPath.list_at("$.Items"),
                     }
                 ),

@@ -4,7 +4,8 @@ The state machine passes ``{"action": ...}``:
 
 * ``plan`` (``time``: the scheduled time, ``run``: the execution name)
 * ``check`` (``plan``: what ``plan`` returned): read everything, conclude
-* ``count`` (``run``, ``items``: a Distributed Map batch): write partial counts
+* ``count`` (``items``: a Distributed Map batch, each ``{"run", "item"}``): write
+  partial counts under the items' run
 * ``finish`` (``plan``): sum the partial counts, conclude
 
 Clients are created per invocation, here, and passed to the core functions.
@@ -19,7 +20,7 @@ from typing import Any
 import boto3
 from botocore.config import Config as ClientConfig
 
-from .monitor import Config, check, count, finish, plan
+from .monitor import Config, check, count_batch, finish, plan
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if action == "plan":
         return plan(s3, config, time=event["time"], run=event["run"])
     if action == "count":
-        return count(s3, config, run=event["run"], items=event["items"])
+        return count_batch(s3, config, event["items"])
     clients = {
         "s3": s3,
         "cloudwatch": boto3.client("cloudwatch", config=retries),

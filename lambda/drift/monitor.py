@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from . import baseline as baseline_module
 from . import render, rules
@@ -207,6 +207,40 @@ def check(clients: dict[str, Any], config: Config, planned: dict[str, Any]) -> d
     manifest = planned["manifest"]
     items = json.loads(s3.get_object(Bucket=manifest["bucket"], Key=manifest["key"])["Body"].read())
     return conclude(clients, config, baseline, planned, count_items(s3, baseline, config, items))
+
+
+class BatchItem(TypedDict):
+    """One item of a Distributed Map batch, as the Map's ItemSelector builds it.
+
+    ``item`` is the manifest's entry (``{"variant", "key"}``); ``run`` is the
+    execution's run, selected from the Map's input by path so that every
+    batch writes its partial counts where :func:`finish` reads them.
+    """
+
+    run: str
+    item: dict[str, str]
+
+
+def batch_run(batch: list[BatchItem]) -> tuple[str, list[dict[str, str]]]:
+    """The run a batch belongs to and its manifest entries; one run, named, or refused."""
+    runs = {entry.get("run") for entry in batch}
+    if not batch or len(runs) != 1:
+        names = ", ".join(sorted(map(repr, runs))) or "none"
+        msg = f"a batch names runs {names}: it must name exactly one"
+        raise ValueError(msg)
+    (run,) = runs
+    # Execution names cannot hold "$": one that starts with it is a path
+    # Step Functions passed through as text.
+    if not isinstance(run, str) or not run or run.startswith("$"):
+        msg = f"a batch names run {run!r}: expected the execution's name, not a path or nothing"
+        raise ValueError(msg)
+    return run, [entry["item"] for entry in batch]
+
+
+def count_batch(s3: Any, config: Config, batch: list[BatchItem]) -> dict[str, Any]:
+    """The Map's Count step: the batch's run from its items, then :func:`count`."""
+    run, items = batch_run(batch)
+    return count(s3, config, run=run, items=items)
 
 
 def count(s3: Any, config: Config, *, run: str, items: list[dict[str, str]]) -> dict[str, Any]:

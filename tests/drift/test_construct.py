@@ -211,6 +211,95 @@ def test_distributed_map_reads_the_manifest_in_batches(synthesised: dict[str, An
         assert f'"{state}":{{' in definition
 
 
+def definition_of(template: dict[str, Any]) -> dict[str, Any]:
+    """The state machine's definition, its tokens (Ref, GetAtt) as placeholders."""
+    (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    parsed: dict[str, Any] = json.loads(
+        "".join(p if isinstance(p, str) else "<token>" for p in parts)
+    )
+    return parsed
+
+
+#: Fields whose value is a path by definition (JSONPath): the rest of a
+#: definition's strings are literals unless their key ends in ``.$``.
+PATH_FIELDS = re.compile(r".*Path$|Variable$")
+
+
+def literal_paths(node: Any, where: str = "") -> list[str]:
+    """Where a string that reads as a path sits under a key that makes it a literal."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{where}.{key}"
+            if isinstance(value, str):
+                if value.startswith("$") and not (key.endswith(".$") or PATH_FIELDS.match(key)):
+                    found.append(f"{here}={value}")
+            else:
+                found += literal_paths(value, here)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += literal_paths(value, f"{where}[{i}]")
+    return found
+
+
+def select(template: Any, state: Any, context: dict[str, Any]) -> Any:
+    """A JSONPath payload template applied the way Step Functions documents it.
+
+    Keys ending in ``.$`` take the value at their path (``$`` the input,
+    ``$$`` the context object); every other value is copied as written. Only
+    the dotted paths this definition uses are supported.
+    """
+    if isinstance(template, list):
+        return [select(v, state, context) for v in template]
+    if not isinstance(template, dict):
+        return template
+    out = {}
+    for key, value in template.items():
+        if key.endswith(".$"):
+            root, path = (context, value[3:]) if value.startswith("$$.") else (state, value[2:])
+            assert re.fullmatch(r"[A-Za-z]\w*(\.[A-Za-z]\w*)*", path), value
+            for name in path.split("."):
+                root = root[name]
+            out[key[:-2]] = root
+        else:
+            out[key] = select(value, state, context)
+    return out
+
+
+def test_every_path_in_the_definition_is_one_step_functions_reads_as_a_path(
+    synthesised: dict[str, Any],
+) -> None:
+    assert literal_paths(definition_of(synthesised["template"])) == []
+
+
+def test_each_count_batch_receives_the_executions_run(synthesised: dict[str, Any]) -> None:
+    """The Map's items and batches as AWS documents them, down to the handler's input.
+
+    Step Functions applies ItemReader, then ItemSelector per item (``$`` the
+    Map's input, ``$$.Map.Item.Value`` the item), then ItemBatcher: a child
+    receives ``{"Items": [...]}`` plus ``BatchInput`` as fixed JSON.
+    """
+    states = definition_of(synthesised["template"])["States"]
+    mapped = states["CountBatches"]
+    assert "BatchInput" not in mapped["ItemBatcher"]
+    assert mapped["ItemSelector"] == {"run.$": "$.plan.run", "item.$": "$$.Map.Item.Value"}
+    manifest = [{"variant": "Blue", "key": f"capture/{i}.jsonl"} for i in range(3)]
+    map_input = {"time": "2024-05-01T14:07:00Z", "plan": {"mode": "map", "run": "exec-42"}}
+    items = [
+        select(mapped["ItemSelector"], map_input, {"Map": {"Item": {"Index": i, "Value": item}}})
+        for i, item in enumerate(manifest)
+    ]
+    batch: dict[str, Any] = {"Items": items}
+    if "BatchInput" in mapped["ItemBatcher"]:
+        batch["BatchInput"] = mapped["ItemBatcher"]["BatchInput"]
+    count_task = mapped["ItemProcessor"]["States"]["Count"]
+    event = select(count_task["Parameters"], batch, {})
+    assert event["action"] == "count"
+    run, entries = monitor.batch_run(event["items"])
+    assert run == "exec-42" and entries == manifest
+
+
 def test_logging_and_tracing(synthesised: dict[str, Any]) -> None:
     template = Template.from_json(synthesised["template"])
     template.has_resource_properties(

@@ -241,7 +241,8 @@ def test_handler_dispatches_each_action(
     manifest = json.loads(
         aws["s3"].get_object(Bucket=REPORTS, Key=planned["manifest"]["key"])["Body"].read()
     )
-    written = index.handler({"action": "count", "run": "h", "items": manifest}, None)
+    batch = [{"run": "h", "item": item} for item in manifest]  # as the Map's ItemSelector
+    written = index.handler({"action": "count", "items": batch}, None)
     assert written["objects"] == 8 and written["partial"].startswith(
         "drift-reports/_runs/h/partials/"
     )
@@ -252,6 +253,42 @@ def test_handler_dispatches_each_action(
     assert report_of(aws, "Blue")["thresholds"]["psi"] == 0.25
     with pytest.raises(ValueError, match="unknown action"):
         index.handler({"action": "dance"}, None)
+
+
+def test_a_batch_gives_its_run_and_its_manifest_entries() -> None:
+    entries = [{"variant": "Blue", "key": "a"}, {"variant": "Green", "key": "b"}]
+    batch: list[monitor.BatchItem] = [{"run": "exec-1", "item": e} for e in entries]
+    assert monitor.batch_run(batch) == ("exec-1", entries)
+
+
+@pytest.mark.parametrize(
+    ("runs", "message"),
+    [
+        ([], "a batch names runs none: it must name exactly one"),
+        (["a", "b"], "a batch names runs 'a', 'b': it must name exactly one"),
+        # What a child got when the run went through BatchInput as fixed JSON.
+        (["$.plan.run"], "a batch names run '$.plan.run': expected the execution's name"),
+        ([""], "a batch names run '': expected the execution's name"),
+    ],
+)
+def test_a_batch_without_one_real_run_is_refused(runs: list[str], message: str) -> None:
+    batch: list[monitor.BatchItem] = [
+        {"run": r, "item": {"variant": "Blue", "key": r}} for r in runs
+    ]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        monitor.batch_run(batch)
+
+
+def test_a_batch_is_counted_under_its_run(aws: dict[str, Any]) -> None:
+    fill_window(aws["s3"])
+    planned = monitor.plan(aws["s3"], CONFIG, time=TIME, run="exec-7")
+    manifest = json.loads(
+        aws["s3"].get_object(Bucket=REPORTS, Key=planned["manifest"]["key"])["Body"].read()
+    )
+    batch: list[monitor.BatchItem] = [{"run": "exec-7", "item": item} for item in manifest]
+    written = monitor.count_batch(aws["s3"], CONFIG, batch)
+    assert written["partial"].startswith(CONFIG.run_prefix("exec-7") + "partials/")
+    assert monitor.finish(aws, CONFIG, planned)["variants"] == run_single(aws)["variants"]
 
 
 def test_the_config_round_trips_through_its_json() -> None:
