@@ -262,6 +262,7 @@ def logged_state_machine(
     log_group_id: str | None = None,
     retention: logs.RetentionDays = LOG_RETENTION,
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    include_execution_data: bool = True,
 ) -> LoggedStateMachine:
     """A standard state machine, traced, logging ALL events, and the grantee of its permissions.
 
@@ -272,7 +273,8 @@ def logged_state_machine(
     write X-Ray traces; grant more to the returned principal), and
     ``log_group_id`` (default ``<prefix>Logs``, encrypted with ``key``, named
     as :func:`encrypted_log_group` says). ``<prefix>`` is ``id_prefix``, by
-    default ``<id>``.
+    default ``<id>``. ``include_execution_data=False`` keeps the states'
+    input and output out of the logs (for executions that carry secrets).
     """
     prefix = construct_id if id_prefix is None else id_prefix
     log_group = encrypted_log_group(
@@ -333,7 +335,9 @@ def logged_state_machine(
         comment=comment,
         tracing_enabled=True,
         logs=sfn.LogOptions(
-            destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            destination=log_group,
+            level=sfn.LogLevel.ALL,
+            include_execution_data=include_execution_data,
         ),
         role=role_ref,
     )
