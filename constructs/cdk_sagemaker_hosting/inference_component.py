@@ -764,6 +764,16 @@ class InferenceComponent(Resource):
                 "a component runs one single-model container: give a Model with image= "
                 "(components are the many-models-per-endpoint answer, instead of multi-model)",
             )
+        if model.vpc is not None:
+            validation.fail(
+                self,
+                f"{prop}.vpc",
+                model.vpc.node.path,
+                "a component-mode endpoint runs its components with the endpoint config's "
+                "network settings, and this library gives component-mode endpoints no VPC yet: "
+                "SageMaker would run the model outside that VPC. Build the Model without vpc "
+                "(or host it on an InstanceVariant endpoint, which keeps the model's VPC)",
+            )
         if self.endpoint.network_isolation and not model.network_isolation:
             validation.fail(
                 self,

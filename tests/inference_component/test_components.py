@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Annotations, Match
 from cdk_sagemaker_hosting import (
     AsyncInference,
@@ -318,6 +319,21 @@ def bucket_data(c: Ctx, key: str = "a/model.tar.gz") -> ModelData:
     return ModelData.from_bucket(bucket, key)  # type: ignore[arg-type]
 
 
+def pooled(c: Ctx) -> Ctx:
+    """``c`` with a variant on two instance pools (g5 and g6, 12xlarge)."""
+    c._endpoint_props["variants"] = [
+        ComponentVariant(
+            capacity=GpuCapacity(
+                instance_pools=[
+                    InstancePool(instance_type="ml.g5.12xlarge", priority=1),
+                    InstancePool(instance_type="ml.g6.12xlarge", priority=2),
+                ]
+            )
+        )
+    ]
+    return c
+
+
 CASES: list[tuple[str, Build, str]] = [
     (
         "component on a model endpoint",
@@ -401,6 +417,27 @@ CASES: list[tuple[str, Build, str]] = [
         "model not isolated on an isolated endpoint",
         lambda c: c.component(model=c.model(network_isolation=False)),
         r"has network isolation off, but the endpoint isolates every container",
+    ),
+    (
+        "model in a VPC",
+        lambda c: c.component(model=c.model(vpc=ec2.Vpc(c.stack, "Vpc"))),
+        r"Components/Chat: model.vpc='Components/Vpc' is invalid: a component-mode endpoint "
+        r"runs its components with the endpoint config's network settings.*Build the Model "
+        r"without vpc",
+    ),
+    (
+        "instance-type model in a VPC",
+        lambda c: pooled(c).component(
+            specifications=[
+                InstanceTypeSpecification(instance_type="ml.g5.12xlarge", requirements=GPU),
+                InstanceTypeSpecification(
+                    instance_type="ml.g6.12xlarge",
+                    requirements=GPU,
+                    model=c.model(vpc=ec2.Vpc(c.stack, "Vpc")),
+                ),
+            ],
+        ),
+        r"specifications\[1\].model.vpc='Components/Vpc' is invalid",
     ),
     (
         "seventeen variables",
