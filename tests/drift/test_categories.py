@@ -163,3 +163,18 @@ def test_at_the_minimum_sample_chance_rarely_crosses_the_threshold(
         else:
             scores.append(numpy_psi(expected, live))
     assert np.mean(np.array(scores) >= threshold) < 0.002, (n, max(scores))
+
+
+def test_the_page_escapes_feature_and_category_names() -> None:
+    """Names come from the data: the page must show them as text, never run them."""
+    hostile = "<script>alert(1)</script>"
+    categories = ["<img src=x onerror=alert(1)>", "</svg><script>x</script>", "a&amp;b"]
+    rows = [[f"{i % 7}", categories[i % 3]] for i in range(3000)]
+    base = build(["n", hostile], rows, types={hostile: CATEGORICAL})
+    counts = Counts(base)
+    counts.add_lines([capture_line(f"{i % 5},{categories[i % 2]}") for i in range(900)])
+    page = render.page(score(base, counts))
+    for raw in ("<script", "<img", "</svg><script"):
+        assert raw not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
