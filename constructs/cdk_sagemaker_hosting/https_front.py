@@ -69,6 +69,9 @@ ACCOUNT_BURST_LIMIT = 5_000
 WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)
 #: AWS WAF's longest regex (botocore wafv2 ``RegexPatternString``).
 WAF_REGEX_MAX_LENGTH = 512
+#: The longest API name made here. API Gateway documents no limit for REST API
+#: names (HTTP APIs take 128 characters): 128 keeps within both.
+API_NAME_MAX_LENGTH = 128
 
 #: Warning: the API takes anonymous requests.
 WARNING_ANONYMOUS = "cdk-sagemaker-hosting:AnonymousApi"
@@ -690,6 +693,9 @@ class EndpointApi(Construct):
         self.api = apigateway.RestApi(
             self,
             "Api",
+            # Unique in the account (not CDK's "Api" for every front): API
+            # Gateway's metrics and the alarms' dimension ApiName are by name.
+            rest_api_name=Names.unique_resource_name(self, max_length=API_NAME_MAX_LENGTH),
             description=f"HTTPS front of SageMaker endpoint {endpoint.endpoint_name}",
             endpoint_configuration=apigateway.EndpointConfiguration(
                 types=[

@@ -116,6 +116,29 @@ def test_a_regional_api_posts_to_the_endpoint_with_iam(default_front: Any) -> No
     assert api.invoke_url().endswith("invocations")
 
 
+def test_two_fronts_in_one_stack_have_their_own_api_names_and_alarm_dimensions() -> None:
+    stack = cdk.Stack(new_app(), "Front", env=US_EAST)
+    for name in ("fraud", "churn"):
+        endpoint = Endpoint.from_endpoint_attributes(stack, name, endpoint_name=name)
+        EndpointApi(stack, f"{name}-api", endpoint=endpoint, dashboard=False)
+    template = Template.from_stack(stack)
+    names = [a["Name"] for a in resources(template, "AWS::ApiGateway::RestApi")]
+    assert len(set(names)) == 2 and "Api" not in names
+    assert all(isinstance(n, str) and 0 < len(n) <= 128 for n in names)
+    by_endpoint: dict[str, set[str]] = {}
+    for alarm in resources(template, "AWS::CloudWatch::Alarm"):
+        # A math alarm's metrics, or the alarm's own metric.
+        metrics = [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+        for metric in metrics or [alarm]:
+            (api_name,) = [d["Value"] for d in metric["Dimensions"] if d["Name"] == "ApiName"]
+            endpoint_name = alarm["AlarmDescription"].split("API in front of ")[1].rstrip(")")
+            by_endpoint.setdefault(endpoint_name, set()).add(api_name)
+    # Each front's alarms watch its own API, by that API's name.
+    (fraud,) = by_endpoint["fraud"]
+    (churn,) = by_endpoint["churn"]
+    assert {fraud, churn} == set(names) and fraud != churn
+
+
 def test_requests_are_validated_and_json_must_be_json(default_front: Any) -> None:
     _, _, template = default_front
     template.has_resource_properties(
