@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Duration, IStableAnyProducer, Lazy, Names, Resource
+from aws_cdk import Annotations, Duration, IStableAnyProducer, Lazy, Names, Resource, Stage
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -36,6 +36,7 @@ from aws_cdk import aws_sns as sns
 from cdk_sagemaker_hosting import encryption, instance_capacity, validation
 from cdk_sagemaker_hosting.deployment import MAX_ROLLBACK_ALARMS, _check_seconds
 from cdk_sagemaker_hosting.endpoint import INVOCATION_NAMESPACE, Endpoint
+from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.model import ContainerImage, Model, ModelData
 from cdk_sagemaker_hosting.monitoring import (
     AT_MAX_MINUTES,
@@ -440,8 +441,14 @@ class InferenceComponent(Resource):
     has no figures for add the warning
     ``cdk-sagemaker-hosting:ComponentPlacementUnchecked``).
 
+    A component may live in another stack than its endpoint (in the same
+    ``Stage``): what its container or adapter needs is granted to the
+    endpoint's execution role through a managed policy in the component's own
+    stack (``ExecutionPolicy``), which the component waits for.
+
     Construct IDs (a public contract): ``Resource`` (the
-    ``AWS::SageMaker::InferenceComponent``), ``Scaling`` (from
+    ``AWS::SageMaker::InferenceComponent``), ``ExecutionPolicy`` (with a
+    ``container`` or ``adapter_data``), ``Scaling`` (from
     :meth:`auto_scale_copies`).
 
     :param endpoint: an :class:`Endpoint` with :class:`ComponentVariant` variants.
@@ -498,8 +505,18 @@ class InferenceComponent(Resource):
                 "hosts models on its variants; inference components need an endpoint built "
                 "with variants=[ComponentVariant(...)]",
             )
+        if Stage.of(self) is not Stage.of(endpoint):
+            validation.fail(
+                self,
+                "endpoint",
+                endpoint.node.path,
+                "is in another Stage; CloudFormation orders a component after its endpoint "
+                "only within one Stage (one deployment): build the component in a stack of "
+                "the endpoint's Stage",
+            )
         validation.check_sagemaker_name(self, "component_name", component_name)
         self.endpoint = endpoint
+        self._grants: ManagedPolicyPrincipal | None = None
         self.is_adapter = base_component is not None
         given = [n for n, v in (("model", model), ("container", container)) if v is not None]
         if base_component is not None:
@@ -627,6 +644,13 @@ class InferenceComponent(Resource):
         )
         # The endpoint is named at synth, so nothing else orders the two.
         self.resource.node.add_dependency(endpoint.resource)
+        if self._grants is not None and self._grants.policy.document.is_empty:
+            # An image outside ECR and no artifact: nothing to grant.
+            self.node.try_remove_child("ExecutionPolicy")
+            self._grants = None
+        if self._grants is not None:
+            # SageMaker pulls the image and artifact once the role may.
+            self.resource.node.add_dependency(self._grants.policy)
         if base_component is not None:
             self.resource.node.add_dependency(base_component.resource)
         if not self.is_adapter:
@@ -794,7 +818,20 @@ class InferenceComponent(Resource):
                 "a prefix",
                 "a component's artifact is one .tar.gz object: ModelData.from_bucket(bucket, key)",
             )
-        return data.bind(self, self.endpoint.execution_principal, prop)
+        return data.bind(self, self._execution_grantee(), prop)
+
+    def _execution_grantee(self) -> ManagedPolicyPrincipal:
+        """The endpoint's execution role, granted through a managed policy in this stack.
+
+        In the component's own stack, so that a component in another stack
+        than its endpoint adds no reference from the endpoint's stack to its
+        own (which would be a cycle).
+        """
+        if self._grants is None:
+            role = self.endpoint.execution_role
+            assert role is not None  # component mode, checked first
+            self._grants = ManagedPolicyPrincipal(self, "ExecutionPolicy", role=role)
+        return self._grants
 
     def _container(
         self, container: ComponentContainer
@@ -814,8 +851,7 @@ class InferenceComponent(Resource):
                 f"a component's container takes at most {MAX_ENVIRONMENT}",
             )
         validation.check_environment(self, "container.environment", environment)
-        principal = self.endpoint.execution_principal
-        image = container.image.bind(self, _Grantee(principal), "container.image")
+        image = container.image.bind(self, _Grantee(self._execution_grantee()), "container.image")
         artifact = (
             self._artifact(container.model_data, "container.model_data")
             if container.model_data is not None

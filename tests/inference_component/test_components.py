@@ -133,9 +133,26 @@ def test_a_container_component_grants_the_endpoint_role_that_image_and_artifact_
     assert spec["Container"]["Image"] == IMAGE
     assert spec["Container"]["Environment"] == {"MAX_INPUT_LENGTH": "4096"}
     assert "ModelName" not in spec
-    text = str(c.stack.resolve(c.endpoint.execution_principal.policy.document.to_json()))  # type: ignore[attr-defined]
+    # In the component's own managed policy, attached to the endpoint's role; the component waits.
+    policy = one(
+        {
+            k: v
+            for k, v in c.resources("AWS::IAM::ManagedPolicy").items()
+            if k.startswith("ChatExecutionPolicy")
+        }
+    )
+    assert policy["Properties"]["Roles"] == [
+        {"Ref": c.stack.get_logical_id(c.endpoint.execution_role.node.default_child)}  # type: ignore[union-attr, arg-type]
+    ]
+    text = str(policy["Properties"]["PolicyDocument"])
     assert "repository/huggingface-pytorch-tgi-inference" in text
     assert "/llm/model.tar.gz" in text
+    endpoint_policy = str(
+        c.stack.resolve(c.endpoint.execution_principal.policy.document.to_json())  # type: ignore[attr-defined]
+    )
+    assert "model.tar.gz" not in endpoint_policy
+    component = one(c.resources("AWS::SageMaker::InferenceComponent"))
+    assert any(d.startswith("ChatExecutionPolicy") for d in component["DependsOn"])
 
 
 def test_an_adapter_runs_in_its_base_component_and_reserves_nothing() -> None:
