@@ -512,7 +512,17 @@ class EndpointApi(Construct):
         Default: ``True`` when ``usage_plans`` are given.
     :param usage_plans: plans for partners.
     :param vpc_endpoints: make the API private, reachable only through these
-        ``execute-api`` interface endpoints (a resource policy says so).
+        ``execute-api`` interface endpoints (a resource policy denies any
+        other way in). With IAM authorisation the policy allows nobody
+        itself: callers of the API's account need their own
+        ``execute-api:Invoke`` grant (``grant_invoke``), as AWS lets either
+        the identity or the resource policy allow a same-account call. With
+        Cognito, a Lambda authoriser or anonymous access it allows anyone who
+        comes through the VPC endpoints, and the authoriser decides.
+    :param allowed_accounts: IAM authorisation only: other AWS accounts
+        (12 digits) whose principals may call with their own
+        ``execute-api:Invoke`` grant; the resource policy allows them, as a
+        cross-account call needs both policies to allow it. Default: none.
     :param firewall: Default: :class:`ApiFirewall` defaults. ``None`` removes it,
         with a warning.
     :param domain: a custom domain; the default ``execute-api`` URL is then
@@ -551,6 +561,7 @@ class EndpointApi(Construct):
         api_key_required: bool | None = None,
         usage_plans: Sequence[PartnerPlan] = (),
         vpc_endpoints: Sequence[ec2.IInterfaceVpcEndpoint] = (),
+        allowed_accounts: Sequence[str] = (),
         firewall: ApiFirewall | None = ApiFirewall(),
         domain: ApiDomain | None = None,
         cors: apigateway.CorsOptions | None = None,
@@ -609,6 +620,7 @@ class EndpointApi(Construct):
                 "an ec2.IInterfaceVpcEndpoint for execute-api",
             )
         self.private = bool(vpc_endpoints)
+        self.allowed_accounts = self._check_allowed_accounts(allowed_accounts)
         validation.check_optional_type(self, "firewall", firewall, ApiFirewall, "an ApiFirewall")
         if firewall is not None:
             firewall.check(self, "firewall")
@@ -689,7 +701,9 @@ class EndpointApi(Construct):
             )
             for key, value in self._check_method_throttles(method_throttles).items()
         }
-        policy = self._resource_policy(vpc_endpoints) if self.private else None
+        policy = (
+            self._resource_policy(vpc_endpoints) if self.private or self.allowed_accounts else None
+        )
         self.api = apigateway.RestApi(
             self,
             "Api",
@@ -1073,25 +1087,81 @@ class EndpointApi(Construct):
     def _resource_policy(
         self, vpc_endpoints: Sequence[ec2.IInterfaceVpcEndpoint]
     ) -> iam.PolicyDocument:
+        """Deny any way in but the VPC endpoints (private); allow what IAM does not decide.
+
+        With IAM authorisation no ``Allow`` names ``*``: it would let any
+        principal of the account call without ``execute-api:Invoke``. Other
+        accounts in ``allowed_accounts`` are allowed by name.
+        """
         ids = [v.vpc_endpoint_id for v in vpc_endpoints]
         invoke = "execute-api:/*"
-        return iam.PolicyDocument(
-            statements=[
+        statements = []
+        if ids:
+            statements.append(
                 iam.PolicyStatement(
                     effect=iam.Effect.DENY,
                     principals=[iam.AnyPrincipal()],
                     actions=["execute-api:Invoke"],
                     resources=[invoke],
                     conditions={"StringNotEquals": {"aws:SourceVpce": ids}},
-                ),
+                )
+            )
+        if self.authorization.kind == "IAM":
+            if self.allowed_accounts:
+                statements.append(
+                    iam.PolicyStatement(
+                        principals=[iam.AccountPrincipal(a) for a in self.allowed_accounts],
+                        actions=["execute-api:Invoke"],
+                        resources=[invoke],
+                    )
+                )
+        else:
+            # The authoriser (or nobody, for an anonymous API) decides who calls.
+            statements.append(
                 iam.PolicyStatement(
                     principals=[iam.AnyPrincipal()],
                     actions=["execute-api:Invoke"],
                     resources=[invoke],
                     conditions={"StringEquals": {"aws:SourceVpce": ids}},
-                ),
-            ]
-        )
+                )
+            )
+        return iam.PolicyDocument(statements=statements)
+
+    def _check_allowed_accounts(self, accounts: object) -> tuple[str, ...]:
+        if isinstance(accounts, str) or not isinstance(accounts, Sequence):
+            _fail(self, "allowed_accounts", accounts, "must be a list of 12-digit account IDs")
+        assert isinstance(accounts, Sequence)
+        own = Stack.of(self).account
+        for i, account in enumerate(accounts):
+            if validation.is_token(account):
+                continue
+            if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+                _fail(
+                    self,
+                    f"allowed_accounts[{i}]",
+                    account,
+                    "must be an AWS account ID of 12 digits, e.g. '123456789012'",
+                )
+            if not validation.is_token(own) and account == own:
+                _fail(
+                    self,
+                    f"allowed_accounts[{i}]",
+                    account,
+                    "is the API's own account, whose principals need only their "
+                    "execute-api:Invoke grant (grant_invoke): leave it out",
+                )
+        if len(set(accounts)) != len(accounts):
+            _fail(self, "allowed_accounts", list(accounts), "name each account once")
+        if accounts and self.authorization.kind != "IAM":
+            _fail(
+                self,
+                "allowed_accounts",
+                list(accounts),
+                f"the API authorises with {self.authorization.kind}, not IAM: the resource "
+                "policy already lets every caller reach the authoriser; leave it out, or "
+                "authorise with ApiAuthorization.iam()",
+            )
+        return tuple(accounts)
 
     def _method_authorization(self) -> dict[str, Any]:
         auth = self.authorization

@@ -336,24 +336,81 @@ def test_partners_call_with_api_keys_of_usage_plans() -> None:
     assert set(api.usage_plans) == {"acme"}
 
 
-def test_a_private_api_answers_only_through_its_vpc_endpoints() -> None:
-    app = new_app()
-    stack = cdk.Stack(app, "Front", env=US_EAST)
+VPCE_ID = "vpce-0123456789abcdef0"
+NOT_FROM_VPCE = {
+    "Effect": "Deny",
+    "Principal": {"AWS": "*"},
+    "Action": "execute-api:Invoke",
+    "Resource": "execute-api:/*",
+    "Condition": {"StringNotEquals": {"aws:SourceVpce": [VPCE_ID]}},
+}
+
+
+def private_front(
+    authorization: Callable[[cdk.Stack], ApiAuthorization] | None = None, **props: Any
+) -> dict[str, Any]:
+    stack = cdk.Stack(new_app(), "Front", env=US_EAST)
+    if authorization is not None:
+        props["authorization"] = authorization(stack)
     vpce = ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(
-        stack, "Vpce", vpc_endpoint_id="vpce-0123456789abcdef0", port=443
+        stack, "Vpce", vpc_endpoint_id=VPCE_ID, port=443
     )
     endpoint = Endpoint.from_endpoint_attributes(stack, "Fraud", endpoint_name="fraud")
-    EndpointApi(stack, "Api", endpoint=endpoint, vpc_endpoints=[vpce])
+    EndpointApi(stack, "Api", endpoint=endpoint, vpc_endpoints=[vpce], **props)
     (api,) = resources(Template.from_stack(stack), "AWS::ApiGateway::RestApi")
-    assert api["EndpointConfiguration"] == {
-        "Types": ["PRIVATE"],
-        "VpcEndpointIds": ["vpce-0123456789abcdef0"],
-    }
-    effects = {s["Effect"]: s["Condition"] for s in api["Policy"]["Statement"]}
-    assert effects == {
-        "Deny": {"StringNotEquals": {"aws:SourceVpce": ["vpce-0123456789abcdef0"]}},
-        "Allow": {"StringEquals": {"aws:SourceVpce": ["vpce-0123456789abcdef0"]}},
-    }
+    return api
+
+
+def test_a_private_api_with_iam_answers_only_through_its_vpc_endpoints_and_allows_nobody() -> None:
+    api = private_front()
+    assert api["EndpointConfiguration"] == {"Types": ["PRIVATE"], "VpcEndpointIds": [VPCE_ID]}
+    # No Allow for "*": with IAM authorisation it would let any principal of the account
+    # call without execute-api:Invoke (either policy may allow a same-account call).
+    assert api["Policy"]["Statement"] == [NOT_FROM_VPCE]
+
+
+def test_a_private_api_with_iam_allows_the_other_accounts_given_by_name() -> None:
+    api = private_front(allowed_accounts=["222222222222", "333333333333"])
+    deny, allow = api["Policy"]["Statement"]
+    assert deny == NOT_FROM_VPCE
+    assert allow["Effect"] == "Allow" and "Condition" not in allow
+    principals = json.dumps(allow["Principal"])
+    assert ":iam::222222222222:root" in principals and ":iam::333333333333:root" in principals
+    assert '"*"' not in principals
+
+
+def test_a_regional_api_with_iam_allows_other_accounts_in_a_policy_of_its_own() -> None:
+    stack, _ = front_stack(allowed_accounts=["222222222222"])
+    (api,) = resources(Template.from_stack(stack), "AWS::ApiGateway::RestApi")
+    (allow,) = api["Policy"]["Statement"]
+    assert allow["Effect"] == "Allow" and ":iam::222222222222:root" in json.dumps(allow)
+    stack, _ = front_stack()
+    (api,) = resources(Template.from_stack(stack), "AWS::ApiGateway::RestApi")
+    assert "Policy" not in api
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        lambda s: ApiAuthorization.anonymous("a public demo model, no personal data"),
+        lambda s: ApiAuthorization.cognito([cognito.UserPool(s, "Pool")]),
+    ],
+    ids=["anonymous", "cognito"],
+)
+def test_a_private_api_with_another_authoriser_lets_the_vpc_endpoints_reach_it(
+    authorization: Callable[[cdk.Stack], ApiAuthorization],
+) -> None:
+    api = private_front(authorization)
+    assert api["Policy"]["Statement"] == [
+        NOT_FROM_VPCE,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "execute-api:Invoke",
+            "Resource": "execute-api:/*",
+            "Condition": {"StringEquals": {"aws:SourceVpce": [VPCE_ID]}},
+        },
+    ]
 
 
 # --- 3. protection ----------------------------------------------------------------------
@@ -681,6 +738,29 @@ BAD: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str]] = [
         "cors any with credentials",
         lambda s: {"cors": apigateway.CorsOptions(allow_origins=["*"], allow_credentials=True)},
         "cors.allow_origins=['*'] is invalid: '*' with allow_credentials=True",
+    ),
+    (
+        "account not 12 digits",
+        lambda s: {"allowed_accounts": ["12345"]},
+        "Front/Api: allowed_accounts[0]='12345' is invalid: must be an AWS account ID of 12 digits",
+    ),
+    (
+        "accounts as str",
+        lambda s: {"allowed_accounts": "222222222222"},
+        "allowed_accounts='222222222222' is invalid: must be a list of 12-digit account IDs",
+    ),
+    (
+        "own account",
+        lambda s: {"allowed_accounts": ["111111111111"]},
+        "allowed_accounts[0]='111111111111' is invalid: is the API's own account",
+    ),
+    (
+        "accounts without iam",
+        lambda s: {
+            "allowed_accounts": ["222222222222"],
+            "authorization": ApiAuthorization.anonymous("a public demo model"),
+        },
+        "allowed_accounts=['222222222222'] is invalid: the API authorises with NONE, not IAM",
     ),
     (
         "anonymous without reason",
