@@ -584,11 +584,11 @@ class Endpoint(EndpointBase):
         if deployment is not None and deployment.guarded:
             inf1 = sorted(
                 {
-                    v.instance_type
+                    t
                     for v in self.variants
                     if isinstance(v, InstanceVariant)
-                    and isinstance(v.instance_type, str)
-                    and v.instance_type.startswith("ml.inf1.")
+                    for t in v.instance_types
+                    if isinstance(t, str) and t.startswith("ml.inf1.")
                 }
             )
             if inf1:

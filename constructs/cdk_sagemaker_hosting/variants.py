@@ -83,7 +83,8 @@ class InstanceVariant:
 
     :param model: the model it serves.
     :param variant_name: its name, unique in the endpoint. Default: ``"AllTraffic"``.
-    :param instance_type: a SageMaker hosting instance type. Default: ``"ml.m5.large"``.
+    :param instance_type: a SageMaker hosting instance type; refused beside
+        ``capacity.instance_pools``. Default: ``"ml.m5.large"`` (none with pools).
     :param initial_instance_count: instances at creation. Default: 2 (multi-AZ).
     :param initial_weight: relative share of traffic (1/1 is 50/50). Default: 1.0.
     :param volume_size_gb: storage volume per instance, 1-512 GB. Default: SageMaker's.
@@ -98,7 +99,7 @@ class InstanceVariant:
 
     model: Model
     variant_name: str = DEFAULT_VARIANT_NAME
-    instance_type: str = DEFAULT_INSTANCE_TYPE
+    instance_type: str | None = None
     initial_instance_count: int = 2
     initial_weight: float = 1.0
     volume_size_gb: int | None = None
@@ -113,13 +114,24 @@ class InstanceVariant:
         """Its instance type, or its pools' types in priority order."""
         pools = self.capacity.instance_pools if self.capacity is not None else ()
         if not pools:
-            return [self.instance_type]
+            return [self.instance_type or DEFAULT_INSTANCE_TYPE]
         return [p.instance_type for p in sorted(pools, key=lambda p: p.priority)]
 
     @property
+    def _pooled(self) -> bool:
+        return bool(self.capacity is not None and self.capacity.instance_pools)
+
+    @property
     def attributes(self) -> VariantAttributes:
-        """What the endpoint's consumers know of this variant."""
-        return VariantAttributes(variant_name=self.variant_name, instance_type=self.instance_type)
+        """What the endpoint's consumers know of this variant.
+
+        A variant on instance pools has no single instance type (``None``):
+        monitoring then skips the alarms sized for one type, with a warning.
+        """
+        return VariantAttributes(
+            variant_name=self.variant_name,
+            instance_type=None if self._pooled else self.instance_types[0],
+        )
 
     def bind(
         self,
@@ -153,13 +165,14 @@ class InstanceVariant:
                 self.accelerator_type,
                 validation.ELASTIC_INFERENCE_ENDED,
             )
-        validation.check_instance_type(scope, name("instance_type"), self.instance_type)
+        if self.instance_type is not None:
+            validation.check_instance_type(scope, name("instance_type"), self.instance_type)
         pools = self.capacity.instance_pools if self.capacity is not None else ()
         if self.capacity is not None:
             validation.check_type(
                 scope, f"{prop}.capacity", self.capacity, GpuCapacity, "a GpuCapacity"
             )
-            if pools and self.instance_type != DEFAULT_INSTANCE_TYPE:
+            if pools and self.instance_type is not None:
                 validation.fail(
                     scope,
                     name("instance_type"),
@@ -210,7 +223,7 @@ class InstanceVariant:
         return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
             variant_name=self.variant_name,
             model_name=self.model.model_name,
-            instance_type=None if pools else self.instance_type,
+            instance_type=None if pools else self.instance_types[0],
             initial_instance_count=self.initial_instance_count,
             initial_variant_weight=self.initial_weight if weight is None else weight,
             volume_size_in_gb=self.volume_size_gb,

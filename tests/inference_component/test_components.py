@@ -20,6 +20,7 @@ from cdk_sagemaker_hosting import (
     DataCapture,
     EncryptedBucket,
     Endpoint,
+    EndpointMonitoring,
     GpuCapacity,
     InferenceComponent,
     InstancePool,
@@ -794,22 +795,62 @@ def test_gpu_capacity_on_an_instance_variant() -> None:
     assert "KmsKeyId" not in config
 
 
-def test_instance_pools_replace_the_instance_type() -> None:
+# ml.m5.large, the default without pools, was once discarded silently beside them.
+@pytest.mark.parametrize("instance_type", ["ml.g5.xlarge", "ml.m5.large"])
+def test_instance_pools_replace_the_instance_type(instance_type: str) -> None:
     c = Ctx()
-    with pytest.raises(ValidationError, match=r"variants\[0\].instance_type='ml.g5.xlarge' is "):
+    with pytest.raises(
+        ValidationError,
+        match=rf"variants\[0\].instance_type='{instance_type}' is invalid: a variant with "
+        r"instance pools takes its types from them: leave instance_type out",
+    ):
         Endpoint(
             c.stack,
             "Models",
             variants=[
                 InstanceVariant(
                     model=c.model(),
-                    instance_type="ml.g5.xlarge",
+                    instance_type=instance_type,
                     capacity=GpuCapacity(
                         instance_pools=[InstancePool(instance_type="ml.g6.xlarge", priority=1)]
                     ),
                 )
             ],
         )
+
+
+def test_a_pool_variant_has_no_single_instance_type_and_monitoring_skips_per_type_alarms() -> None:
+    c = Ctx()
+    pools = GpuCapacity(
+        instance_pools=[
+            InstancePool(instance_type="ml.g5.12xlarge", priority=1),
+            InstancePool(instance_type="ml.g6.12xlarge", priority=2),
+        ]
+    )
+    variant = InstanceVariant(model=c.model(), capacity=pools)
+    plain = InstanceVariant(model=c.model(), variant_name="Plain")
+    assert variant.instance_type is None
+    assert variant.attributes.instance_type is None
+    assert variant.instance_types == ["ml.g5.12xlarge", "ml.g6.12xlarge"]
+    assert plain.attributes.instance_type == "ml.m5.large"
+    assert plain.instance_types == ["ml.m5.large"]
+    endpoint = Endpoint(c.stack, "Models", variants=[variant, plain])
+    variants = one(c.resources("AWS::SageMaker::EndpointConfig"))["Properties"][
+        "ProductionVariants"
+    ]
+    assert "InstanceType" not in variants[0]
+    assert variants[1]["InstanceType"] == "ml.m5.large"
+    monitoring = EndpointMonitoring(c.stack, "Monitoring", endpoint=endpoint)
+    assert monitoring.instance_types == {"AllTraffic": None, "Plain": "ml.m5.large"}
+    assert "Plain/Cpu" in monitoring.alarms
+    for kind in ("Cpu", "Memory", "Disk"):
+        assert f"AllTraffic/{kind}" not in monitoring.alarms
+    Annotations.from_stack(c.stack).has_warning(
+        "/Components/Monitoring",
+        Match.string_like_regexp(
+            r"alarms AllTraffic/Cpu, AllTraffic/Memory, AllTraffic/Disk were skipped"
+        ),
+    )
 
 
 def test_a_neuron_ami_needs_inferentia2_or_trainium() -> None:
