@@ -38,7 +38,7 @@ from cdk_sagemaker_hosting.https_front import (
 )
 
 from tests.conftest import new_app
-from tests.gates import PACKS, cfn_lint, nag_findings
+from tests.gates import PACKS, cfn_lint, checkov, nag_findings, write_templates
 from tests.snapshots import construct_snapshot, json_snapshot
 
 US_EAST = cdk.Environment(account="111111111111", region="us-east-1")
@@ -309,6 +309,27 @@ def test_anonymous_access_needs_a_reason_and_warns() -> None:
     Annotations.from_stack(stack).has_warning(
         "/Front/Api", Match.string_like_regexp("takes anonymous requests.*public demo model")
     )
+
+
+def test_an_anonymous_front_passes_checkov_with_its_opt_out_acknowledged(tmp_path: Path) -> None:
+    stack, _ = front_stack(
+        authorization=ApiAuthorization.anonymous("public demo model, no personal data"),
+        variant_methods=["Blue"],
+    )
+    template = Template.from_stack(stack).to_json()
+    found = checkov(write_templates({"Front": template}, tmp_path))
+    assert found["failed"] == [], "\n".join(map(str, found["failed"]))
+    # The open methods are the opt-out, acknowledged with its reason on each POST method.
+    skipped = {check for _, check, _ in found["skipped"]}
+    assert "CKV_AWS_59" in skipped
+    reasons = [
+        skip["comment"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::Method"
+        for skip in r.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        if skip["id"] == "CKV_AWS_59"
+    ]
+    assert len(reasons) == 2 and all("public demo model" in r for r in reasons)
 
 
 def test_partners_call_with_api_keys_of_usage_plans() -> None:
