@@ -261,7 +261,11 @@ class CompiledModel(Construct):
     functions may start, describe and stop this construct's jobs only, pass
     that role to SageMaker only, and read (and, with ``RemovalPolicy.DESTROY``,
     delete) the output prefix only; the workflow and the functions log to
-    encrypted log groups and are traced.
+    encrypted log groups and are traced. CloudFormation's presigned response
+    URL never enters the workflow (its input, history or logs): the
+    ``Request`` function keeps it in an SSM SecureString encrypted with
+    ``encryption_key`` under ``/cdk-sagemaker-hosting/compilation/<prefix>/``,
+    and the workflow's answer reads it back and deletes it.
 
     Construct IDs (a public contract): ``Role``, ``Policy`` (the compilation
     role's managed policy), ``Key`` (when no ``encryption_key``),
@@ -632,6 +636,44 @@ class CompiledModel(Construct):
             ),
             stack,
         )
+        # Each request's ResponseURL waits here (SSM SecureStrings under the construct's own
+        # path, encrypted with its key), never in the workflow's input, history or logs.
+        url_root = f"/cdk-sagemaker-hosting/compilation/{self.job_name_prefix}"
+        url_parameters = Arn.format(
+            ArnComponents(
+                service="ssm",
+                resource="parameter",
+                resource_name=f"{url_root.lstrip('/')}/*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            ),
+            stack,
+        )
+        url_environment = {"RESPONSE_PARAMETERS": url_root, "RESPONSE_KEY_ID": key.key_arn}
+
+        def grant_urls(
+            grantee: ManagedPolicyPrincipal, ssm_actions: list[str], kms_actions: list[str]
+        ) -> None:
+            grantee.add_to_principal_policy(
+                iam.PolicyStatement(actions=ssm_actions, resources=[url_parameters])
+            )
+            compliance.acknowledge_resource(
+                grantee.policy,
+                "One SecureString per CloudFormation request, named by its request ID (unknown "
+                "at deploy time), under this construct's own parameter path only.",
+                "AwsSolutions-IAM5",
+                url_parameters,
+            )
+            grantee.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=kms_actions,
+                    resources=[key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"ssm.{stack.region}.amazonaws.com"},
+                        "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": url_parameters},
+                    },
+                )
+            )
+
         step, principal = workflow.handler_function(
             self,
             "Step",
@@ -639,9 +681,10 @@ class CompiledModel(Construct):
             key=key,
             description=f"Neo compilation {self.node.path}: the workflow's steps",
             timeout=Duration.minutes(2),
-            environment={"COMPILATION_STEP": "workflow"},
+            environment={"COMPILATION_STEP": "workflow", **url_environment},
             retention=retention,
         )
+        grant_urls(principal, ["ssm:GetParameter", "ssm:DeleteParameter"], ["kms:Decrypt"])
         principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
@@ -755,8 +798,14 @@ class CompiledModel(Construct):
                 "COMPILATION_STEP": "request",
                 "STATE_MACHINE_ARN": machine.state_machine.state_machine_arn,
                 "TIMEOUT_SECONDS": str(int(self.timeout.to_seconds())),
+                **url_environment,
             },
             retention=retention,
+        )
+        grant_urls(
+            request_principal,
+            ["ssm:PutParameter", "ssm:DeleteParameter"],
+            ["kms:Encrypt", "kms:GenerateDataKey"],
         )
         request_principal.add_to_principal_policy(
             iam.PolicyStatement(

@@ -3,13 +3,13 @@
 One code, two functions: ``COMPILATION_STEP=request`` is the resource's
 service token (it starts the workflow for each CloudFormation request);
 ``COMPILATION_STEP=workflow`` runs the workflow's states (``{"action":
-"on_event" | "is_complete" | "respond", "event": {...}}``). The clients are
-made when first needed.
+"on_event" | "is_complete" | "respond", "event": {...}}``). Both keep the
+requests' response URLs in SSM (``RESPONSE_PARAMETERS``, encrypted with
+``RESPONSE_KEY_ID``). The clients are made when first needed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
@@ -32,24 +32,27 @@ def _client(service: str) -> Any:
     return _clients[service]
 
 
+def _urls() -> cfn.ResponseUrls:
+    """Where the requests' response URLs wait (SSM SecureStrings under the construct's path)."""
+    return cfn.ResponseUrls(
+        _client("ssm"), os.environ["RESPONSE_PARAMETERS"], os.environ["RESPONSE_KEY_ID"]
+    )
+
+
 def handler(event: dict[str, Any], context: Any) -> Any:
     """Run the step this function is for."""
     step = os.environ.get("COMPILATION_STEP")
     if step == "request":
-        try:
-            return cfn.start(
-                _client("stepfunctions"),
-                os.environ["STATE_MACHINE_ARN"],
-                event,
-                now=time.time(),
-                timeout=float(os.environ["TIMEOUT_SECONDS"]),
-            )
-        except Exception as error:
-            # Without a workflow nobody answers CloudFormation: answer here.
-            failed = {**event, "Error": {"Error": type(error).__name__, "Cause": str(error)}}
-            failed["PhysicalResourceId"] = cfn.physical_id(event)
-            cfn.put_response(event["ResponseURL"], json.dumps(cfn.response(failed)).encode())
-            raise
+        # Never raises once the request is answered (a retry would answer twice).
+        return cfn.request(
+            _client("stepfunctions"),
+            _urls(),
+            os.environ["STATE_MACHINE_ARN"],
+            event,
+            now=time.time(),
+            timeout=float(os.environ["TIMEOUT_SECONDS"]),
+            put=cfn.put_response,
+        )
     if step == "workflow":
         return cfn.step(
             _client("sagemaker"),
@@ -58,6 +61,7 @@ def handler(event: dict[str, Any], context: Any) -> Any:
             event["event"],
             now=time.time(),
             put=cfn.put_response,
+            urls=_urls(),
         )
     msg = f"COMPILATION_STEP must be request or workflow, not {step!r}"
     raise ValueError(msg)

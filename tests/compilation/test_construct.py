@@ -176,6 +176,31 @@ def test_the_step_function_manages_this_constructs_jobs_and_passes_its_role_only
     assert f"/{made.output_prefix}*" in json.dumps(deleting["Resource"])
 
 
+def test_response_urls_wait_in_secure_strings_of_this_construct_only(
+    stack: cdk.Stack, template_of: Callable[[cdk.Stack], Template]
+) -> None:
+    """The request function keeps each ResponseURL; the workflow's step reads and deletes it."""
+    made = compiled(stack)
+    template = template_of(stack)
+    root = f"/cdk-sagemaker-hosting/compilation/{made.job_name_prefix}"
+    for policy, ssm_actions, kms_actions in (
+        ("CompiledRequestPolicy", ["ssm:PutParameter", "ssm:DeleteParameter"], None),
+        ("CompiledStepPolicy", ["ssm:GetParameter", "ssm:DeleteParameter"], "kms:Decrypt"),
+    ):
+        found = statements(template, policy)
+        (ssm,) = [st for st in found if "ssm:DeleteParameter" in st["Action"]]
+        assert sorted(ssm["Action"]) == sorted(ssm_actions)
+        assert f":parameter{root}/*" in json.dumps(ssm["Resource"])
+        (kms,) = [st for st in found if "PARAMETER_ARN" in json.dumps(st.get("Condition"))]
+        assert kms_actions is None or kms["Action"] in (kms_actions, [kms_actions])
+        assert "kms:EncryptionContext:PARAMETER_ARN" in kms["Condition"]["StringLike"]
+    functions = template.find_resources("AWS::Lambda::Function")
+    for function in functions.values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["RESPONSE_PARAMETERS"] == root
+        assert "RESPONSE_KEY_ID" in variables
+
+
 def test_the_model_reads_the_compiled_output_prefix(
     stack: cdk.Stack, template_of: Callable[[cdk.Stack], Template]
 ) -> None:

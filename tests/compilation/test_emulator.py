@@ -41,11 +41,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
         yield boto3.client("sagemaker"), s3
 
 
+URL = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/r?sig=1"
+
+
 def cfn_event(kind: str, **extra: Any) -> dict[str, Any]:
     return {
         "RequestType": kind,
         "RequestId": f"{kind}-1",
-        "ResponseURL": "https://example.invalid/response",
+        "ResponseURL": URL,
         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
         "LogicalResourceId": "Compiled",
         "ResourceProperties": properties(),
@@ -54,18 +57,26 @@ def cfn_event(kind: str, **extra: Any) -> dict[str, Any]:
 
 
 def run(sagemaker: Any, s3: Any, event: dict[str, Any]) -> dict[str, Any]:
-    """What the workflow does: on_event, is_complete until done, respond."""
-    answers: list[bytes] = []
+    """What the request function and the workflow do: keep the URL, on_event, is_complete
+    until done, respond (to the kept URL, which is then deleted)."""
+    answers: list[tuple[str, bytes]] = []
 
-    def put(_: str, body: bytes) -> None:
-        answers.append(body)
+    def put(url: str, body: bytes) -> None:
+        answers.append((url, body))
 
-    state = {**event, "Deadline": 60.0}
-    state["OnEvent"] = cfn.step(sagemaker, s3, "on_event", state, now=0, put=put)
+    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    urls = cfn.ResponseUrls(boto3.client("ssm"), "/cdk-sagemaker-hosting/compilation/x", key)
+    urls.keep(event["RequestId"], event["ResponseURL"])
+    state = {**cfn.without_url(event), "Deadline": 60.0}
+    steps = {"now": 0, "put": put, "urls": urls}
+    state["OnEvent"] = cfn.step(sagemaker, s3, "on_event", state, **steps)
     if event["RequestType"] != "Delete":
-        state["IsComplete"] = cfn.step(sagemaker, s3, "is_complete", state, now=0, put=put)
-    cfn.step(sagemaker, s3, "respond", state, now=0, put=put)
-    return dict(json.loads(answers[0]))
+        state["IsComplete"] = cfn.step(sagemaker, s3, "is_complete", state, **steps)
+    cfn.step(sagemaker, s3, "respond", state, **steps)
+    ((url, body),) = answers
+    assert url == event["ResponseURL"]
+    assert urls.take(event["RequestId"]) is None, "the URL is deleted once answered"
+    return dict(json.loads(body))
 
 
 def test_create_then_an_unchanged_update_compiles_once(aws: Any) -> None:
