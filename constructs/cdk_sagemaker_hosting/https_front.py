@@ -904,6 +904,32 @@ class EndpointApi(Construct):
                 "an asynchronous endpoint takes InvokeEndpointAsync with an S3 input location, "
                 "which this front does not call: front a real-time endpoint",
             )
+        if endpoint.component_mode is True:
+            _fail(
+                self,
+                "endpoint",
+                endpoint.endpoint_name,
+                "an endpoint in component mode (variants of ComponentVariant) is invoked with "
+                "InferenceComponentName naming a component, which this front does not pass: "
+                "front an endpoint of model variants, or call InvokeEndpoint with "
+                "InferenceComponentName",
+            )
+        # An imported endpoint says nothing of its models; one made here does.
+        multi_model = [
+            getattr(v, "variant_name", "?")
+            for v in getattr(endpoint, "variants", ())
+            if getattr(getattr(v, "model", None), "multi_model", False)
+        ]
+        if multi_model:
+            _fail(
+                self,
+                "endpoint",
+                endpoint.endpoint_name,
+                f"variant(s) {', '.join(multi_model)} serve a multi-model model, invoked with "
+                "TargetModel naming an artifact under the prefix, which this front does not "
+                "pass: front an endpoint of single models, or call InvokeEndpoint with "
+                "TargetModel",
+            )
 
     def _check_path(self, path: object) -> str:
         if (

@@ -20,7 +20,19 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Annotations, Match, Template
-from cdk_sagemaker_hosting import Endpoint, EndpointMonitoring, ValidationError, VariantAttributes
+from cdk_sagemaker_hosting import (
+    ComponentVariant,
+    ContainerImage,
+    EncryptedBucket,
+    Endpoint,
+    EndpointMonitoring,
+    InstanceVariant,
+    ManagedInstanceScaling,
+    Model,
+    ModelData,
+    ValidationError,
+    VariantAttributes,
+)
 from cdk_sagemaker_hosting.https_front import (
     API_GATEWAY_PAYLOAD_BYTES,
     SAGEMAKER_REALTIME_PAYLOAD_BYTES,
@@ -611,7 +623,52 @@ def cert(stack: cdk.Stack, region: str = "us-east-1") -> acm.ICertificate:
     return acm.Certificate.from_certificate_arn(stack, "Cert", CERT.replace("us-east-1", region))
 
 
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def multi_model_endpoint(stack: cdk.Stack) -> Endpoint:
+    model = Model(
+        stack,
+        "Many",
+        image=ContainerImage.from_registry(IMAGE),
+        model_data=ModelData.from_bucket_prefix(EncryptedBucket(stack, "Artifacts"), "models/"),
+        multi_model=True,
+    )
+    return Endpoint(
+        stack,
+        "Mme",
+        endpoint_name="many",
+        variants=[InstanceVariant(model=model, variant_name="Blue")],
+    )
+
+
+def component_endpoint(stack: cdk.Stack) -> Endpoint:
+    return Endpoint(
+        stack,
+        "Components",
+        endpoint_name="components",
+        variants=[
+            ComponentVariant(
+                instance_type="ml.g5.12xlarge",
+                managed_scaling=ManagedInstanceScaling(min_instances=2, max_instances=4),
+            )
+        ],
+    )
+
+
 BAD: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str]] = [
+    (
+        "multi-model endpoint",
+        lambda s: {"endpoint": multi_model_endpoint(s)},
+        "Front/Api: endpoint='many' is invalid: variant(s) Blue serve a multi-model model, "
+        "invoked with TargetModel",
+    ),
+    (
+        "component-mode endpoint",
+        lambda s: {"endpoint": component_endpoint(s)},
+        "Front/Api: endpoint='components' is invalid: an endpoint in component mode "
+        "(variants of ComponentVariant) is invoked with InferenceComponentName",
+    ),
     (
         "path",
         lambda s: {"path": "/predict"},
@@ -825,7 +882,7 @@ def test_bad_input_is_refused_with_path_property_value_and_rule(
         stack, "Fraud", endpoint_name="fraud", variants=VARIANTS
     )
     with pytest.raises(ValidationError, match=re.escape(message)):
-        EndpointApi(stack, "Api", endpoint=endpoint, **props(stack))
+        EndpointApi(stack, "Api", **{"endpoint": endpoint, **props(stack)})
 
 
 def test_an_asynchronous_endpoint_and_a_private_domain_are_refused() -> None:
