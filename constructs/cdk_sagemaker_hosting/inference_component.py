@@ -1114,9 +1114,12 @@ def check_placement(  # noqa: PLR0912 - three placement rules, each with its mes
 
     Each copy must fit one instance of every type it may run on (vCPUs,
     memory, accelerators); each component's copies must fit the variant's
-    instances at their maximum; and the copies of all the variant's
-    components together must fit them (a necessary condition: what passes may
-    still be refused by SageMaker, which keeps part of each instance).
+    instances at their maximum; the copies of all the variant's components
+    together must fit them; and copies that need more than half of an
+    instance's vCPUs, memory or accelerators (on every type they may run on)
+    cannot share an instance, so there are at most as many as instances
+    (necessary conditions: what passes may still be refused by SageMaker,
+    which keeps part of each instance).
     """
     variant = component.variant
     instances = variant.max_instances
@@ -1202,6 +1205,31 @@ def check_placement(  # noqa: PLR0912 - three placement rules, each with its mes
                 f"{_shown(need)} {what} in all, but its at most {instances} instances ({where}) "
                 f"have {has}; lower copies or requirements, or allow more instances",
             )
+    # Copies needing more than half of an instance's resource cannot share one.
+    for what in largest:
+        big = [
+            c
+            for c in hosted
+            if c.max_copies
+            and not validation.is_token(c.max_copies)
+            and c.placements()
+            and all(
+                _need(req, what) > _has(instance_capacity.capacity(t), what) / 2
+                for t, req in c.placements()
+            )
+        ]
+        count = sum(c.max_copies or 0 for c in big)
+        if count > instances:
+            names = ", ".join(f"{c.node.id} x{c.max_copies}" for c in big)
+            validation.fail(
+                scope,
+                prop,
+                copies,
+                f"the copies of variant {variant.variant_name}'s components that need more "
+                f"than half of an instance's {what} ({names}) cannot share an instance: "
+                f"{count} copies need {count} instances, but the variant has at most "
+                f"{instances} ({where}); lower copies or requirements, or allow more instances",
+            )
 
 
 def _need(req: ComputeRequirements, what: str) -> float:
@@ -1211,6 +1239,15 @@ def _need(req: ComputeRequirements, what: str) -> float:
         "accelerators": req.accelerators,
     }[what]
     return 0.0 if value is None or validation.is_token(value) else float(value)
+
+
+def _has(cap: instance_capacity.InstanceCapacity | None, what: str) -> float:
+    """What an instance of that capacity has of ``what`` (unknown: nothing to compare)."""
+    if cap is None:
+        return float("inf")
+    return float(
+        {"vCPUs": cap.vcpus, "MB of memory": cap.memory_mb, "accelerators": cap.accelerators}[what]
+    )
 
 
 def _resources(

@@ -299,6 +299,44 @@ def test_copies_beyond_the_managed_maximum_are_refused() -> None:
     )
 
 
+# Two copies that each need more than half of an instance's resource never share one: the
+# sums fit (15 of 16 GPUs), the copies do not (5 copies, 4 instances of ml.g5.12xlarge).
+HALF = (
+    ComputeRequirements(min_memory_mb=16384, cpu_cores=4, accelerators=3),
+    ComputeRequirements(min_memory_mb=16384, cpu_cores=25),
+    ComputeRequirements(min_memory_mb=100_000, cpu_cores=4),
+)
+SHARING: list[tuple[str, ComputeRequirements, tuple[int, int], str | None]] = [
+    (
+        "3 of 4 GPUs, 3 + 2 copies",
+        HALF[0],
+        (3, 2),
+        r"Components/Small: copy_count=2 is invalid: the copies of variant AllTraffic's "
+        r"components that need more than half of an instance's accelerators \(Big x3, Small "
+        r"x2\) cannot share an instance: 5 copies need 5 instances, but the variant has at most "
+        r"4 \(managed_scaling.max_instances\); lower copies or requirements, or allow more",
+    ),
+    ("3 of 4 GPUs, 2 + 2 copies", HALF[0], (2, 2), None),
+    ("25 of 48 vCPUs", HALF[1], (3, 2), r"more than half of an instance's vCPUs \(Big x3"),
+    ("100 of 192 GB", HALF[2], (3, 2), r"more than half of an instance's MB of memory"),
+]
+
+
+@pytest.mark.parametrize(
+    ("requirements", "copies", "message"), [c[1:] for c in SHARING], ids=[c[0] for c in SHARING]
+)
+def test_copies_needing_more_than_half_an_instance_cannot_share_one(
+    requirements: ComputeRequirements, copies: tuple[int, int], message: str | None
+) -> None:
+    c = Ctx()
+    c.component("Big", requirements=requirements, copy_count=copies[0])
+    if message is None:
+        c.component("Small", requirements=requirements, copy_count=copies[1])
+        return
+    with pytest.raises(ValidationError, match=message):
+        c.component("Small", requirements=requirements, copy_count=copies[1])
+
+
 def test_the_components_of_a_variant_must_fit_together() -> None:
     c = Ctx()
     c.component("Chat", copy_count=10)
