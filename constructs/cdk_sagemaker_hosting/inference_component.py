@@ -376,6 +376,33 @@ def _check_batch(  # noqa: PLR0917 - one batch's parts
             )
 
 
+def _check_batches_while_scaling(
+    component: InferenceComponent, min_copies: int, max_copies: int
+) -> None:
+    """A batch in copies stays within SageMaker's share at every copy count scaling may reach."""
+    deployment = component.deployment
+    if deployment is None:
+        return
+    for field, copies, (low, high) in (
+        ("batch", deployment.batch_copies, ROLLING_BATCH_PERCENT),
+        ("rollback_batch", deployment.rollback_batch_copies, ROLLBACK_BATCH_PERCENT),
+    ):
+        if copies is None or validation.is_token(copies):
+            continue
+        for count in sorted({max(min_copies, 1), max_copies}):
+            share = 100 * copies / count
+            if not low <= share <= high:
+                validation.fail(
+                    component,
+                    f"deployment.{field}_copies",
+                    copies,
+                    f"auto_scale_copies(min_copies={min_copies}, max_copies={max_copies}) lets "
+                    f"the component be updated at {count} copies, where {copies} copies is "
+                    f"{share:g} %; SageMaker takes batches of {low}-{high} % of the copies: "
+                    f"give {field}_percent instead (it follows the copy count)",
+                )
+
+
 @jsii.implements(IStableAnyProducer)
 class _RollbackAlarms:
     """A component's rollback alarms, rendered when the template is written."""
@@ -1318,6 +1345,8 @@ class ComponentScaling(Construct):
                 (min_copies, max_copies),
                 f"must include the component's copy_count ({copies})",
             )
+        if known:
+            _check_batches_while_scaling(component, min_copies, max_copies)
         if component.endpoint.multi_az and min_copies == 1:
             validation.fail(
                 self,

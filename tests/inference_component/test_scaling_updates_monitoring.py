@@ -13,6 +13,7 @@ from cdk_sagemaker_hosting import (
     ComponentDeployment,
     ComponentMonitoring,
     ComponentVariant,
+    ComputeRequirements,
     ManagedInstanceScaling,
     ValidationError,
 )
@@ -187,6 +188,56 @@ def test_bad_rolling_updates(deployment: dict[str, Any], copies: int, message: s
     deployment.setdefault("wait", cdk.Duration.minutes(1))
     with pytest.raises(ValidationError, match=message):
         Ctx().component(copy_count=copies, deployment=ComponentDeployment.rolling(**deployment))
+
+
+SMALL = ComputeRequirements(min_memory_mb=1024, cpu_cores=1)
+
+
+@pytest.mark.parametrize(
+    ("deployment", "bounds", "message"),
+    [
+        (
+            {"batch_copies": 2},
+            (2, 4),
+            r"Components/Chat: deployment.batch_copies=2 is invalid: auto_scale_copies\(min_copies"
+            r"=2, max_copies=4\) lets the component be updated at 2 copies, where 2 copies is "
+            r"100 %; SageMaker takes batches of 5-50 % of the copies: give batch_percent instead",
+        ),
+        (
+            {"batch_copies": 1},
+            (2, 30),
+            r"deployment.batch_copies=1 is invalid: .* updated at 30 copies, where 1 copies is "
+            r"3.33333 %",
+        ),
+        (
+            {"batch_copies": 1},
+            (0, 4),
+            r"deployment.batch_copies=1 is invalid: .* updated at 1 copies, where 1 copies is "
+            r"100 %",
+        ),
+        (
+            {"batch_copies": 1, "rollback_batch_copies": 3},
+            (2, 4),
+            r"deployment.rollback_batch_copies=3 is invalid: .* 150 %; SageMaker takes batches of "
+            r"1-100 % of the copies: give rollback_batch_percent instead",
+        ),
+        ({"batch_copies": 1}, (2, 20), None),
+        ({"batch_percent": 10}, (0, 40), None),
+    ],
+)
+def test_batches_in_copies_must_fit_every_scaled_copy_count(
+    deployment: dict[str, Any], bounds: tuple[int, int], message: str | None
+) -> None:
+    component = Ctx().component(
+        copy_count=4,
+        requirements=SMALL,
+        deployment=ComponentDeployment.rolling(wait=cdk.Duration.minutes(1), **deployment),
+    )
+    if message is None:
+        component.auto_scale_copies(min_copies=bounds[0], max_copies=bounds[1])
+        return
+    with pytest.raises(ValidationError, match=message):
+        component.auto_scale_copies(min_copies=bounds[0], max_copies=bounds[1])
 
 
 def test_eleven_rollback_alarms_are_refused() -> None:
