@@ -286,8 +286,9 @@ class CompiledModel(Construct):
         shapes), or that JSON as a string. Required except for XGBoost.
     :param compiler_options: the target's compiler options, as a mapping
         (written as JSON) or a string. Default: none.
-    :param output_prefix: where in ``output`` the artifacts go; each input
-        hash gets a folder of its own under it. Default: ``neo/<unique id>/``.
+    :param output_prefix: where in ``output`` the artifacts go; each
+        compilation job gets a folder of its own under it, named by the job
+        (its inputs' hash, and the try). Default: ``neo/<unique id>/``.
     :param output_encryption_key: the key SageMaker encrypts the artifact
         with. Default: the output bucket's.
     :param max_runtime: the job's limit, at most 35 minutes (the workflow
@@ -700,6 +701,13 @@ class CompiledModel(Construct):
                 actions=["iam:PassRole"],
                 resources=[self.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                # Finds the tries of one input in one call; it has no resource-level permission.
+                actions=["sagemaker:ListCompilationJobs"],
+                resources=["*"],
             )
         )
         compliance.acknowledge_resource(

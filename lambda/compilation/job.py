@@ -5,9 +5,10 @@ CloudFormation request, then :func:`is_complete` until it answers
 ``IsComplete: true`` or raises (which fails the deploy with the raised
 message), the same contract as the CDK provider framework's handlers.
 
-A job's name and output prefix derive from a hash of its inputs (the input
-and output configurations and the stopping condition; not the role, which
-changes nothing in the artifact), so:
+A job's name derives from a hash of its inputs (the input and output
+configurations and the stopping condition; not the role, which changes
+nothing in the artifact), and each job writes under a folder of its own
+name, so:
 
 * the same inputs give the same name: a stack update that changes nothing
   the hash covers keeps the compiled artifact (CloudFormation does not even
@@ -18,13 +19,16 @@ changes nothing in the artifact), so:
   finds the job its name already started and waits for it, never starting
   a second one. SageMaker keeps a name for good once used: a job of that
   name that failed or was stopped is followed by ``<name>-2``, ``-3``... up
-  to :data:`MAX_ATTEMPTS`, so a redeploy compiles again instead of
-  replaying the old failure.
+  to :data:`MAX_ATTEMPTS` (found with one ``ListCompilationJobs``), so a
+  redeploy compiles again instead of replaying the old failure; no two
+  attempts share an output folder.
 
 Clients (and the clock) are passed in. Throttling never fails a deploy: a
 throttled call in :func:`is_complete` answers "not yet" and is made again at
-the next poll, and a throttled start in :func:`on_event` is left for
-:func:`is_complete` to make.
+the next poll, a throttled start in :func:`on_event` is left for
+:func:`is_complete` to make, and any other throttled call of
+:func:`on_event` (a Delete's included) raises :class:`ThrottledError`, which
+the workflow retries with backoff (its own ``Retry``, before any ``Catch``).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 #: Jobs tried for one input before the deploy gives up (SageMaker never reuses a name).
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 99
 #: Hex digits of the input hash in job names and output prefixes.
 DIGEST_LENGTH = 24
 #: Room left in SageMaker's 63-character names for the construct's prefix.
@@ -67,6 +71,14 @@ class BadRequestError(ValueError):
 
 class CompilationFailedError(RuntimeError):
     """The job failed or was stopped; the message (SageMaker's reason) fails the deploy."""
+
+
+class ThrottledError(RuntimeError):
+    """SageMaker or S3 throttled a call past botocore's retries: the workflow retries the step.
+
+    Its name is the error the state machine's ``Retry`` matches (Lambda
+    reports the exception's class name), distinct from every failure.
+    """
 
 
 def _code(error: ClientError) -> str:
@@ -133,7 +145,7 @@ class Plan:
             prefix=prefix,
             role_arn=role_arn,
             input_config=input_config,
-            output_config={**output_config, "S3OutputLocation": f"{base}{digest}/"},
+            output_config=output_config,
             stopping_condition=stopping,
             removal_policy=removal,
             digest=digest,
@@ -144,15 +156,29 @@ class Plan:
         base = f"{self.prefix}-{self.digest}"
         return base if attempt == 1 else f"{base}-{attempt}"
 
+    def output_location(self, name: str) -> str:
+        """Where the job ``name`` writes: a folder of its own under the construct's prefix."""
+        return f"{self.output_config['S3OutputLocation']}{name}/"
+
     def request(self, name: str) -> dict[str, Any]:
         """``CreateCompilationJob``'s parameters for the job ``name``."""
         return {
             "CompilationJobName": name,
             "RoleArn": self.role_arn,
             "InputConfig": self.input_config,
-            "OutputConfig": self.output_config,
+            "OutputConfig": {**self.output_config, "S3OutputLocation": self.output_location(name)},
             "StoppingCondition": self.stopping_condition,
         }
+
+    def attempt(self, name: str) -> int | None:
+        """Which try of these inputs the job ``name`` is, or ``None`` if it is none."""
+        base = self.job_name()
+        if name == base:
+            return 1
+        suffix = name.removeprefix(f"{base}-")
+        if suffix != name and suffix.isdigit() and 2 <= int(suffix) <= MAX_ATTEMPTS:
+            return int(suffix)
+        return None
 
 
 def describe(sagemaker: Any, name: str) -> dict[str, Any] | None:
@@ -189,6 +215,18 @@ def artifact_exists(s3: Any, url: str) -> bool:
     return True
 
 
+def attempts(sagemaker: Any, plan: Plan) -> dict[int, str]:
+    """The status of every try of these inputs SageMaker has, by attempt (one listing)."""
+    found: dict[int, str] = {}
+    pages = sagemaker.get_paginator("list_compilation_jobs").paginate(NameContains=plan.job_name())
+    for page in pages:
+        for summary in page.get("CompilationJobSummaries", []):
+            attempt = plan.attempt(str(summary.get("CompilationJobName")))
+            if attempt is not None:
+                found[attempt] = str(summary.get("CompilationJobStatus"))
+    return found
+
+
 def choose(sagemaker: Any, s3: Any, plan: Plan, log: Log) -> tuple[str, dict[str, Any] | None]:
     """The name to compile under, and its job if one runs or ran well under it.
 
@@ -196,14 +234,25 @@ def choose(sagemaker: Any, s3: Any, plan: Plan, log: Log) -> tuple[str, dict[str
     completed with its artifact still in place; a job that failed or was
     stopped (or is stopping), or whose artifact is gone (deleted with the ``destroy`` policy
     when these inputs were replaced, and now asked for again), moves on to
-    the next name.
+    the next name. One ``ListCompilationJobs`` finds the tries; only a
+    running or completed one is described.
     """
+    tried = attempts(sagemaker, plan)
     reasons = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
         name = plan.job_name(attempt)
+        status = tried.get(attempt)
+        if status is None:
+            return name, None
+        if status in ENDED_BADLY:
+            log(f"{name} ended {status}; trying the next name")
+            reasons.append(f"{name}: {status}")
+            continue
         job = describe(sagemaker, name)
-        status = None if job is None else job.get("CompilationJobStatus")
-        if job is None or status in RUNNING:
+        if job is None:
+            return name, None
+        status = str(job.get("CompilationJobStatus"))
+        if status in RUNNING:
             return name, job
         if status == COMPLETED:
             artifact = _attributes(job)["ModelArtifacts"]
@@ -215,8 +264,11 @@ def choose(sagemaker: Any, s3: Any, plan: Plan, log: Log) -> tuple[str, dict[str
         log(f"{name} ended {status}: {_reason(job)}; trying the next name")
         reasons.append(f"{name}: {status}: {_reason(job)}")
     msg = (
-        f"{MAX_ATTEMPTS} compilation jobs of these inputs ended without an artifact; change an "
-        "input to compile anew. " + " | ".join(reasons)
+        f"all {MAX_ATTEMPTS} compilation jobs SageMaker allows for these inputs "
+        f"({plan.job_name()} to -{MAX_ATTEMPTS}) ended without an artifact, and SageMaker "
+        "never reuses a job name: change an input the names hash (the source, framework "
+        "version, data shape, compiler options, target, output prefix or max_runtime) to "
+        "compile under new names. The last: " + " | ".join(reasons[-3:])
     )
     raise CompilationFailedError(msg[:4000])
 

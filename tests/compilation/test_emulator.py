@@ -99,7 +99,7 @@ def test_create_then_an_unchanged_update_compiles_once(aws: Any) -> None:
 def test_delete_with_destroy_empties_the_jobs_prefix(aws: Any) -> None:
     sagemaker, s3 = aws
     created = run(sagemaker, s3, cfn_event("Create"))
-    prefix = PLAN.output_config["S3OutputLocation"].removeprefix("s3://artifacts/")
+    prefix = PLAN.output_location(PLAN.job_name()).removeprefix("s3://artifacts/")
     s3.put_object(Bucket="artifacts", Key=f"{prefix}model-ml_c5.tar.gz", Body=b"x")
     s3.put_object(Bucket="artifacts", Key="neo/other/keep.tar.gz", Body=b"x")
     deleting = cfn_event("Delete", PhysicalResourceId=created["PhysicalResourceId"])
@@ -118,7 +118,7 @@ def test_gap_moto_completes_every_job_at_once_without_an_artifact(aws: Any) -> N
     described = sagemaker.describe_compilation_job(CompilationJobName="gap")
     assert described["CompilationJobStatus"] == "COMPLETED"
     assert described["FailureReason"] == ""
-    assert described["ModelArtifacts"]["S3ModelArtifacts"] == PLAN.output_config["S3OutputLocation"]
+    assert described["ModelArtifacts"]["S3ModelArtifacts"] == PLAN.output_location("gap")
     assert s3.list_objects_v2(Bucket="artifacts").get("KeyCount") == 0
 
 

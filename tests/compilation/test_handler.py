@@ -51,12 +51,13 @@ def properties(**changes: Any) -> dict[str, Any]:
 
 PLAN = job.Plan.from_properties(properties())
 NAME = PLAN.job_name()
-OUTPUT = f"{BASE}{PLAN.digest}/"
+OUTPUT = f"{BASE}{NAME}/"
 ARTIFACT = f"{OUTPUT}model-ml_c5.tar.gz"
 
 
 def described(name: str = NAME, status: str = "INPROGRESS", reason: str = "") -> dict[str, Any]:
     """A DescribeCompilationJob response (every member the service model requires)."""
+    output = PLAN.output_location(name)
     return {
         "CompilationJobName": name,
         "CompilationJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:compilation-job/{name}",
@@ -65,12 +66,14 @@ def described(name: str = NAME, status: str = "INPROGRESS", reason: str = "") ->
         "CreationTime": NOW,
         "LastModifiedTime": NOW,
         "FailureReason": reason,
-        "ModelArtifacts": {"S3ModelArtifacts": ARTIFACT if status == "COMPLETED" else OUTPUT},
+        "ModelArtifacts": {
+            "S3ModelArtifacts": f"{output}model-ml_c5.tar.gz" if status == "COMPLETED" else output
+        },
         "ModelDigests": {"ArtifactDigest": "abc123"},
         "InferenceImage": IMAGE,
         "RoleArn": ROLE,
         "InputConfig": PLAN.input_config,
-        "OutputConfig": PLAN.output_config,
+        "OutputConfig": PLAN.request(name)["OutputConfig"],
     }
 
 
@@ -128,6 +131,25 @@ def describes(stub: Stubber, response: dict[str, Any]) -> None:
     )
 
 
+def lists(stub: Stubber, *jobs: tuple[str, str]) -> None:
+    """ListCompilationJobs of these inputs' names: (name, status) pairs."""
+    stub.add_response(
+        "list_compilation_jobs",
+        {
+            "CompilationJobSummaries": [
+                {
+                    "CompilationJobName": name,
+                    "CompilationJobArn": f"arn:aws:sagemaker:us-east-1:1:compilation-job/{name}",
+                    "CreationTime": NOW,
+                    "CompilationJobStatus": status,
+                }
+                for name, status in jobs
+            ]
+        },
+        {"NameContains": NAME},
+    )
+
+
 def creates(stub: Stubber, name: str = NAME) -> None:
     stub.add_response(
         "create_compilation_job",
@@ -157,9 +179,16 @@ def test_same_inputs_same_name_and_changed_inputs_a_new_one() -> None:
     ]
     names = {job.Plan.from_properties(p).job_name() for p in changed}
     assert NAME not in names and len(names) == 3
-    # the output prefix holds the hash too, so each input has its own artifacts
-    assert PLAN.output_config["S3OutputLocation"] == OUTPUT
+    # each job writes under its own name: no two inputs, nor two tries, share a folder
+    assert PLAN.request(NAME)["OutputConfig"]["S3OutputLocation"] == f"{BASE}{NAME}/" == OUTPUT
+    assert PLAN.request(f"{NAME}-2")["OutputConfig"]["S3OutputLocation"] == f"{BASE}{NAME}-2/"
     assert PLAN.job_name(3) == f"{NAME}-3" and len(PLAN.job_name(job.MAX_ATTEMPTS)) <= 63
+    assert [PLAN.attempt(n) for n in (NAME, f"{NAME}-2", f"{NAME}-x", f"{NAME}-2-3")] == [
+        1,
+        2,
+        None,
+        None,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -183,7 +212,7 @@ def test_bad_properties_are_refused(changes: dict[str, Any], message: str) -> No
 
 def test_create_starts_the_job_named_by_the_hash(sagemaker: Any, s3: Any) -> None:
     sm, stub = sagemaker
-    not_found(stub)
+    lists(stub)
     creates(stub)
     log = Log()
     assert job.on_event(sm, s3[0], event(), log) == {"PhysicalResourceId": NAME}
@@ -193,6 +222,7 @@ def test_create_starts_the_job_named_by_the_hash(sagemaker: Any, s3: Any) -> Non
 def test_a_retried_create_waits_for_the_running_job(sagemaker: Any, s3: Any) -> None:
     """A retry (Lambda timed out after starting the job) starts no second job."""
     sm, stub = sagemaker
+    lists(stub, (NAME, "INPROGRESS"))
     describes(stub, described(status="INPROGRESS"))
     log = Log()
     assert job.on_event(sm, s3[0], event(), log) == {"PhysicalResourceId": NAME}
@@ -202,7 +232,7 @@ def test_a_retried_create_waits_for_the_running_job(sagemaker: Any, s3: Any) -> 
 def test_duplicate_name_on_create_is_the_same_job(sagemaker: Any, s3: Any) -> None:
     """Two requests racing: the second CreateCompilationJob is refused, and waits for the first."""
     sm, stub = sagemaker
-    not_found(stub)
+    lists(stub)
     stub.add_client_error(
         "create_compilation_job",
         service_error_code="ResourceInUse",
@@ -216,7 +246,7 @@ def test_duplicate_name_on_create_is_the_same_job(sagemaker: Any, s3: Any) -> No
 
 def test_throttled_create_is_left_to_the_next_poll(sagemaker: Any, s3: Any) -> None:
     sm, stub = sagemaker
-    not_found(stub)
+    lists(stub)
     stub.add_client_error("create_compilation_job", service_error_code="ThrottlingException")
     not_found(stub)
     creates(stub)
@@ -234,6 +264,7 @@ def test_an_update_with_the_same_inputs_keeps_the_completed_artifact(
 ) -> None:
     sm, stub = sagemaker
     s3_client, s3_stub = s3
+    lists(stub, (NAME, "COMPLETED"))
     describes(stub, described(status="COMPLETED"))
     s3_stub.add_response(
         "head_object",
@@ -248,9 +279,9 @@ def test_a_completed_job_whose_artifact_was_deleted_compiles_again(sagemaker: An
     """Inputs A, then B (A's artifacts destroyed), then A again: A is compiled anew."""
     sm, stub = sagemaker
     s3_client, s3_stub = s3
+    lists(stub, (NAME, "COMPLETED"))
     describes(stub, described(status="COMPLETED"))
     s3_stub.add_client_error("head_object", service_error_code="404", http_status_code=404)
-    not_found(stub, f"{NAME}-2")
     creates(stub, f"{NAME}-2")
     log = Log()
     assert job.on_event(sm, s3_client, event("Update", physical="other"), log) == {
@@ -264,22 +295,37 @@ def test_after_a_failed_or_stopped_job_a_redeploy_compiles_under_the_next_name(
     sagemaker: Any, s3: Any, status: str
 ) -> None:
     sm, stub = sagemaker
-    describes(stub, described(status=status, reason="ClientError: unsupported operator"))
-    not_found(stub, f"{NAME}-2")
+    lists(stub, (NAME, status))
+    if status == "STOPPING":  # neither running nor ended: described
+        describes(stub, described(status=status, reason="ClientError: unsupported operator"))
     creates(stub, f"{NAME}-2")
     assert job.on_event(sm, s3[0], event()) == {"PhysicalResourceId": f"{NAME}-2"}
+
+
+def test_the_next_free_name_is_found_in_one_listing_past_the_old_cap_of_five(
+    sagemaker: Any, s3: Any
+) -> None:
+    """Seven failed tries (and names of other inputs or forms) are listed once; -8 starts."""
+    sm, stub = sagemaker
+    tried = [(PLAN.job_name(n), "FAILED") for n in range(1, 8)]
+    lists(stub, *tried, (f"{NAME}-x", "COMPLETED"), (f"{NAME}-2-1", "INPROGRESS"))
+    creates(stub, f"{NAME}-8")
+    log = Log()
+    assert job.on_event(sm, s3[0], event(), log) == {"PhysicalResourceId": f"{NAME}-8"}
+    assert log[-1] == f"started {NAME}-8"
 
 
 def test_after_every_attempt_failed_the_deploy_fails_with_their_reasons(
     sagemaker: Any, s3: Any
 ) -> None:
     sm, stub = sagemaker
-    for attempt in range(1, job.MAX_ATTEMPTS + 1):
-        describes(stub, described(PLAN.job_name(attempt), "FAILED", f"reason {attempt}"))
+    lists(stub, *[(PLAN.job_name(n), "FAILED") for n in range(1, job.MAX_ATTEMPTS + 1)])
     with pytest.raises(job.CompilationFailedError) as raised:
         job.on_event(sm, s3[0], event(), Log())
-    assert "change an input to compile anew" in str(raised.value)
-    assert f"{NAME}-5: FAILED: reason 5" in str(raised.value)
+    message = str(raised.value)
+    assert f"all {job.MAX_ATTEMPTS} compilation jobs SageMaker allows" in message
+    assert "change an input the names hash (the source, framework version" in message
+    assert f"{NAME}-{job.MAX_ATTEMPTS}: FAILED" in message
 
 
 def test_unknown_request_type_is_refused(sagemaker: Any, s3: Any) -> None:

@@ -9,7 +9,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from cdk_sagemaker_hosting._lambda.compilation import cfn, index, job
 
-from tests.compilation.test_handler import NAME, client, described, describes, event
+from tests.compilation.test_handler import NAME, client, described, describes, event, lists
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:compile"
 URL = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=1"
@@ -257,6 +257,7 @@ def test_entry_point_runs_the_step_its_function_is_for(monkeypatch: pytest.Monke
     monkeypatch.setenv("RESPONSE_PARAMETERS", ROOT)
     monkeypatch.setenv("RESPONSE_KEY_ID", KEY)
     with Stubber(sm) as stub:
+        lists(stub, (NAME, "INPROGRESS"))
         describes(stub, described(status="INPROGRESS"))
         result = index.handler({"action": "on_event", "event": request()}, None)
         assert result == {"PhysicalResourceId": NAME}
