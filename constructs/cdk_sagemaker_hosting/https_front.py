@@ -295,9 +295,11 @@ class ApiFirewall:
     """The AWS WAF web ACL in front of the stage.
 
     AWS managed rule groups (IP reputation, core rule set, known bad inputs),
-    a rate-based rule per client IP, and two rules of the front: requests
-    whose ``Content-Length`` is above the payload limit get 413, POSTs of a
-    content type the API does not take get 415. The core rule set's 8 KB body
+    a rate-based rule per client IP, and three rules of the front: POSTs
+    without a numeric ``Content-Length`` get 411, requests whose
+    ``Content-Length`` is above the payload limit get 413, POSTs of a
+    content type the API does not take get 415 (the type exactly, or
+    followed by ``;`` and parameters; case and white space ignored). The core rule set's 8 KB body
     rule (``SizeRestrictions_BODY``) only counts: inference bodies are larger,
     and the payload rule holds the limit instead.
 
@@ -461,7 +463,8 @@ def greater_than_pattern(limit: int) -> str:
         rest = len(digits) - i - 1
         branch = digits[:i] + (f"[{low}-9]" if low < 9 else "9")
         branches.append(branch + (f"[0-9]{{{rest}}}" if rest else ""))
-    return f"^0*({'|'.join(branches)})$"
+    # Non-capturing: AWS WAF refuses capturing subexpressions.
+    return f"^0*(?:{'|'.join(branches)})$"
 
 
 class EndpointApi(Construct):
@@ -1335,7 +1338,11 @@ class EndpointApi(Construct):
         def header(name: str) -> wafv2.CfnWebACL.FieldToMatchProperty:
             return wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": name})
 
-        lowercase = [wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")]
+        # "Application/JSON ; charset=utf-8" is read as "application/json;charset=utf-8".
+        media_form = [
+            wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE"),
+            wafv2.CfnWebACL.TextTransformationProperty(priority=1, type="REMOVE_WHITESPACE"),
+        ]
         is_post = wafv2.CfnWebACL.StatementProperty(
             byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
                 field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
@@ -1346,22 +1353,32 @@ class EndpointApi(Construct):
                 ],
             )
         )
+        # The type exactly, or the type and its parameters: not a prefix
+        # ("application/jsonx" is another type).
         accepted = [
             wafv2.CfnWebACL.StatementProperty(
                 byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
                     field_to_match=header("content-type"),
-                    positional_constraint="STARTS_WITH",
-                    search_string=media,
-                    text_transformations=lowercase,
+                    positional_constraint=constraint,
+                    search_string=search,
+                    text_transformations=media_form,
                 )
             )
             for media in (*self.content_types, *self.binary_content_types)
+            for constraint, search in (("EXACTLY", media), ("STARTS_WITH", f"{media};"))
         ]
-        any_accepted = (
-            accepted[0]
-            if len(accepted) == 1
-            else wafv2.CfnWebACL.StatementProperty(
-                or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=accepted)
+        any_accepted = wafv2.CfnWebACL.StatementProperty(
+            or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=accepted)
+        )
+        # A POST without a numeric Content-Length (none, or chunked) would pass
+        # the payload rule unmeasured: it gets 411.
+        has_length = wafv2.CfnWebACL.StatementProperty(
+            regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
+                field_to_match=header("content-length"),
+                regex_string="^[0-9]+$",
+                text_transformations=[
+                    wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                ],
             )
         )
         too_large = wafv2.CfnWebACL.StatementProperty(
@@ -1385,15 +1402,33 @@ class EndpointApi(Construct):
 
         rules = [
             wafv2.CfnWebACL.RuleProperty(
-                name="PayloadTooLarge",
+                name="LengthRequired",
                 priority=0,
+                action=block(411, "LengthRequired"),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                        statements=[
+                            is_post,
+                            wafv2.CfnWebACL.StatementProperty(
+                                not_statement=wafv2.CfnWebACL.NotStatementProperty(
+                                    statement=has_length
+                                )
+                            ),
+                        ]
+                    )
+                ),
+                visibility_config=visibility("LengthRequired"),
+            ),
+            wafv2.CfnWebACL.RuleProperty(
+                name="PayloadTooLarge",
+                priority=1,
                 action=block(413, "PayloadTooLarge"),
                 statement=too_large,
                 visibility_config=visibility("PayloadTooLarge"),
             ),
             wafv2.CfnWebACL.RuleProperty(
                 name="UnsupportedContentType",
-                priority=1,
+                priority=2,
                 action=block(415, "UnsupportedContentType"),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     and_statement=wafv2.CfnWebACL.AndStatementProperty(
@@ -1411,7 +1446,7 @@ class EndpointApi(Construct):
             ),
             wafv2.CfnWebACL.RuleProperty(
                 name="RatePerClientIp",
-                priority=2,
+                priority=3,
                 action=wafv2.CfnWebACL.RuleActionProperty(block={}),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
@@ -1453,6 +1488,10 @@ class EndpointApi(Construct):
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=visibility(f"{Names.unique_id(self)[-100:]}"),
             custom_response_bodies={
+                "LengthRequired": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON",
+                    content=message % "Send Content-Length with the body's size in bytes.",
+                ),
                 "PayloadTooLarge": wafv2.CfnWebACL.CustomResponseBodyProperty(
                     content_type="APPLICATION_JSON",
                     content=message % f"The request body is above {self.max_payload_bytes} bytes.",

@@ -468,6 +468,7 @@ def test_the_firewall_rules(default_front: Any) -> None:
     assert acl["Scope"] == "REGIONAL" and acl["DefaultAction"] == {"Allow": {}}
     names = [r["Name"] for r in sorted(acl["Rules"], key=lambda r: r["Priority"])]
     assert names == [
+        "LengthRequired",
         "PayloadTooLarge",
         "UnsupportedContentType",
         "RatePerClientIp",
@@ -476,6 +477,20 @@ def test_the_firewall_rules(default_front: Any) -> None:
         "AWSManagedRulesKnownBadInputsRuleSet",
     ]
     rules = {r["Name"]: r for r in acl["Rules"]}
+    codes = {
+        name: rule["Action"]["Block"]["CustomResponse"]
+        for name, rule in rules.items()
+        if "CustomResponse" in rule.get("Action", {}).get("Block", {})
+    }
+    assert {n: c["ResponseCode"] for n, c in codes.items()} == {
+        "LengthRequired": 411,
+        "PayloadTooLarge": 413,
+        "UnsupportedContentType": 415,
+    }
+    # Codes AWS WAF takes in custom responses (WAF Developer Guide, "Supported status
+    # codes for custom responses"), each with a body of the web ACL.
+    assert {c["ResponseCode"] for c in codes.values()} <= WAF_CUSTOM_4XX
+    assert {c["CustomResponseBodyKey"] for c in codes.values()} == set(acl["CustomResponseBodies"])
     assert rules["PayloadTooLarge"]["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 413
     assert (
         rules["UnsupportedContentType"]["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 415
@@ -502,6 +517,72 @@ def test_the_firewall_rules(default_front: Any) -> None:
         "x-amz-security-token",
     }
     assert api.firewall is not None
+
+
+#: AWS WAF's 4XX codes for custom responses (WAF Developer Guide).
+WAF_CUSTOM_4XX = {400, 401, 403, 404, 405, 408, 409, 411, 412, 413, 414, 415, 416, 421, 429}
+
+
+def matches(statement: dict[str, Any], request: dict[str, str]) -> bool:
+    """Whether an AWS WAF statement of the front's rules matches ``request``
+    (``method`` and lower-case header names); only what those rules use."""
+    (kind, body), *_ = statement.items()
+    if kind in ("AndStatement", "OrStatement"):
+        results = [matches(s, request) for s in body["Statements"]]
+        return all(results) if kind == "AndStatement" else any(results)
+    if kind == "NotStatement":
+        return not matches(body["Statement"], request)
+    field = body["FieldToMatch"]
+    value = (
+        request.get("method") if "Method" in field else request.get(field["SingleHeader"]["Name"])
+    )
+    if value is None:  # a missing header matches nothing
+        return False
+    for step in sorted(body["TextTransformations"], key=lambda t: t["Priority"]):
+        value = {
+            "NONE": value,
+            "LOWERCASE": value.lower(),
+            "REMOVE_WHITESPACE": re.sub(r"\s", "", value),
+        }[step["Type"]]
+    if kind == "RegexMatchStatement":
+        assert "(" not in body["RegexString"].replace("(?:", ""), "capturing group"
+        return re.search(body["RegexString"], value) is not None
+    assert kind == "ByteMatchStatement"
+    search, where = body["SearchString"], body["PositionalConstraint"]
+    return value == search if where == "EXACTLY" else value.startswith(search)
+
+
+def test_the_firewall_answers_411_413_and_415_as_it_should(default_front: Any) -> None:
+    _, _, template = default_front
+    (acl,) = resources(template, "AWS::WAFv2::WebACL")
+    rules = sorted(acl["Rules"], key=lambda r: r["Priority"])
+
+    def answer(**request: str) -> int:
+        for rule in rules:
+            if "ManagedRuleGroupStatement" in rule["Statement"]:
+                continue
+            if "RateBasedStatement" not in rule["Statement"] and matches(
+                rule["Statement"], request
+            ):
+                return int(rule["Action"]["Block"]["CustomResponse"]["ResponseCode"])
+        return 200
+
+    ok = {"method": "POST", "content-length": "120"}
+    assert answer(**ok, **{"content-type": "application/json"}) == 200
+    assert answer(**ok, **{"content-type": "Application/JSON; charset=utf-8"}) == 200
+    assert answer(**ok, **{"content-type": "text/csv ;charset=utf-8"}) == 200
+    assert answer(**ok, **{"content-type": "application/jsonx"}) == 415
+    assert answer(**ok, **{"content-type": "text/csvx;charset=utf-8"}) == 415
+    assert answer(**ok, **{"content-type": "application/xml"}) == 415
+    assert answer(**ok) == 415
+    json_post = {"method": "POST", "content-type": "application/json"}
+    assert answer(**json_post) == 411
+    assert answer(**json_post, **{"content-length": "12a"}) == 411
+    assert answer(**json_post, **{"content-length": ""}) == 411
+    assert answer(**json_post, **{"content-length": "6291456"}) == 200
+    assert answer(**json_post, **{"content-length": "6291457"}) == 413
+    # Other methods are API Gateway's to refuse (no method): no 411 or 415 here.
+    assert answer(method="GET") == 200
 
 
 def test_without_a_firewall_a_warning_names_what_is_lost() -> None:
@@ -989,6 +1070,8 @@ def test_the_content_length_pattern_matches_exactly_the_numbers_above_the_limit(
 ) -> None:
     pattern = greater_than_pattern(limit)
     assert len(pattern) <= WAF_REGEX_MAX_LENGTH
+    # AWS WAF refuses capturing subexpressions: every group is (?:...).
+    assert pattern.count("(") == pattern.count("(?:") and re.compile(pattern).groups == 0
     compiled = re.compile(pattern)
     rng = random.Random(limit)  # noqa: S311 - sample numbers, not secrets
     samples = {0, limit - 1, limit, limit + 1, limit * 10, 10 ** len(str(limit))}
