@@ -41,7 +41,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 
 from cdk_sagemaker_hosting import compliance, validation
-from cdk_sagemaker_hosting._lambda.compilation.job import PREFIX_MAX_LENGTH
+from cdk_sagemaker_hosting._lambda.compilation.job import PREFIX_MAX_LENGTH, ThrottledError
 from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.model import ModelData
@@ -109,6 +109,8 @@ NVIDIA_OPTIONS = ("gpu-code", "trt-ver", "cuda-ver")
 LOG_GROUP = "/aws/sagemaker/CompilationJobs"
 #: How often the workflow asks whether the job is done.
 QUERY_INTERVAL = Duration.seconds(30)
+#: The error a step throttled past botocore's retries raises (Lambda reports the class name).
+THROTTLED_ERROR = ThrottledError.__name__
 #: The workflow waits at most 45 minutes: CloudFormation waits an hour for an answer.
 TOTAL_TIMEOUT_MAX = Duration.minutes(45)
 #: Time the framework leaves around the job's own limit (queueing, start, upload).
@@ -746,6 +748,13 @@ class CompiledModel(Construct):
             task.add_retry(
                 errors=["Lambda.TooManyRequestsException"],
                 interval=Duration.seconds(2),
+                max_attempts=6,
+                backoff_rate=2,
+            )
+            # SageMaker or S3 throttled past botocore's retries: the step is run again.
+            task.add_retry(
+                errors=[THROTTLED_ERROR],
+                interval=Duration.seconds(10),
                 max_attempts=6,
                 backoff_rate=2,
             )

@@ -121,7 +121,6 @@ ACCESS_LOG_FIELDS = {
     "resourcePath": "$context.resourcePath",
     "status": "$context.status",
     "protocol": "$context.protocol",
-    "requestLength": "$context.requestOverride.header.Content-Length",
     "responseLength": "$context.responseLength",
     "responseLatency": "$context.responseLatency",
     "integrationStatus": "$context.integration.status",

@@ -55,7 +55,13 @@ ENDED_BADLY = frozenset({"FAILED", "STOPPED"})
 RUNNING = frozenset({"STARTING", "INPROGRESS"})
 #: Error codes of throttled requests (botocore retries them first).
 THROTTLED = frozenset(
-    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",  # S3's
+    }
 )
 #: What the construct may ask of the artifacts when the resource is deleted.
 REMOVAL_POLICIES = frozenset({"retain", "destroy"})
@@ -305,7 +311,26 @@ def _attributes(job: Mapping[str, Any]) -> dict[str, str]:
 
 
 def on_event(sagemaker: Any, s3: Any, event: Mapping[str, Any], log: Log = print) -> dict[str, Any]:
-    """Handle one CloudFormation request: start (or find) the job, or stop and clean up."""
+    """Handle one CloudFormation request: start (or find) the job, or stop and clean up.
+
+    A call throttled past botocore's retries raises :class:`ThrottledError`,
+    which the workflow retries (the step is safe to run again): throttling
+    never fails a deploy.
+    """
+    try:
+        return _on_event(sagemaker, s3, event, log)
+    except ClientError as error:
+        if is_throttled(error):
+            operation = error.operation_name or "a call"
+            msg = (
+                f"{operation} was throttled ({_code(error)}) past botocore's retries; the "
+                "workflow runs this step again"
+            )
+            raise ThrottledError(msg) from error
+        raise
+
+
+def _on_event(sagemaker: Any, s3: Any, event: Mapping[str, Any], log: Log) -> dict[str, Any]:
     kind = event.get("RequestType")
     if kind in ("Create", "Update"):
         plan = Plan.from_properties(event.get("ResourceProperties", {}))

@@ -232,6 +232,42 @@ def test_the_workflow_is_traced_and_logged(
     template.resource_count_is("AWS::Lambda::Function", 2)
 
 
+def definition(template: Template) -> dict[str, Any]:
+    """The state machine's definition, parsed (tokens of Fn::Join stand in as their JSON)."""
+    ((machine),) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    body = machine["Properties"]["DefinitionString"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    text = "".join(p if isinstance(p, str) else "TOKEN" for p in parts)
+    return dict(json.loads(text))
+
+
+def test_every_step_that_can_fail_answers_cloudformation_before_its_timeout(
+    stack: cdk.Stack, template_of: Callable[[cdk.Stack], Template]
+) -> None:
+    """OnEvent and IsComplete catch everything into the FAILED answer, and the workflow's own
+    timeout ends before CloudFormation gives up on the resource."""
+    made = compiled(stack, max_runtime=cdk.Duration.minutes(35))
+    template = template_of(stack)
+    parsed = definition(template)
+    states = parsed["States"]
+    for name in ("OnEvent", "IsComplete"):
+        catches = states[name]["Catch"]
+        assert {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": "$.Error",
+            "Next": "RespondFailed",
+        } in (catches)
+        retried = [e for r in states[name]["Retry"] for e in r["ErrorEquals"]]
+        assert "ThrottledError" in retried and "States.ALL" not in retried
+    assert states["RespondFailed"]["Parameters"]["action"] == "respond"
+    assert states["RespondFailed"]["Next"] == "Failed"
+    assert states["Respond"]["Next"] == "Done"
+    ((resource),) = template.find_resources("Custom::NeoCompilation").values()
+    service_timeout = int(resource["Properties"]["ServiceTimeout"])
+    assert parsed["TimeoutSeconds"] < service_timeout <= 3600
+    assert parsed["TimeoutSeconds"] == made.timeout.to_seconds() + 5 * 60
+
+
 def test_output_without_a_customer_managed_key_is_a_warning(stack: cdk.Stack) -> None:
     bucket = s3.Bucket(stack, "Plain", enforce_ssl=True)
     compiled(stack, bucket)

@@ -479,3 +479,46 @@ def test_delete_of_a_job_that_ended_while_stopping(sagemaker: Any, s3: Any) -> N
         service_message="The job is not in progress",
     )
     job.on_event(sm, s3[0], event("Delete", physical=NAME), Log())
+
+
+# --- throttling past botocore's retries: a distinct error the workflow retries -------------------
+
+
+def test_a_throttled_listing_on_create_is_retried_by_the_workflow(sagemaker: Any, s3: Any) -> None:
+    sm, stub = sagemaker
+    stub.add_client_error("list_compilation_jobs", service_error_code="ThrottlingException")
+    with pytest.raises(job.ThrottledError, match="ListCompilationJobs was throttled") as raised:
+        job.on_event(sm, s3[0], event(), Log())
+    assert "runs this step again" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("operation", "code"),
+    [("describe_compilation_job", "ThrottlingException"), ("stop_compilation_job", "Throttling")],
+)
+def test_a_throttled_delete_is_retried_by_the_workflow(
+    sagemaker: Any, s3: Any, operation: str, code: str
+) -> None:
+    sm, stub = sagemaker
+    if operation == "stop_compilation_job":
+        describes(stub, described(status="INPROGRESS"))
+    stub.add_client_error(operation, service_error_code=code)
+    with pytest.raises(job.ThrottledError, match=f"throttled \\({code}\\)"):
+        job.on_event(sm, s3[0], event("Delete", physical=NAME), Log())
+
+
+def test_a_throttled_s3_cleanup_is_retried_by_the_workflow(sagemaker: Any, s3: Any) -> None:
+    sm, stub = sagemaker
+    s3_client, s3_stub = s3
+    describes(stub, described(status="COMPLETED"))
+    s3_stub.add_client_error("list_objects_v2", service_error_code="SlowDown")
+    with pytest.raises(job.ThrottledError, match="ListObjectsV2 was throttled"):
+        job.on_event(sm, s3_client, event("Delete", physical=NAME, RemovalPolicy="destroy"))
+
+
+def test_other_errors_on_create_are_not_throttling(sagemaker: Any, s3: Any) -> None:
+    sm, stub = sagemaker
+    stub.add_client_error("list_compilation_jobs", service_error_code="AccessDeniedException")
+    with pytest.raises(Exception, match="AccessDenied") as raised:
+        job.on_event(sm, s3[0], event(), Log())
+    assert not isinstance(raised.value, job.ThrottledError)

@@ -658,6 +658,11 @@ def test_access_logs_tracing_and_no_execution_logs(default_front: Any) -> None:
     assert stage["TracingEnabled"] is True
     fields = json.loads(stage["AccessLogSetting"]["Format"])
     assert {"requestId", "status", "integrationStatus", "wafStatus", "ip"} <= set(fields)
+    # $context.requestOverride.* holds only what a mapping template overrides: always empty.
+    assert (
+        "requestLength" not in fields
+        and "requestOverride" not in stage["AccessLogSetting"]["Format"]
+    )
     assert not any("body" in value.lower() for value in fields.values())
     (everything,) = [s for s in stage["MethodSettings"] if s["ResourcePath"] == "/*"]
     assert everything["LoggingLevel"] == "OFF" and everything["DataTraceEnabled"] is False
