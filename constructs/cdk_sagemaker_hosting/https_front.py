@@ -1650,11 +1650,12 @@ class EndpointApi(Construct):
 
     def _widgets(self, board: cloudwatch.Dashboard) -> None:
         name = self.endpoint.endpoint_name
-        board.add_widgets(
-            cloudwatch.AlarmStatusWidget(
-                title=f"{name} API: alarms", alarms=list(self.alarms.values()), width=24
+        if self.alarms:  # every threshold None: no alarms, no empty widget
+            board.add_widgets(
+                cloudwatch.AlarmStatusWidget(
+                    title=f"{name} API: alarms", alarms=list(self.alarms.values()), width=24
+                )
             )
-        )
         board.add_widgets(
             cloudwatch.GraphWidget(
                 title=f"{name} API: requests and error rates",

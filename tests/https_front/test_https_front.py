@@ -688,6 +688,18 @@ def test_alarms_on_error_rates_and_latency_notify_the_topic(default_front: Any) 
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
 
 
+def test_without_thresholds_there_are_no_alarms_and_no_alarm_widget() -> None:
+    off = ApiAlarmThresholds(
+        error_rate_4xx_percent=None, error_rate_5xx_percent=None, latency_p99=None
+    )
+    stack, api = front_stack(thresholds=off)
+    template = Template.from_stack(stack)
+    assert api.alarms == {} and resources(template, "AWS::CloudWatch::Alarm") == []
+    (board,) = resources(template, "AWS::CloudWatch::Dashboard")
+    body = json.dumps(board["DashboardBody"])
+    assert "API: alarms" not in body and "API: requests and error rates" in body
+
+
 def test_the_alarms_join_an_endpoint_monitorings_topic_and_dashboard() -> None:
     stack = cdk.Stack(new_app(), "Front", env=US_EAST)
     endpoint = Endpoint.from_endpoint_attributes(
