@@ -63,6 +63,8 @@ ROLLBACK_BATCH_PERCENT = (1, 100)
 SPECIFICATIONS = (2, 5)
 #: Warning ID: copies on instance types whose resources the package does not know.
 PLACEMENT_UNCHECKED = "cdk-sagemaker-hosting:ComponentPlacementUnchecked"
+#: Warning ID: a component created with no copy that nothing scales.
+NO_COPIES = "cdk-sagemaker-hosting:ComponentWithoutCopies"
 
 
 # --- what a copy needs ---------------------------------------------------------
@@ -444,6 +446,27 @@ class _CheckRollbackAlarms:
         return []
 
 
+@jsii.implements(IValidation)
+class _WarnNoCopies:
+    """``copy_count=0`` and no copy scaling: checked at synth (scaling may be added later)."""
+
+    def __init__(self, component: InferenceComponent) -> None:
+        self._component = component
+
+    def validate(self) -> list[str]:
+        component = self._component
+        if component.scaling is None:
+            Annotations.of(component).add_warning_v2(
+                NO_COPIES,
+                "copy_count=0 and no auto_scale_copies: the component is created without a "
+                "copy and nothing adds one, so every request to it fails "
+                "(NoCapacityInvocationFailures). Give copy_count, or call "
+                "component.auto_scale_copies(min_copies=0, max_copies=...) so that its first "
+                "request wakes it.",
+            )
+        return []
+
+
 # --- the component -----------------------------------------------------------------
 
 
@@ -488,7 +511,9 @@ class InferenceComponent(Resource):
         ``specifications``).
     :param specifications: 2-5 instance types of the variant's pools, each
         with its own requirements (and model). Default: none.
-    :param copy_count: copies at creation, 0 allowed. Default: 2 (1 on a
+    :param copy_count: copies at creation, 0 allowed (without
+        :meth:`auto_scale_copies`, nothing adds one: warning
+        ``cdk-sagemaker-hosting:ComponentWithoutCopies``). Default: 2 (1 on a
         single-AZ endpoint); adapters have none.
     :param model_data_download_timeout: 60-3600 s. Default: SageMaker's.
     :param container_startup_health_check_timeout: 60-3600 s. Default: SageMaker's.
@@ -682,6 +707,8 @@ class InferenceComponent(Resource):
             self.resource.node.add_dependency(base_component.resource)
         if not self.is_adapter:
             check_placement(self, self, "copy_count")
+            if self.copy_count == 0 and not validation.is_token(self.copy_count):
+                self.node.add_validation(_WarnNoCopies(self))
         endpoint._add_component(self, model)
         for spec in self.specifications:
             if spec.model is not None:
@@ -1347,6 +1374,16 @@ class ComponentScaling(Construct):
             )
         if known:
             _check_batches_while_scaling(component, min_copies, max_copies)
+        if component.endpoint.multi_az and min_copies == 0 and max_copies == 1:
+            validation.fail(
+                self,
+                "max_copies",
+                max_copies,
+                "a multi-AZ endpoint keeps a component that scales to zero at 0 or at least "
+                f"{validation.MULTI_AZ_MIN_INSTANCES} copies, so that they can run in different "
+                f"zones; allow at least {validation.MULTI_AZ_MIN_INSTANCES}, or build the "
+                "endpoint with multi_az=False (development only)",
+            )
         if component.endpoint.multi_az and min_copies == 1:
             validation.fail(
                 self,

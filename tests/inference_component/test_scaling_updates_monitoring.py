@@ -8,6 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk.assertions import Annotations, Match
 from cdk_sagemaker_hosting import (
     AlarmThresholds,
     ComponentDeployment,
@@ -111,6 +112,29 @@ def test_bad_copy_bounds(bounds: tuple[Any, Any], message: str) -> None:
     component = c.component(copy_count=2)
     with pytest.raises(ValidationError, match=message):
         component.auto_scale_copies(min_copies=bounds[0], max_copies=bounds[1])
+
+
+def test_one_copy_at_most_is_refused_on_a_multi_az_endpoint_scaling_to_zero() -> None:
+    component = Ctx().component(copy_count=0)
+    with pytest.raises(
+        ValidationError,
+        match=r"Chat/Scaling: max_copies=1 is invalid: a multi-AZ endpoint keeps a component "
+        r"that scales to zero at 0 or at least 2 copies, so that they can run in different zones",
+    ):
+        component.auto_scale_copies(min_copies=0, max_copies=1)
+
+
+@pytest.mark.parametrize("scaled", [False, True], ids=["fixed", "scaled"])
+def test_no_copies_without_copy_scaling_warns(scaled: bool) -> None:
+    c = Ctx()
+    component = c.component(copy_count=0)
+    if scaled:
+        component.auto_scale_copies(min_copies=0, max_copies=2)
+    warnings = Annotations.from_stack(c.stack).find_warning(
+        "/Components/Chat",
+        Match.string_like_regexp(r"copy_count=0 and no auto_scale_copies: .* every request"),
+    )
+    assert len(warnings) == (0 if scaled else 1)
 
 
 def test_a_second_scalable_target_is_refused() -> None:
