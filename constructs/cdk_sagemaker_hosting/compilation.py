@@ -521,8 +521,14 @@ class CompiledModel(Construct):
         return text
 
     def _compiler_options(self, options: Mapping[str, Any] | str | None) -> str | None:
-        if self.target.accelerator == "NVIDIA":
-            given = options if isinstance(options, Mapping) else {}
+        if self.target.accelerator == "NVIDIA" and not validation.is_token(options):
+            given: Any = options
+            if isinstance(options, str):
+                try:
+                    given = json.loads(options)
+                except ValueError:
+                    given = None
+            given = given if isinstance(given, Mapping) else {}
             missing = [o for o in NVIDIA_OPTIONS if o not in given]
             if missing:
                 validation.fail(
@@ -530,8 +536,8 @@ class CompiledModel(Construct):
                     "compiler_options",
                     validation.shown(options),
                     f"an NVIDIA target needs {', '.join(NVIDIA_OPTIONS)} (missing "
-                    f"{', '.join(missing)}), e.g. {{'gpu-code': 'sm_86', 'trt-ver': '8.6.1', "
-                    "'cuda-ver': '12.1'}}",
+                    f"{', '.join(missing)}), as a mapping or its JSON, e.g. "
+                    '{"gpu-code": "sm_86", "trt-ver": "8.6.1", "cuda-ver": "12.1"}',
                 )
         if options is None:
             return None

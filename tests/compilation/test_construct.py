@@ -335,6 +335,41 @@ def test_an_nvidia_platform_with_its_options_compiles_for_g5(stack: cdk.Stack) -
     stack.node.root.synth()  # type: ignore[attr-defined]
 
 
+NVIDIA = CompilationTarget.platform(os="LINUX", arch="X86_64", accelerator="NVIDIA")
+NVIDIA_OPTIONS = {"gpu-code": "sm_86", "trt-ver": "8.6.1", "cuda-ver": "12.1"}
+
+
+def test_an_nvidia_platforms_options_may_be_given_as_their_json(
+    stack: cdk.Stack, template_of: Callable[[cdk.Stack], Template]
+) -> None:
+    text = json.dumps(NVIDIA_OPTIONS)
+    compiled(stack, target=NVIDIA, compiler_options=text)
+    template_of(stack).has_resource_properties(
+        "Custom::NeoCompilation", {"OutputConfig": Match.object_like({"CompilerOptions": text})}
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "missing"),
+    [
+        ({"gpu-code": "sm_86"}, "trt-ver, cuda-ver"),
+        ('{"gpu-code": "sm_86", "trt-ver": "8.6.1"}', "cuda-ver"),
+        ("gpu-code=sm_86", "gpu-code, trt-ver, cuda-ver"),
+        ('["gpu-code"]', "gpu-code, trt-ver, cuda-ver"),
+        (None, "gpu-code, trt-ver, cuda-ver"),
+    ],
+)
+def test_an_nvidia_platform_without_its_options_is_refused(
+    stack: cdk.Stack, options: Any, missing: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        compiled(stack, target=NVIDIA, compiler_options=options)
+    message = str(raised.value)
+    assert f"an NVIDIA target needs gpu-code, trt-ver, cuda-ver (missing {missing})" in message
+    assert 'e.g. {"gpu-code": "sm_86", "trt-ver": "8.6.1", "cuda-ver": "12.1"}' in message
+    assert "}}" not in message
+
+
 # --- every host checked once the app is complete ------------------------------------------------
 
 
