@@ -675,14 +675,15 @@ def test_access_logs_tracing_and_no_execution_logs(default_front: Any) -> None:
 
 
 def test_alarms_on_error_rates_and_latency_notify_the_topic(default_front: Any) -> None:
-    _, api, template = default_front
+    stack, api, template = default_front
     assert sorted(api.alarms) == ["ErrorRate4xx", "ErrorRate5xx", "Latency"]
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     assert len(alarms) == 3
+    # The front's own topic (the template's only one), by reference.
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
+    assert stack.resolve(api.topic.topic_arn) == {"Ref": topic_id}
     for alarm in alarms:
-        assert alarm["AlarmActions"] == [{"Ref": Match.string_like_regexp("ApiTopic")}] or (
-            "Topic" in json.dumps(alarm["AlarmActions"])
-        )
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
     latency = next(a for a in alarms if "Latency" in a.get("MetricName", ""))
     assert latency["ExtendedStatistic"] == "p99" and latency["Threshold"] == 2000
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
