@@ -1,0 +1,167 @@
+"""The quality report of one window: counts, bad records by reason, metrics, verdict.
+
+The verdict is ``insufficient_data`` when fewer than ``min_records`` records
+were joined (never ``ok``); otherwise ``degraded`` when a constraint is
+violated, else ``ok``.
+
+Constraints come from a Model Monitor model-quality constraints file
+(``binary_classification_constraints``, ``multiclass_classification_constraints``
+or ``regression_constraints``: metric -> ``{threshold, comparison_operator}``),
+where the operator names the violation: ``LessThanThreshold`` on accuracy is
+violated when accuracy is below the threshold. Model Monitor's ``auc`` and
+``au_prc`` are our ``roc_auc`` and ``pr_auc``. A constraint on a metric this
+check does not compute, or on another problem type, is listed under
+``constraints_not_checked``, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .counts import Counts
+from .records import BINARY, MULTICLASS, REASONS, REGRESSION
+
+REPORT_FORMAT = "cdk-sagemaker-hosting/quality-report"
+OK = "ok"
+DEGRADED = "degraded"
+INSUFFICIENT_DATA = "insufficient_data"
+#: Fewer joined records than this give "insufficient_data".
+DEFAULT_MIN_RECORDS = 100
+
+SECTIONS = {
+    BINARY: "binary_classification_constraints",
+    MULTICLASS: "multiclass_classification_constraints",
+    REGRESSION: "regression_constraints",
+}
+#: Model Monitor's metric names that differ from ours.
+ALIASES = {"auc": "roc_auc", "au_prc": "pr_auc"}
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "LessThanThreshold": operator.lt,
+    "LessThanOrEqualToThreshold": operator.le,
+    "GreaterThanThreshold": operator.gt,
+    "GreaterThanOrEqualToThreshold": operator.ge,
+}
+
+
+class ConstraintsError(ValueError):
+    """A constraints file that cannot be read."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraint:
+    """``metric`` is violated when ``metric <comparison> threshold``."""
+
+    metric: str
+    threshold: float
+    comparison: str
+
+    def violated(self, value: float) -> bool:
+        return OPERATORS[self.comparison](value, self.threshold)
+
+
+def constraints_of(document: Any, problem: str) -> tuple[list[Constraint], list[str]]:
+    """The constraints of ``problem`` in a Model Monitor constraints document.
+
+    Returns the constraints and the names of those that cannot be checked
+    (another problem's section, a metric not computed here).
+    """
+    if not isinstance(document, Mapping):
+        msg = "a constraints file is a JSON object"
+        raise ConstraintsError(msg)
+    known = [s for s in SECTIONS.values() if s in document]
+    if not known:
+        msg = f"no constraints: the file has none of {', '.join(SECTIONS.values())}"
+        raise ConstraintsError(msg)
+    skipped = [f"{s}.*" for s in known if s != SECTIONS[problem]]
+    section = document.get(SECTIONS[problem], {})
+    if not isinstance(section, Mapping):
+        msg = f"{SECTIONS[problem]} is not an object"
+        raise ConstraintsError(msg)
+    constraints = []
+    for name, rule in section.items():
+        if not isinstance(rule, Mapping):
+            msg = f"{SECTIONS[problem]}.{name} is not an object"
+            raise ConstraintsError(msg)
+        comparison = rule.get("comparison_operator")
+        threshold = rule.get("threshold")
+        if comparison not in OPERATORS:
+            msg = (
+                f"{SECTIONS[problem]}.{name}: comparison_operator {comparison!r} is not one of "
+                f"{', '.join(OPERATORS)}"
+            )
+            raise ConstraintsError(msg)
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            msg = f"{SECTIONS[problem]}.{name}: threshold {threshold!r} is not a number"
+            raise ConstraintsError(msg)
+        metric = ALIASES.get(name, name)
+        if metric not in METRICS[problem]:
+            skipped.append(f"{SECTIONS[problem]}.{name}")
+            continue
+        constraints.append(Constraint(metric, float(threshold), comparison))
+    return constraints, skipped
+
+
+#: The scalar metrics of each problem that constraints may name.
+METRICS = {
+    BINARY: ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"),
+    MULTICLASS: ("accuracy", "macro_f1", "weighted_f1"),
+    REGRESSION: ("mae", "mse", "rmse", "r2", "mape"),
+}
+
+
+def report(
+    counts: Counts,
+    *,
+    prediction_records: int,
+    label_records: int,
+    rejected: Mapping[str, int],
+    constraints: list[Constraint] | None = None,
+    constraints_not_checked: list[str] | None = None,
+    min_records: int = DEFAULT_MIN_RECORDS,
+    **context: Any,
+) -> dict[str, Any]:
+    """The report: what was read, what was joined, what was not and why, metrics, verdict."""
+    metrics = counts.metrics()
+    joined = counts.records
+    violations = []
+    unchecked = list(constraints_not_checked or [])
+    for constraint in constraints or []:
+        value = metrics.get(constraint.metric)
+        if value is None:
+            unchecked.append(f"{constraint.metric} (undefined for this data)")
+        elif constraint.violated(value):
+            violations.append(
+                {
+                    "metric": constraint.metric,
+                    "value": value,
+                    "threshold": constraint.threshold,
+                    "comparison_operator": constraint.comparison,
+                }
+            )
+    if joined < min_records:
+        verdict = INSUFFICIENT_DATA
+    elif violations:
+        verdict = DEGRADED
+    else:
+        verdict = OK
+    result: dict[str, Any] = {
+        "format": REPORT_FORMAT,
+        "problem": counts.problem,
+        "verdict": verdict,
+        "records": {
+            "predictions": prediction_records,
+            "labels": label_records,
+            "joined": joined,
+            "min_records": min_records,
+        },
+        "rejected": {r: rejected[r] for r in REASONS if rejected.get(r)},
+        "metrics": metrics,
+        "violations": violations,
+    }
+    if unchecked:
+        result["constraints_not_checked"] = unchecked
+    result.update(context)
+    return result
