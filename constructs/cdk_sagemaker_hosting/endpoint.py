@@ -35,7 +35,7 @@ from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.deployment import MAX_ROLLBACK_ALARMS, DeploymentConfig
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
-from cdk_sagemaker_hosting.model import Model
+from cdk_sagemaker_hosting.model import Model, _check_network_types
 from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.variants import (
     DEFAULT_INSTANCE_TYPE,
@@ -50,6 +50,9 @@ from cdk_sagemaker_hosting.variants import (
 from constructs import Construct, IValidation
 
 if TYPE_CHECKING:
+    # Imported where used: aws_ec2 is slow to import (see model.py).
+    from aws_cdk import aws_ec2 as ec2
+
     from cdk_sagemaker_hosting.inference_component import InferenceComponent
     from cdk_sagemaker_hosting.scaling import VariantScaling
 
@@ -429,6 +432,14 @@ class Endpoint(EndpointBase):
         endpoint network access (the endpoint config's ``EnableNetworkIsolation``;
         in other modes each :class:`Model` says it). Default: ``True``;
         ``False`` adds a warning.
+    :param vpc: component mode: run the components in this VPC (the endpoint
+        config's ``VpcConfig``; the execution role may manage the network
+        interfaces). In other modes each :class:`Model` has its own ``vpc``.
+        Default: no VPC.
+    :param vpc_subnets: with ``vpc``: 1-16 subnets, in at least two
+        Availability Zones on a multi-AZ endpoint. Default: private subnets.
+    :param security_groups: with ``vpc``: 1-5 security groups. Default: one
+        new group allowing outbound HTTPS only.
     :param encryption_key: KMS key for volumes, logs and topics. Default: a new
         key with rotation.
     :param log_retention: Default: one year.
@@ -455,6 +466,9 @@ class Endpoint(EndpointBase):
         retain_all_variant_properties: bool = False,
         exclude_retained_variant_properties: Sequence[str] = (),
         network_isolation: bool | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
@@ -527,6 +541,21 @@ class Endpoint(EndpointBase):
                 "applies to component mode (variants of ComponentVariant) only; a model's "
                 "network isolation is the Model's network_isolation",
             )
+        network = {"vpc": vpc, "vpc_subnets": vpc_subnets, "security_groups": security_groups}
+        if not self.component_mode:
+            for name, given in network.items():
+                if given is not None:
+                    validation.fail(
+                        self,
+                        name,
+                        validation.shown(given),
+                        "applies to component mode (variants of ComponentVariant) only; a "
+                        "model's VPC is the Model's vpc, vpc_subnets and security_groups",
+                    )
+        elif vpc is not None or vpc_subnets is not None or security_groups is not None:
+            _check_network_types(self, vpc, vpc_subnets, security_groups)
+            if vpc is None:
+                validation.fail(self, "vpc", None, "vpc_subnets and security_groups need a vpc")
         if shadow_variant is not None:
             validation.check_type(
                 self, "shadow_variant", shadow_variant, InstanceVariant, "an InstanceVariant"
@@ -632,8 +661,14 @@ class Endpoint(EndpointBase):
         )
         self.execution_role: iam.Role | None = None
         self._execution_principal: ManagedPolicyPrincipal | None = None
+        #: Component mode with a VPC: the VPC and the security groups of the components.
+        self.vpc = vpc
+        self.security_groups: list[ec2.ISecurityGroup] = []
+        vpc_config = None
         if self.component_mode:
-            self._execution_role(stack)
+            self._execution_role(stack, in_vpc=vpc is not None)
+            if vpc is not None:
+                vpc_config = self._vpc_config(vpc, vpc_subnets, security_groups)
         self.log_group = self._log_group(stack, log_retention, removal_policy)
         self.network_isolation: bool | None = None
         if self.component_mode:
@@ -697,6 +732,7 @@ class Endpoint(EndpointBase):
             async_inference_config=async_config,
             execution_role_arn=self.execution_role.role_arn if self.execution_role else None,
             enable_network_isolation=self.network_isolation,
+            vpc_config=vpc_config,
         )
         if serverless_endpoint or local_storage:
             reason = (
@@ -861,7 +897,7 @@ class Endpoint(EndpointBase):
                 shown = value.variant_name if isinstance(value, InstanceVariant) else "set"
                 validation.fail(self, prop, shown, f"not in component mode: {why}")
 
-    def _execution_role(self, stack: Stack) -> None:
+    def _execution_role(self, stack: Stack, *, in_vpc: bool) -> None:
         """The endpoint config's own role (component mode), granted through a managed policy."""
         self.execution_role = iam.Role(
             self,
@@ -887,9 +923,84 @@ class Endpoint(EndpointBase):
             self._execution_principal.policy,
             "Wildcard resources only where IAM offers no resource-level permission: "
             "cloudwatch:PutMetricData (limited to the /aws/sagemaker/* namespace) and "
-            "ecr:GetAuthorizationToken (for components' images); every other statement "
-            "names exact ARNs.",
+            "ecr:GetAuthorizationToken (for components' images)"
+            + (", and the EC2 network-interface actions SageMaker needs in a VPC" if in_vpc else "")
+            + "; every other statement names exact ARNs.",
             "AwsSolutions-IAM5[Resource::*]",
+        )
+
+    def _vpc_config(
+        self,
+        vpc: ec2.IVpc,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+    ) -> sagemaker.CfnEndpointConfig.VpcConfigProperty:
+        """Component mode: the config's ``VpcConfig``, and the role's network-interface rights."""
+        from aws_cdk import aws_ec2 as ec2  # noqa: PLC0415 - see the imports
+
+        selection = vpc_subnets or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+        )
+        selected = vpc.select_subnets(
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+            subnet_filters=selection.subnet_filters,
+            subnet_group_name=selection.subnet_group_name,
+            subnets=selection.subnets,
+            subnet_type=selection.subnet_type,
+        )
+        subnet_ids = list(selected.subnet_ids)
+        validation.check_count(self, "vpc_subnets", len(subnet_ids), low=1, high=16, what="subnets")
+        if self.multi_az:
+            validation.check_availability_zones(
+                self, "vpc_subnets", list(selected.availability_zones)
+            )
+        if security_groups is not None:
+            validation.check_count(
+                self, "security_groups", len(security_groups), low=1, high=5, what="security groups"
+            )
+        else:
+            group = ec2.SecurityGroup(
+                self,
+                "SecurityGroup",
+                vpc=vpc,
+                description=f"SageMaker endpoint {self.node.path}: outbound HTTPS only",
+                allow_all_outbound=False,
+            )
+            group.add_egress_rule(
+                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3, ECR and CloudWatch"
+            )
+            security_groups = [group]
+        self.security_groups = list(security_groups)
+        assert self._execution_principal is not None
+        self._execution_principal.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            )
+        )
+        acknowledge(
+            self._execution_principal.policy,
+            "The EC2 network-interface actions SageMaker documents for hosting in a VPC "
+            "(create and delete the endpoint's interfaces and their permissions): SageMaker "
+            "makes the interfaces, so their IDs are unknown at synth; the Describe actions "
+            "have no resource-level permissions.",
+            checkov=["CKV_AWS_109", "CKV_AWS_111"],
+            parliament=["RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"],
+        )
+        return sagemaker.CfnEndpointConfig.VpcConfigProperty(
+            security_group_ids=[g.security_group_id for g in self.security_groups],
+            subnets=subnet_ids,
         )
 
     @property

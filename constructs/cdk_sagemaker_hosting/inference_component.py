@@ -848,9 +848,9 @@ class InferenceComponent(Resource):
                 f"{prop}.vpc",
                 model.vpc.node.path,
                 "a component-mode endpoint runs its components with the endpoint config's "
-                "network settings, and this library gives component-mode endpoints no VPC yet: "
-                "SageMaker would run the model outside that VPC. Build the Model without vpc "
-                "(or host it on an InstanceVariant endpoint, which keeps the model's VPC)",
+                "network settings, so SageMaker would run the model outside that VPC. Build "
+                "the Model without vpc and give the VPC to the endpoint (Endpoint(vpc=..., "
+                "vpc_subnets=..., security_groups=...))",
             )
         if self.endpoint.network_isolation and not model.network_isolation:
             validation.fail(

@@ -479,7 +479,7 @@ CASES: list[tuple[str, Build, str]] = [
         lambda c: c.component(model=c.model(vpc=ec2.Vpc(c.stack, "Vpc"))),
         r"Components/Chat: model.vpc='Components/Vpc' is invalid: a component-mode endpoint "
         r"runs its components with the endpoint config's network settings.*Build the Model "
-        r"without vpc",
+        r"without vpc and give the VPC to the endpoint \(Endpoint\(vpc=",
     ),
     (
         "instance-type model in a VPC",
@@ -764,6 +764,28 @@ ENDPOINT_CASES: list[tuple[str, dict[str, Any], str]] = [
         r"reservation.ml_reservation_arn='arn:aws:s3:::b' is invalid: must be an ML capacity",
     ),
     (
+        "VPC outside component mode",
+        {"variants": "model", "vpc": "vpc"},
+        r"Components/Endpoint: vpc='Components/Vpc' is invalid: applies to component mode "
+        r"\(variants of ComponentVariant\) only; a model's VPC is the Model's vpc",
+    ),
+    (
+        "subnets without a VPC",
+        {"vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)},
+        r"vpc=None is invalid: vpc_subnets and security_groups need a vpc",
+    ),
+    (
+        "subnets in one zone on a multi-AZ endpoint",
+        {"vpc": "vpc", "vpc_subnets": "one zone"},
+        r"Components/Endpoint: vpc_subnets=\['[^',]+'\] is invalid: a multi-AZ endpoint "
+        r"needs model subnets in at least 2 Availability Zones",
+    ),
+    (
+        "six security groups",
+        {"vpc": "vpc", "security_groups": "six"},
+        r"security_groups='6 security groups' is invalid: give 1-5 security groups",
+    ),
+    (
         "network isolation outside component mode",
         {"variants": "model", "network_isolation": False},
         r"network_isolation=False is invalid: applies to component mode",
@@ -794,8 +816,34 @@ def test_bad_component_endpoint_input_is_refused(props: dict[str, Any], message:
         props["data_capture"] = DataCapture(destination=EncryptedBucket(c.stack, "Capture"))
     if props.get("async_inference") == "async":
         props["async_inference"] = AsyncInference(output=EncryptedBucket(c.stack, "Out"))
+    if props.get("vpc") == "vpc":
+        props["vpc"] = ec2.Vpc(c.stack, "Vpc", max_azs=2)
+    if props.get("vpc_subnets") == "one zone":
+        props["vpc_subnets"] = ec2.SubnetSelection(subnets=[props["vpc"].private_subnets[0]])
+    if props.get("security_groups") == "six":
+        props["security_groups"] = [
+            ec2.SecurityGroup(c.stack, f"Sg{i}", vpc=props["vpc"]) for i in range(6)
+        ]
     with pytest.raises(ValidationError, match=message):
         Endpoint(c.stack, "Endpoint", endpoint_name="gpu", **props)
+
+
+def test_a_component_mode_endpoint_runs_its_components_in_its_vpc() -> None:
+    c = Ctx()
+    vpc = ec2.Vpc(c.stack, "Vpc", max_azs=2)
+    c._endpoint_props["vpc"] = vpc
+    c.component()
+    config = one(c.resources("AWS::SageMaker::EndpointConfig"))["Properties"]
+    private = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
+    assert config["VpcConfig"]["Subnets"] == [c.stack.resolve(s) for s in private]
+    (group,) = c.endpoint.security_groups
+    assert config["VpcConfig"]["SecurityGroupIds"] == [c.stack.resolve(group.security_group_id)]
+    egress = c.stack.resolve(group.node.default_child.security_group_egress)  # type: ignore[union-attr]
+    assert [(e["ipProtocol"], e["fromPort"], e["toPort"]) for e in egress] == [("tcp", 443, 443)]
+    policy = str(
+        c.stack.resolve(c.endpoint.execution_principal.policy.document.to_json())  # type: ignore[attr-defined]
+    )
+    assert "ec2:CreateNetworkInterface" in policy
 
 
 # --- GPU capacity on a model endpoint ------------------------------------------------------
