@@ -6,6 +6,7 @@ from a terminal, against AWS or a local emulator (``AWS_ENDPOINT_URL``)::
     cdk-sagemaker-hosting shift --endpoint NAME --from A --to B --steps 10,50,100
     cdk-sagemaker-hosting baseline --data train.csv --out baseline.json
     cdk-sagemaker-hosting drift --baseline baseline.json --capture DIR_OR_S3_URI
+    cdk-sagemaker-hosting quality --capture DIR --ground-truth DIR --problem binary
     cdk-sagemaker-hosting --version
 
 The commands that call AWS need boto3, which the library's constructs do not:
@@ -25,7 +26,7 @@ import sys
 from collections.abc import Sequence
 
 #: The function folders whose ``command`` module adds commands, in help order.
-COMMAND_MODULES = ("traffic_shift", "drift")
+COMMAND_MODULES = ("traffic_shift", "drift", "quality")
 
 #: Commands that always call AWS; the others need boto3 for ``s3://`` paths only.
 AWS_COMMANDS = frozenset({"shift"})
