@@ -25,7 +25,7 @@ acknowledged once, with one reason, in each tool's own format:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jsii
@@ -92,19 +92,43 @@ def acknowledge_in_template(
     document collects statements from several grants): each distinct
     reason is an entry of its own.
     """
+    acknowledge_findings(
+        scope,
+        checkov=dict.fromkeys(checkov, reason),
+        guard=dict.fromkeys(guard, reason),
+        parliament=[(issue, reason) for issue in dict.fromkeys(parliament)],
+    )
+
+
+def acknowledge_findings(
+    scope: IConstruct,
+    *,
+    checkov: Mapping[str, str] | None = None,
+    guard: Mapping[str, str] | None = None,
+    parliament: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Several template acknowledgements, each with its own reason, written once per tool.
+
+    ``checkov`` and ``guard`` map a check or rule to its reason, ``parliament``
+    lists (finding type, reason) pairs. The same merge rules as
+    :func:`acknowledge_in_template`, whose one-reason form this is the batch
+    of: each tool's metadata is read and written once (a construct that
+    accepts several findings pays two jsii round trips per tool, not per
+    finding).
+    """
     resource = cfn_resource(scope)
-    checkov, guard, parliament = tuple(checkov), tuple(guard), tuple(parliament)
+    parliament = list(parliament)
     if checkov:
         entry = dict(resource.get_metadata(CHECKOV_METADATA) or {})
         skips = list(entry.get("skip", []))
         known = {s["id"] for s in skips}
-        skips += [{"id": c, "comment": reason} for c in checkov if c not in known]
+        skips += [{"id": c, "comment": r} for c, r in checkov.items() if c not in known]
         resource.add_metadata(CHECKOV_METADATA, {**entry, "skip": skips})
     if guard:
         entry = dict(resource.get_metadata(GUARD_METADATA) or {})
         suppressed = list(entry.get("SuppressedRules", []))
         reasons = dict(entry.get("Reasons", {}))
-        for rule in guard:
+        for rule, reason in guard.items():
             if rule not in suppressed:
                 suppressed.append(rule)
                 reasons[rule] = reason
@@ -114,11 +138,9 @@ def acknowledge_in_template(
     if parliament:
         entry = dict(resource.get_metadata(PARLIAMENT_METADATA) or {})
         ignored = list(entry.get("Ignore", []))
-        ignored += [
-            {"issue": issue, "reason": reason}
-            for issue in dict.fromkeys(parliament)
-            if {"issue": issue, "reason": reason} not in ignored
-        ]
+        for issue, reason in parliament:
+            if {"issue": issue, "reason": reason} not in ignored:
+                ignored.append({"issue": issue, "reason": reason})
         resource.add_metadata(PARLIAMENT_METADATA, {**entry, "Ignore": ignored})
 
 

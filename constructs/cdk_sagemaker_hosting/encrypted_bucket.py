@@ -24,22 +24,48 @@ _LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 _days = functools.cache(Duration.days)
 
 
-def _acknowledge_no_lock_or_events(bucket: s3.Bucket) -> None:
-    """The two AWS Control Tower S3 controls these buckets do not meet, and why."""
-    acknowledge(
-        bucket,
-        "S3 Object Lock would make every object undeletable for its retention period, "
-        "against the lifecycle rules that expire old versions and captured data; versioning "
-        "keeps overwritten objects for the noncurrent-version window. Pass a bucket of your "
-        "own with Object Lock where write-once retention is required.",
-        guard=["s3_bucket_object_lock_enabled_check"],
+#: Why the Control Tower S3 controls these buckets do not meet are accepted.
+_NO_OBJECT_LOCK = (
+    "S3 Object Lock would make every object undeletable for its retention period, "
+    "against the lifecycle rules that expire old versions and captured data; versioning "
+    "keeps overwritten objects for the noncurrent-version window. Pass a bucket of your "
+    "own with Object Lock where write-once retention is required."
+)
+_NO_EVENTS = (
+    "Nothing in the library consumes object events; turning notifications on without a "
+    "consumer adds a delivery path and no control. Pass a bucket of your own, or enable "
+    "EventBridge notifications on this one, where a consumer exists."
+)
+_SSE_S3_ONLY = (
+    "S3 server access log delivery writes only to buckets encrypted with SSE-S3; "
+    "it cannot use a KMS key."
+)
+_LOG_TARGET = (
+    "This is the access-log bucket: logging its own access to itself would log "
+    "each delivery without end, and to another bucket only moves the question."
+)
+
+
+def _acknowledge_controls(bucket: s3.Bucket, *, log_target: bool) -> None:
+    """The Control Tower (and checkov) findings these buckets answer by design, and why.
+
+    One batch per bucket (each finding has its own reason): metadata writes
+    are jsii round trips, paid for every bucket of every stack.
+    """
+    guard = (
+        {
+            "s3_bucket_default_encryption_kms_check": _SSE_S3_ONLY,
+            "s3_bucket_logging_enabled_check": _LOG_TARGET,
+        }
+        if log_target
+        else {}
     )
-    acknowledge(
-        bucket,
-        "Nothing in the library consumes object events; turning notifications on without a "
-        "consumer adds a delivery path and no control. Pass a bucket of your own, or enable "
-        "EventBridge notifications on this one, where a consumer exists.",
-        guard=["s3_event_notifications_enabled_check"],
+    guard |= {
+        "s3_bucket_object_lock_enabled_check": _NO_OBJECT_LOCK,
+        "s3_event_notifications_enabled_check": _NO_EVENTS,
+    }
+    compliance.acknowledge_findings(
+        bucket, checkov={"CKV_AWS_18": _LOG_TARGET} if log_target else None, guard=guard
     )
 
 
@@ -47,20 +73,23 @@ def _acknowledge_tls_statements(bucket: s3.Bucket) -> None:
     """The IAM policy linter's findings on the TLS statements CDK writes, and why they stand."""
     if bucket.policy is None:  # enforce_ssl always makes one
         return
-    acknowledge(
+    compliance.acknowledge_findings(
         bucket.policy,
-        "The TLS 1.2 deny that minimum_tls_version writes covers s3:*, and parliament lists "
-        "s3:TlsVersion for neither s3:InitiateReplication nor "
-        "s3:PutAccessPointPublicAccessBlock: on an action without the key NumericLessThan is "
-        "false and the statement denies nothing, while the aws:SecureTransport deny beside it "
-        "still covers every action.",
-        parliament=["UNKNOWN_CONDITION_FOR_ACTION"],
-    )
-    acknowledge(
-        bucket.policy,
-        "s3:TlsVersion is a numeric key compared with 1.2, the value AWS documents for it; "
-        "parliament's numeric check accepts whole numbers only.",
-        parliament=["MISMATCHED_TYPE"],
+        parliament=[
+            (
+                "UNKNOWN_CONDITION_FOR_ACTION",
+                "The TLS 1.2 deny that minimum_tls_version writes covers s3:*, and parliament "
+                "lists s3:TlsVersion for neither s3:InitiateReplication nor "
+                "s3:PutAccessPointPublicAccessBlock: on an action without the key "
+                "NumericLessThan is false and the statement denies nothing, while the "
+                "aws:SecureTransport deny beside it still covers every action.",
+            ),
+            (
+                "MISMATCHED_TYPE",
+                "s3:TlsVersion is a numeric key compared with 1.2, the value AWS documents for "
+                "it; parliament's numeric check accepts whole numbers only.",
+            ),
+        ],
     )
 
 
@@ -147,21 +176,12 @@ class EncryptedBucket(Construct):
             )
             acknowledge(
                 logs_bucket,
-                "S3 server access log delivery writes only to buckets encrypted with SSE-S3; "
-                "it cannot use a KMS key.",
+                _SSE_S3_ONLY,
                 "HIPAA.Security-S3DefaultEncryptionKMS",
                 "NIST.800.53.R5-S3DefaultEncryptionKMS",
                 "PCI.DSS.321-S3DefaultEncryptionKMS",
-                guard=["s3_bucket_default_encryption_kms_check"],
             )
-            acknowledge(
-                logs_bucket,
-                "This is the access-log bucket: logging its own access to itself would log "
-                "each delivery without end, and to another bucket only moves the question.",
-                checkov=["CKV_AWS_18"],
-                guard=["s3_bucket_logging_enabled_check"],
-            )
-            _acknowledge_no_lock_or_events(logs_bucket)
+            _acknowledge_controls(logs_bucket, log_target=True)
             _acknowledge_tls_statements(logs_bucket)
             server_access_logs_bucket = logs_bucket
         self.access_logs_bucket: s3.IBucket = server_access_logs_bucket
@@ -186,7 +206,7 @@ class EncryptedBucket(Construct):
             lifecycle_rules=rules,
             **secure,
         )
-        _acknowledge_no_lock_or_events(self.bucket)
+        _acknowledge_controls(self.bucket, log_target=False)
         _acknowledge_tls_statements(self.bucket)
         #: Least-privilege grants on this bucket and its key.
         self.access = BucketAccess(self.bucket, self.encryption_key)
