@@ -86,6 +86,8 @@ PATH_PART = re.compile(r"^[a-zA-Z0-9._-]+$")
 STAGE_NAME = re.compile(r"^[a-zA-Z0-9_]{1,128}$")
 MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+CORS_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&*+.^_`|~-]+$")
+CORS_ORIGIN = re.compile(r"^\*$|^[a-z][a-z0-9+.-]*://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 BASE_PATH = re.compile(r"^[a-zA-Z0-9$_.+!*'()-]+(/[a-zA-Z0-9$_.+!*'()-]+)*$")
 
 #: SageMaker runtime status -> the front's status. A model error is never a 200.
@@ -529,7 +531,14 @@ class EndpointApi(Construct):
         with a warning.
     :param domain: a custom domain; the default ``execute-api`` URL is then
         turned off so every caller gets the domain's TLS policy.
-    :param cors: CORS, only when given; one origin.
+    :param cors: CORS, only when given; one origin. The origin (and
+        ``Access-Control-Allow-Credentials``, ``Access-Control-Expose-Headers``
+        when set) go on every answer: the model's, the front's errors, API
+        Gateway's own (``DEFAULT_4XX``/``DEFAULT_5XX`` gateway responses, with
+        the security headers) and the firewall's 411/413/415. ``allow_methods``
+        may only name ``POST`` (and ``OPTIONS``); ``disable_cache`` and
+        ``max_age`` exclude each other. ``X-Invoked-Variant`` is readable by
+        scripts only when listed in ``expose_headers``.
     :param stage_name: Default: ``prod``.
     :param encryption_key: key for the log groups and the alarm topic.
         Default: a new key with rotation.
@@ -771,7 +780,7 @@ class EndpointApi(Construct):
             for method in list(self.methods.values()):
                 method.resource.add_cors_preflight(
                     allow_origins=cors.allow_origins,
-                    allow_methods=["POST", "OPTIONS"],
+                    allow_methods=list(cors.allow_methods or ["POST", "OPTIONS"]),
                     allow_headers=list(cors.allow_headers or [])
                     or [
                         "Content-Type",
@@ -783,6 +792,7 @@ class EndpointApi(Construct):
                     ],
                     allow_credentials=cors.allow_credentials,
                     max_age=cors.max_age,
+                    disable_cache=cors.disable_cache,
                     expose_headers=cors.expose_headers,
                     status_code=cors.status_code,
                 )
@@ -795,6 +805,23 @@ class EndpointApi(Construct):
                         "AwsSolutions-APIG4",
                         "AwsSolutions-COG4",
                     )
+            # API Gateway's own answers (401/403 of the authoriser, 429 of the
+            # throttle, 400 of the validator, 415, 5XX...) carry the same
+            # headers, or browsers cannot read why a call failed.
+            #: Gateway responses by type: ``"DEFAULT_4XX"``, ``"DEFAULT_5XX"`` (CORS only).
+            self.gateway_responses: dict[str, apigateway.GatewayResponse] = {
+                kind.response_type: self.api.add_gateway_response(
+                    f"GatewayResponse{kind.response_type.replace('_', '')}",
+                    type=kind,
+                    response_headers=self._answer_headers(),
+                )
+                for kind in (
+                    apigateway.ResponseType.DEFAULT_4_XX,
+                    apigateway.ResponseType.DEFAULT_5_XX,
+                )
+            }
+        else:
+            self.gateway_responses = {}
 
         # --- partners ---
         #: Usage plans by name.
@@ -1096,6 +1123,51 @@ class EndpointApi(Construct):
                 "credentials (browsers refuse it anyway): name the origin",
             )
         self._cors_origin = origins[0]
+        if not isinstance(origins[0], str) or not CORS_ORIGIN.fullmatch(origins[0]):
+            _fail(
+                self,
+                "cors.allow_origins[0]",
+                origins[0],
+                "must be '*' or an origin scheme://host[:port], e.g. 'https://app.example.com'",
+            )
+        if cors.allow_methods is not None:
+            methods = list(cors.allow_methods)
+            if "POST" not in methods or not set(methods) <= {"POST", "OPTIONS"}:
+                _fail(
+                    self,
+                    "cors.allow_methods",
+                    methods,
+                    "the front's resources take POST only (and the OPTIONS preflight): "
+                    "give ['POST'] or ['POST', 'OPTIONS'], or leave it out",
+                )
+        if cors.disable_cache and cors.max_age is not None:
+            _fail(
+                self,
+                "cors.disable_cache",
+                True,
+                "disable_cache sends Access-Control-Max-Age: -1, which max_age contradicts: "
+                "give one of them",
+            )
+        for i, name in enumerate(cors.expose_headers or ()):
+            if not isinstance(name, str) or not CORS_HEADER_NAME.fullmatch(name):
+                _fail(
+                    self,
+                    f"cors.expose_headers[{i}]",
+                    name,
+                    "must be an HTTP header name (letters, digits and !#$%&*+.^_`|~-), "
+                    "e.g. 'X-Invoked-Variant'",
+                )
+        self._cors_headers = self._cors_response_headers(cors)
+
+    @staticmethod
+    def _cors_response_headers(cors: apigateway.CorsOptions) -> dict[str, str]:
+        """The CORS headers of every real answer (the preflight's are CDK's)."""
+        headers = {"Access-Control-Allow-Origin": f"'{next(iter(cors.allow_origins))}'"}
+        if cors.allow_credentials:
+            headers["Access-Control-Allow-Credentials"] = "'true'"
+        if cors.expose_headers:
+            headers["Access-Control-Expose-Headers"] = f"'{','.join(cors.expose_headers)}'"
+        return headers
 
     # --- parts ----------------------------------------------------------------
 
@@ -1282,11 +1354,11 @@ class EndpointApi(Construct):
         )
 
     def _static_headers(self) -> dict[str, str]:
-        headers = {f"method.response.header.{k}": v for k, v in SECURITY_HEADERS.items()}
-        origin = getattr(self, "_cors_origin", None)
-        if origin is not None:
-            headers["method.response.header.Access-Control-Allow-Origin"] = f"'{origin}'"
-        return headers
+        return {f"method.response.header.{k}": v for k, v in self._answer_headers().items()}
+
+    def _answer_headers(self) -> dict[str, str]:
+        """Header name -> quoted value for every answer: security headers, CORS when configured."""
+        return {**SECURITY_HEADERS, **getattr(self, "_cors_headers", {})}
 
     def _invoke_method(
         self, resource: apigateway.IResource, variant: str | None, api_key_required: bool
@@ -1390,11 +1462,20 @@ class EndpointApi(Construct):
             )
         )
 
+        # A custom WAF answer replaces API Gateway's gateway responses whole:
+        # it carries the CORS headers itself (names as given, values unquoted).
+        cors_headers = [
+            wafv2.CfnWebACL.CustomHTTPHeaderProperty(name=name, value=value.strip("'"))
+            for name, value in getattr(self, "_cors_headers", {}).items()
+        ] or None
+
         def block(code: int, key: str) -> wafv2.CfnWebACL.RuleActionProperty:
             return wafv2.CfnWebACL.RuleActionProperty(
                 block=wafv2.CfnWebACL.BlockActionProperty(
                     custom_response=wafv2.CfnWebACL.CustomResponseProperty(
-                        response_code=code, custom_response_body_key=key
+                        response_code=code,
+                        custom_response_body_key=key,
+                        response_headers=cors_headers,
                     )
                 )
             )

@@ -35,8 +35,10 @@ from cdk_sagemaker_hosting import (
 )
 from cdk_sagemaker_hosting.https_front import (
     API_GATEWAY_PAYLOAD_BYTES,
+    ERROR_STATUS,
     SAGEMAKER_REALTIME_PAYLOAD_BYTES,
     SAGEMAKER_SERVERLESS_PAYLOAD_BYTES,
+    SECURITY_HEADERS,
     WAF_RATE_LIMIT_RANGE,
     WAF_REGEX_MAX_LENGTH,
     ApiAlarmThresholds,
@@ -649,6 +651,114 @@ def test_cors_only_when_configured() -> None:
     )
 
 
+def test_cors_headers_on_every_answer() -> None:
+    """Origin, credentials and exposed headers on the model's answers, the front's errors,
+    API Gateway's own (gateway responses) and the firewall's custom answers."""
+    stack, api = front_stack(
+        cors=apigateway.CorsOptions(
+            allow_origins=["https://app.example.com"],
+            allow_credentials=True,
+            expose_headers=["X-Invoked-Variant", "X-Amzn-RequestId"],
+        )
+    )
+    template = Template.from_stack(stack)
+    cors = {
+        "Access-Control-Allow-Origin": "'https://app.example.com'",
+        "Access-Control-Allow-Credentials": "'true'",
+        "Access-Control-Expose-Headers": "'X-Invoked-Variant,X-Amzn-RequestId'",
+    }
+    method = method_at(template, "invocations")
+    responses = method["Integration"]["IntegrationResponses"]
+    assert len(responses) == len(ERROR_STATUS) + 2
+    for response in responses:
+        for name, value in cors.items():
+            assert response["ResponseParameters"][f"method.response.header.{name}"] == value
+    for response in method["MethodResponses"]:
+        for name in cors:
+            assert response["ResponseParameters"][f"method.response.header.{name}"] is True
+    gateway = {
+        r["ResponseType"]: r for r in resources(template, "AWS::ApiGateway::GatewayResponse")
+    }
+    assert sorted(gateway) == ["DEFAULT_4XX", "DEFAULT_5XX"]
+    assert sorted(api.gateway_responses) == ["DEFAULT_4XX", "DEFAULT_5XX"]
+    for response in gateway.values():
+        assert response["ResponseParameters"] == {
+            f"gatewayresponse.header.{name}": value
+            for name, value in {**SECURITY_HEADERS, **cors}.items()
+        }
+    (acl,) = resources(template, "AWS::WAFv2::WebACL")
+    custom = [
+        r["Action"]["Block"]["CustomResponse"]
+        for r in acl["Rules"]
+        if "CustomResponse" in r.get("Action", {}).get("Block", {})
+    ]
+    assert sorted(c["ResponseCode"] for c in custom) == [411, 413, 415]
+    for c in custom:
+        assert c["ResponseHeaders"] == [
+            {"Name": name, "Value": value.strip("'")} for name, value in cors.items()
+        ]
+    # The preflight says the same.
+    (options,) = [
+        m for m in resources(template, "AWS::ApiGateway::Method") if m["HttpMethod"] == "OPTIONS"
+    ]
+    preflight = options["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+    assert preflight["method.response.header.Access-Control-Allow-Credentials"] == "'true'"
+    assert (
+        preflight["method.response.header.Access-Control-Expose-Headers"]
+        == "'X-Invoked-Variant,X-Amzn-RequestId'"
+    )
+
+
+def test_without_cors_no_gateway_responses_nor_waf_headers(default_front: Any) -> None:
+    _, api, template = default_front
+    assert resources(template, "AWS::ApiGateway::GatewayResponse") == []
+    assert api.gateway_responses == {}
+    (acl,) = resources(template, "AWS::WAFv2::WebACL")
+    assert all(
+        "ResponseHeaders" not in r["Action"]["Block"]["CustomResponse"]
+        for r in acl["Rules"]
+        if "CustomResponse" in r.get("Action", {}).get("Block", {})
+    )
+    success = method_at(template, "invocations")["Integration"]["IntegrationResponses"][0]
+    assert not any("Access-Control" in k for k in success["ResponseParameters"])
+
+
+@pytest.mark.parametrize(
+    ("cors", "allow_methods", "max_age"),
+    [
+        (apigateway.CorsOptions(allow_origins=["https://a.io"]), "'POST,OPTIONS'", None),
+        (
+            apigateway.CorsOptions(allow_origins=["https://a.io"], allow_methods=["POST"]),
+            "'POST'",
+            None,
+        ),
+        (
+            apigateway.CorsOptions(allow_origins=["https://a.io"], disable_cache=True),
+            "'POST,OPTIONS'",
+            "'-1'",
+        ),
+        (
+            apigateway.CorsOptions(allow_origins=["https://a.io"], max_age=cdk.Duration.hours(1)),
+            "'POST,OPTIONS'",
+            "'3600'",
+        ),
+    ],
+    ids=["default", "post only", "disable cache", "max age"],
+)
+def test_cors_methods_and_cache_reach_the_preflight(
+    cors: apigateway.CorsOptions, allow_methods: str, max_age: str | None
+) -> None:
+    stack, _ = front_stack(cors=cors)
+    (options,) = [
+        m
+        for m in resources(Template.from_stack(stack), "AWS::ApiGateway::Method")
+        if m["HttpMethod"] == "OPTIONS"
+    ]
+    headers = options["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+    assert headers["method.response.header.Access-Control-Allow-Methods"] == allow_methods
+    assert headers.get("method.response.header.Access-Control-Max-Age") == max_age
+
+
 # --- 4. operations ----------------------------------------------------------------------
 
 
@@ -915,6 +1025,46 @@ BAD: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str]] = [
         "cors any with credentials",
         lambda s: {"cors": apigateway.CorsOptions(allow_origins=["*"], allow_credentials=True)},
         "cors.allow_origins=['*'] is invalid: '*' with allow_credentials=True",
+    ),
+    (
+        "cors methods beyond post",
+        lambda s: {
+            "cors": apigateway.CorsOptions(
+                allow_origins=["https://a.io"], allow_methods=apigateway.Cors.ALL_METHODS
+            )
+        },
+        "Front/Api: cors.allow_methods=['OPTIONS', 'GET', 'PUT', 'POST', 'DELETE', 'PATCH', "
+        "'HEAD'] is invalid: the front's resources take POST only",
+    ),
+    (
+        "cors methods without post",
+        lambda s: {
+            "cors": apigateway.CorsOptions(allow_origins=["https://a.io"], allow_methods=["GET"])
+        },
+        "cors.allow_methods=['GET'] is invalid: the front's resources take POST only",
+    ),
+    (
+        "cors disable cache with max age",
+        lambda s: {
+            "cors": apigateway.CorsOptions(
+                allow_origins=["https://a.io"], disable_cache=True, max_age=cdk.Duration.hours(1)
+            )
+        },
+        "cors.disable_cache=True is invalid: disable_cache sends Access-Control-Max-Age: -1",
+    ),
+    (
+        "cors expose header name",
+        lambda s: {
+            "cors": apigateway.CorsOptions(
+                allow_origins=["https://a.io"], expose_headers=["X-Ok", "bad header"]
+            )
+        },
+        "cors.expose_headers[1]='bad header' is invalid: must be an HTTP header name",
+    ),
+    (
+        "cors origin with a quote",
+        lambda s: {"cors": apigateway.CorsOptions(allow_origins=["https://a.io'"])},
+        "cors.allow_origins[0]=\"https://a.io'\" is invalid: must be '*' or an origin",
     ),
     (
         "account not 12 digits",
