@@ -1497,6 +1497,12 @@ class ComponentScaling(Construct):
 # --- monitoring ----------------------------------------------------------------------------------
 
 
+#: A component that scales to zero refuses requests while it wakes up; its ``NoCapacity``
+#: alarm fires only when they are refused in each of this many consecutive minutes,
+#: longer than a cold start (new instances, then the model loaded).
+WAKE_UP_FAILURE_MINUTES = 15
+
+
 class ComponentMonitoring(Construct):
     """Alarms, a composite, a topic and a dashboard for one inference component.
 
@@ -1504,12 +1510,15 @@ class ComponentMonitoring(Construct):
     with the same :class:`AlarmThresholds`: 5XX errors, 4XX error rate, p99
     model and overhead latency, CPU and memory use in percent of what the
     copies reserved (``cpu_percent_per_core``, ``memory_percent``), GPU use
-    when the copies reserve accelerators (``cpu_percent_per_core``'s
-    default), copies pinned at the scaling maximum (when the component
-    scales), requests refused for want of a copy (``NoCapacity``; not for a
-    component that scales to zero, whose wake-up refuses requests by design),
-    no invocations (``thresholds.no_invocations_for``). Components publish no
-    disk metric: a non-default ``disk_percent`` is refused.
+    when the copies reserve accelerators (``gpu_percent``), copies pinned at
+    the scaling maximum (when the component scales), requests refused for
+    want of a copy (``NoCapacity``: at least one in a minute; for a component
+    that scales to zero, whose wake-up refuses requests by design, at least
+    one in each of 15 consecutive minutes (``WAKE_UP_FAILURE_MINUTES``), longer
+    than a cold start, so that a wake-up that fails, e.g. for want of GPU
+    capacity, is not silent), no invocations
+    (``thresholds.no_invocations_for``). Components publish no disk metric: a
+    non-default ``disk_percent`` is refused.
 
     Alarms are keyed by kind in :attr:`alarms`; construct IDs are the kinds,
     ``Health``, ``Topic``, ``TopicKey``, ``Dashboard``.
@@ -1641,22 +1650,22 @@ class ComponentMonitoring(Construct):
                 )
         ignore = cloudwatch.TreatMissingData.IGNORE
         uses_accelerators = any(r.accelerators for _, r in c.placements())
-        for kind, metric, percent, what in (
-            ("Cpu", c.metric_cpu_utilization(), t.cpu_percent_per_core, "CPU"),
-            ("Memory", c.metric_memory_utilization(), t.memory_percent, "Memory"),
+        for kind, metric, field, percent, what in (
             (
-                "Gpu",
-                c.metric_gpu_utilization(),
-                t.cpu_percent_per_core if uses_accelerators else None,
-                "GPU",
+                "Cpu",
+                c.metric_cpu_utilization(),
+                "cpu_percent_per_core",
+                t.cpu_percent_per_core,
+                "CPU",
             ),
+            ("Memory", c.metric_memory_utilization(), "memory_percent", t.memory_percent, "Memory"),
+            ("Gpu", c.metric_gpu_utilization(), "gpu_percent", t.gpu_percent, "GPU"),
         ):
             if percent is None:
-                self._skipped[kind] = (
-                    "the component reserves no accelerators"
-                    if kind == "Gpu"
-                    else "its threshold is None"
-                )
+                self._skipped[kind] = f"thresholds.{field} is None"
+                continue
+            if kind == "Gpu" and not uses_accelerators:
+                self._skipped[kind] = "the component reserves no accelerators"
                 continue
             self._alarm(
                 kind,
@@ -1667,18 +1676,8 @@ class ComponentMonitoring(Construct):
                 description=f"{what} use above {percent} % of what the copies reserved",
             )
         self._skipped["Disk"] = "inference components publish no disk metric"
+        self._no_capacity_alarm()
         scaling = c.scaling
-        if scaling is not None and scaling.min_copies == 0:
-            self._skipped["NoCapacity"] = (
-                "the component scales to zero: its wake-up refuses requests by design"
-            )
-        elif not c.is_adapter:
-            self._alarm(
-                "NoCapacity",
-                c.metric_no_capacity_failures(),
-                1,
-                description="Requests refused: no copy to serve them",
-            )
         if scaling is not None:
             self._alarm(
                 "AtMaxCopies",
@@ -1699,6 +1698,31 @@ class ComponentMonitoring(Construct):
                 missing=cloudwatch.TreatMissingData.BREACHING,
                 periods=minutes,
                 description=f"No request for {minutes} minutes",
+            )
+
+    def _no_capacity_alarm(self) -> None:
+        """Requests refused for want of a copy; after a cold start's worth when scaled to zero."""
+        c, scaling = self.component, self.component.scaling
+        if c.is_adapter:
+            self._skipped["NoCapacity"] = (
+                "an adapter has no copies of its own: watch its base component"
+            )
+        elif scaling is not None and scaling.min_copies == 0:
+            self._alarm(
+                "NoCapacity",
+                c.metric_no_capacity_failures(),
+                1,
+                periods=WAKE_UP_FAILURE_MINUTES,
+                description=f"Requests refused in each of {WAKE_UP_FAILURE_MINUTES} consecutive "
+                "minutes: the component scales to zero and has not woken up (longer than a cold "
+                "start; e.g. no instance capacity for its copies)",
+            )
+        else:
+            self._alarm(
+                "NoCapacity",
+                c.metric_no_capacity_failures(),
+                1,
+                description="Requests refused: no copy to serve them",
             )
 
     def _dashboard(self) -> cloudwatch.Dashboard:

@@ -53,6 +53,10 @@ class AlarmThresholds:
         above 0 and at most 100. Needs the variant's instance type. Default: 80.
     :param memory_percent: Needs the variant's instance type. Default: 85.
     :param disk_percent: Needs the variant's instance type. Default: 85.
+    :param gpu_percent: GPU use in percent of the accelerators an inference
+        component's copies reserved, above 0 and at most 100; used by
+        :class:`ComponentMonitoring` for components that reserve
+        accelerators. Default: 80.
     :param no_invocations_for: alarm when the variant gets no request for this
         long, in whole minutes (1 minute to 1 day); applies to serverless
         variants too. Default: off.
@@ -73,6 +77,7 @@ class AlarmThresholds:
     cpu_percent_per_core: float | None = DEFAULT_CPU_PERCENT_PER_CORE
     memory_percent: float | None = DEFAULT_MEMORY_PERCENT
     disk_percent: float | None = DEFAULT_DISK_PERCENT
+    gpu_percent: float | None = 80
     no_invocations_for: Duration | None = None
     evaluation_periods: int = 5
     datapoints_to_alarm: int = 3
@@ -85,6 +90,7 @@ class AlarmThresholds:
             ("cpu_percent_per_core", self.cpu_percent_per_core),
             ("memory_percent", self.memory_percent),
             ("disk_percent", self.disk_percent),
+            ("gpu_percent", self.gpu_percent),
         ):
             _check_positive(scope, f"{prop}.{field}", value, high=100, unit=" %")
         for field, duration in (

@@ -21,7 +21,7 @@ from cdk_sagemaker_hosting import (
 from cdk_sagemaker_hosting.monitoring import UnknownAlarmError
 
 from tests.gates import PACKS, cfn_lint, nag_findings
-from tests.inference_component.helpers import Ctx
+from tests.inference_component.helpers import GPU, Ctx
 
 
 def of_type(c: Ctx, rtype: str) -> list[dict[str, Any]]:
@@ -310,7 +310,7 @@ def test_monitoring_alarms_per_component() -> None:
     assert cpu["Dimensions"] == [
         {"Name": "InferenceComponentName", "Value": component.component_name}
     ]
-    assert by_name["GPUUtilizationNormalized"]["Threshold"] == 80
+    assert by_name["GPUUtilizationNormalized"]["Threshold"] == 80  # gpu_percent default
     assert by_name["NoCapacityInvocationFailures"]["Threshold"] == 1
     with pytest.raises(UnknownAlarmError, match="it was not made: inference components publish"):
         monitoring.alarms["Disk"]
@@ -319,7 +319,77 @@ def test_monitoring_alarms_per_component() -> None:
     assert "Errors5xx" in str(composite["Properties"]["AlarmRule"])
 
 
-def test_a_component_that_scales_to_zero_has_no_no_capacity_alarm() -> None:
+def alarm_props(c: Ctx, alarm: cloudwatch.Alarm) -> dict[str, Any]:
+    logical_id = c.stack.get_logical_id(alarm.node.default_child)  # type: ignore[arg-type]
+    props: dict[str, Any] = c.resources("AWS::CloudWatch::Alarm")[logical_id]["Properties"]
+    return props
+
+
+def test_gpu_alarm_has_its_own_threshold() -> None:
+    c = Ctx()
+    component = c.component(copy_count=2)
+    monitoring = ComponentMonitoring(
+        c.stack,
+        "Monitoring",
+        component=component,
+        thresholds=AlarmThresholds(cpu_percent_per_core=None, gpu_percent=95),
+        dashboard=False,
+    )
+    gpu = alarm_props(c, monitoring.alarms["Gpu"])
+    assert (gpu["MetricName"], gpu["Threshold"]) == ("GPUUtilizationNormalized", 95)
+    assert gpu["ComparisonOperator"] == "GreaterThanThreshold"
+    assert gpu["AlarmDescription"].startswith("GPU use above 95 % of what the copies reserved")
+    with pytest.raises(UnknownAlarmError, match=r"thresholds.cpu_percent_per_core is None"):
+        monitoring.alarms["Cpu"]
+
+
+@pytest.mark.parametrize(
+    ("requirements", "gpu_percent", "reason"),
+    [
+        (GPU, None, r"thresholds.gpu_percent is None"),
+        (SMALL, 80, r"the component reserves no accelerators"),
+        (SMALL, None, r"thresholds.gpu_percent is None"),
+    ],
+    ids=["gpu-off", "no-accelerators", "both"],
+)
+def test_gpu_alarm_skipped_with_its_reason(
+    requirements: ComputeRequirements, gpu_percent: float | None, reason: str
+) -> None:
+    c = Ctx()
+    component = c.component(copy_count=2, requirements=requirements)
+    monitoring = ComponentMonitoring(
+        c.stack,
+        "Monitoring",
+        component=component,
+        thresholds=AlarmThresholds(gpu_percent=gpu_percent),
+        dashboard=False,
+    )
+    assert "Cpu" in monitoring.alarms
+    assert "Gpu" not in monitoring.alarms
+    with pytest.raises(UnknownAlarmError, match=reason):
+        monitoring.alarms["Gpu"]
+    names = [a["Properties"].get("MetricName") for a in of_type(c, "AWS::CloudWatch::Alarm")]
+    assert "GPUUtilizationNormalized" not in names
+
+
+@pytest.mark.parametrize("value", [0, -5, 100.5, "80", True])
+def test_bad_gpu_percent(value: Any) -> None:
+    c = Ctx()
+    component = c.component()
+    with pytest.raises(
+        ValidationError,
+        match=r"Monitoring: thresholds.gpu_percent=.* is invalid: must be a number above 0 and "
+        r"at most 100 %, or None to turn it off",
+    ):
+        ComponentMonitoring(
+            c.stack,
+            "Monitoring",
+            component=component,
+            thresholds=AlarmThresholds(gpu_percent=value),
+        )
+
+
+def test_a_component_that_scales_to_zero_alarms_when_it_does_not_wake_up() -> None:
     c = Ctx(
         variants=[
             ComponentVariant(
@@ -330,11 +400,31 @@ def test_a_component_that_scales_to_zero_has_no_no_capacity_alarm() -> None:
         ]
     )
     component = c.component(copy_count=0)
-    component.auto_scale_copies(min_copies=0, max_copies=2)
+    scaling = component.auto_scale_copies(min_copies=0, max_copies=2)
     monitoring = ComponentMonitoring(c.stack, "Monitoring", component=component, dashboard=False)
-    assert "NoCapacity" not in monitoring.alarms
-    with pytest.raises(UnknownAlarmError, match="wake-up refuses requests by design"):
-        monitoring.alarms["NoCapacity"]
+    alarm = alarm_props(c, monitoring.alarms["NoCapacity"])
+    assert alarm["MetricName"] == "NoCapacityInvocationFailures"
+    assert alarm["Dimensions"] == [
+        {"Name": "InferenceComponentName", "Value": component.component_name}
+    ]
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 60, 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # Refusals in every one of 15 consecutive minutes: longer than a cold start.
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (15, 15)
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert "in each of 15 consecutive minutes" in alarm["AlarmDescription"]
+    assert "has not woken up" in alarm["AlarmDescription"]
+    assert alarm["AlarmActions"] == [
+        {"Ref": c.stack.get_logical_id(monitoring.topic.node.default_child)}
+    ]  # type: ignore[arg-type]
+    # The wake-up step policy's own alarm is a separate one, on the first refusal.
+    assert scaling.wake is not None
+    wake = [
+        a["Properties"]
+        for a in of_type(c, "AWS::CloudWatch::Alarm")
+        if a["Properties"].get("MetricName") == "NoCapacityInvocationFailures"
+    ]
+    assert sorted(a["EvaluationPeriods"] for a in wake) == [1, 15]
 
 
 def test_a_disk_threshold_is_refused() -> None:
