@@ -36,6 +36,8 @@ ROLLBACK_KINDS = ("Errors5xx", "ModelLatency")
 
 #: Warning ID: default instance alarms skipped for variants whose instance type is unknown.
 SKIPPED_WARNING = "cdk-sagemaker-hosting:InstanceAlarmsSkipped"
+#: The warning EndpointMonitoring gives a gpu_percent it cannot use.
+GPU_THRESHOLD_WARNING = "cdk-sagemaker-hosting:GpuThresholdUnused"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -340,6 +342,15 @@ class EndpointMonitoring(Construct):
         self.endpoint = endpoint
         self.thresholds = thresholds or AlarmThresholds()
         self.thresholds.check(self, "thresholds")
+        if self.thresholds.gpu_percent != AlarmThresholds.gpu_percent:
+            # Never lose an option silently: only ComponentMonitoring reads it.
+            Annotations.of(self).add_warning_v2(
+                GPU_THRESHOLD_WARNING,
+                f"thresholds.gpu_percent={self.thresholds.gpu_percent!r} has no effect here: "
+                "EndpointMonitoring makes no GPU alarm (SageMaker publishes GPU use per "
+                "inference component); use ComponentMonitoring for components, or leave "
+                "gpu_percent at its default.",
+            )
 
         watched = self._watched(variant_names, dict(instance_types or {}))
         maxima = self._check_max_instances(watched, dict(max_instances or {}))

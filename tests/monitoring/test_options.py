@@ -24,7 +24,11 @@ from cdk_sagemaker_hosting import (
     VariantAttributes,
 )
 from cdk_sagemaker_hosting.endpoint import EndpointBase
-from cdk_sagemaker_hosting.monitoring import SKIPPED_WARNING, UnknownAlarmError
+from cdk_sagemaker_hosting.monitoring import (
+    GPU_THRESHOLD_WARNING,
+    SKIPPED_WARNING,
+    UnknownAlarmError,
+)
 
 from tests.conftest import new_app
 
@@ -639,3 +643,22 @@ def test_an_imported_topic_is_used_as_is() -> None:
     assert _alarm(c, monitoring, "Blue/Errors5xx")["AlarmActions"] == [
         "arn:aws:sns:us-east-1:111111111111:ops"
     ]
+
+
+def test_a_gpu_threshold_endpoint_monitoring_cannot_use_is_named_not_dropped() -> None:
+    c = Ctx()
+    c.watch(
+        c.by_name(),
+        variant_names=["Blue"],
+        thresholds=AlarmThresholds(
+            cpu_percent_per_core=None, memory_percent=None, disk_percent=None, gpu_percent=95
+        ),
+    )
+    Annotations.from_stack(c.stack).has_warning(
+        "/Watched/Monitoring",
+        Match.string_like_regexp(
+            re.escape("thresholds.gpu_percent=95 has no effect here")
+            + ".*"
+            + re.escape(f"[ack: {GPU_THRESHOLD_WARNING}]")
+        ),
+    )
