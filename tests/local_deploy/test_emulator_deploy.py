@@ -172,7 +172,7 @@ def test_summary_names_what_the_emulator_skipped(
         "AWS::ApiGateway::Stage": 1,
         "AWS::ApplicationAutoScaling::ScalableTarget": 6,
         "AWS::ApplicationAutoScaling::ScalingPolicy": 8,
-        "AWS::CloudWatch::Alarm": 48,
+        "AWS::CloudWatch::Alarm": 49,
         "AWS::CloudWatch::CompositeAlarm": 3,
         "AWS::Lambda::EventInvokeConfig": 1,
         "AWS::Lambda::Permission": 1,
