@@ -35,7 +35,12 @@ from cdk_sagemaker_hosting.compliance import acknowledge
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.deployment import MAX_ROLLBACK_ALARMS, DeploymentConfig
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
-from cdk_sagemaker_hosting.model import Model, _check_network_types
+from cdk_sagemaker_hosting.model import (
+    VPC_NETWORK_INTERFACE_ACTIONS,
+    Model,
+    _check_network_types,
+    _network_placement,
+)
 from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.variants import (
     DEFAULT_INSTANCE_TYPE,
@@ -936,58 +941,18 @@ class Endpoint(EndpointBase):
         security_groups: Sequence[ec2.ISecurityGroup] | None,
     ) -> sagemaker.CfnEndpointConfig.VpcConfigProperty:
         """Component mode: the config's ``VpcConfig``, and the role's network-interface rights."""
-        from aws_cdk import aws_ec2 as ec2  # noqa: PLC0415 - see the imports
-
-        selection = vpc_subnets or ec2.SubnetSelection(
-            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+        subnet_ids, _, security_groups = _network_placement(
+            self,
+            vpc,
+            vpc_subnets,
+            security_groups,
+            what=f"SageMaker endpoint {self.node.path}",
+            multi_az=bool(self.multi_az),
         )
-        selected = vpc.select_subnets(
-            availability_zones=selection.availability_zones,
-            one_per_az=selection.one_per_az,
-            subnet_filters=selection.subnet_filters,
-            subnet_group_name=selection.subnet_group_name,
-            subnets=selection.subnets,
-            subnet_type=selection.subnet_type,
-        )
-        subnet_ids = list(selected.subnet_ids)
-        validation.check_count(self, "vpc_subnets", len(subnet_ids), low=1, high=16, what="subnets")
-        if self.multi_az:
-            validation.check_availability_zones(
-                self, "vpc_subnets", list(selected.availability_zones)
-            )
-        if security_groups is not None:
-            validation.check_count(
-                self, "security_groups", len(security_groups), low=1, high=5, what="security groups"
-            )
-        else:
-            group = ec2.SecurityGroup(
-                self,
-                "SecurityGroup",
-                vpc=vpc,
-                description=f"SageMaker endpoint {self.node.path}: outbound HTTPS only",
-                allow_all_outbound=False,
-            )
-            group.add_egress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3, ECR and CloudWatch"
-            )
-            security_groups = [group]
-        self.security_groups = list(security_groups)
+        self.security_groups = security_groups
         assert self._execution_principal is not None
         self._execution_principal.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            )
+            iam.PolicyStatement(actions=list(VPC_NETWORK_INTERFACE_ACTIONS), resources=["*"])
         )
         acknowledge(
             self._execution_principal.policy,

@@ -567,39 +567,9 @@ class Model(Construct):
         vpc_subnets: ec2.SubnetSelection | None,
         security_groups: Sequence[ec2.ISecurityGroup] | None,
     ) -> sagemaker.CfnModel.VpcConfigProperty:
-        from aws_cdk import aws_ec2 as ec2  # noqa: PLC0415 - see the imports
-
-        selection = vpc_subnets or ec2.SubnetSelection(
-            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+        subnet_ids, self.subnet_availability_zones, self.security_groups = _network_placement(
+            self, vpc, vpc_subnets, security_groups, what=f"SageMaker model {self.node.path}"
         )
-        selected = vpc.select_subnets(
-            availability_zones=selection.availability_zones,
-            one_per_az=selection.one_per_az,
-            subnet_filters=selection.subnet_filters,
-            subnet_group_name=selection.subnet_group_name,
-            subnets=selection.subnets,
-            subnet_type=selection.subnet_type,
-        )
-        subnet_ids = list(selected.subnet_ids)
-        validation.check_count(self, "vpc_subnets", len(subnet_ids), low=1, high=16, what="subnets")
-        if security_groups is not None:
-            validation.check_count(
-                self, "security_groups", len(security_groups), low=1, high=5, what="security groups"
-            )
-        self.subnet_availability_zones = list(selected.availability_zones)
-        if security_groups is None:
-            group = ec2.SecurityGroup(
-                self,
-                "SecurityGroup",
-                vpc=vpc,
-                description=f"SageMaker model {self.node.path}: outbound HTTPS only",
-                allow_all_outbound=False,
-            )
-            group.add_egress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3, ECR and CloudWatch"
-            )
-            security_groups = [group]
-        self.security_groups = list(security_groups)
         self._grant_vpc_access()
         return sagemaker.CfnModel.VpcConfigProperty(
             security_group_ids=[sg.security_group_id for sg in self.security_groups],
@@ -609,20 +579,7 @@ class Model(Construct):
     def _grant_vpc_access(self) -> None:
         """Network-interface permissions SageMaker needs to place the model in the VPC."""
         self._principal.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            )
+            iam.PolicyStatement(actions=list(VPC_NETWORK_INTERFACE_ACTIONS), resources=["*"])
         )
 
     @property
@@ -709,6 +666,68 @@ def _check_network_types(
         validation.check_type(
             scope, f"security_groups[{i}]", group, ec2.ISecurityGroup, "an ec2.ISecurityGroup"
         )
+
+
+#: What SageMaker needs to place a model's or an endpoint's network interfaces in a VPC.
+VPC_NETWORK_INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+)
+
+
+def _network_placement(
+    scope: Construct,
+    vpc: ec2.IVpc,
+    vpc_subnets: ec2.SubnetSelection | None,
+    security_groups: Sequence[ec2.ISecurityGroup] | None,
+    *,
+    what: str,
+    multi_az: bool = False,
+) -> tuple[list[str], list[str], list[ec2.ISecurityGroup]]:
+    """Subnet IDs, their zones and the security groups for a ``VpcConfig``, checked.
+
+    Private subnets with egress unless ``vpc_subnets`` says otherwise; 1-16
+    subnets (in two zones at least when ``multi_az``) and 1-5 groups; without
+    groups, a ``SecurityGroup`` child allowing outbound HTTPS only, described
+    as belonging to ``what``.
+    """
+    from aws_cdk import aws_ec2 as ec2  # noqa: PLC0415 - see the imports
+
+    selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+    selected = vpc.select_subnets(
+        availability_zones=selection.availability_zones,
+        one_per_az=selection.one_per_az,
+        subnet_filters=selection.subnet_filters,
+        subnet_group_name=selection.subnet_group_name,
+        subnets=selection.subnets,
+        subnet_type=selection.subnet_type,
+    )
+    subnet_ids = list(selected.subnet_ids)
+    zones = list(selected.availability_zones)
+    validation.check_count(scope, "vpc_subnets", len(subnet_ids), low=1, high=16, what="subnets")
+    if multi_az:
+        validation.check_availability_zones(scope, "vpc_subnets", zones)
+    if security_groups is not None:
+        validation.check_count(
+            scope, "security_groups", len(security_groups), low=1, high=5, what="security groups"
+        )
+        return subnet_ids, zones, list(security_groups)
+    group = ec2.SecurityGroup(
+        scope,
+        "SecurityGroup",
+        vpc=vpc,
+        description=f"{what}: outbound HTTPS only",
+        allow_all_outbound=False,
+    )
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3, ECR and CloudWatch")
+    return subnet_ids, zones, [group]
 
 
 def _check_package(
