@@ -353,6 +353,20 @@ class _RollbackAlarms:
     def __init__(self, alarms: list[cloudwatch.IAlarm]) -> None:
         self.alarms = alarms
 
+    def add(self, scope: Construct, alarms: Sequence[cloudwatch.IAlarm]) -> None:
+        """Append ``alarms``, each checked and none twice, numbered after those held."""
+        start = len(self.alarms)
+        for i, alarm in enumerate(alarms):
+            validation.check_type(
+                scope,
+                f"rollback_alarms[{start + i}]",
+                alarm,
+                cloudwatch.IAlarm,
+                "a cloudwatch.IAlarm",
+            )
+            if alarm not in self.alarms:
+                self.alarms.append(alarm)
+
     def produce(self) -> Any:
         if not self.alarms:
             return None
@@ -1107,17 +1121,7 @@ class Endpoint(EndpointBase):
                 "rollback alarms need a deployment config: pass deployment=DeploymentConfig."
                 "blue_green(...) or DeploymentConfig.rolling(...) to the endpoint",
             )
-        start = len(self._rollback.alarms)
-        for i, alarm in enumerate(alarms):
-            validation.check_type(
-                self,
-                f"rollback_alarms[{start + i}]",
-                alarm,
-                cloudwatch.IAlarm,
-                "a cloudwatch.IAlarm",
-            )
-            if alarm not in self._rollback.alarms:
-                self._rollback.alarms.append(alarm)
+        self._rollback.add(self, alarms)
 
     @property
     def rollback_alarms(self) -> list[cloudwatch.IAlarm]:

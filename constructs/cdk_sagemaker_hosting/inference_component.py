@@ -36,6 +36,7 @@ from aws_cdk import aws_sns as sns
 from cdk_sagemaker_hosting import encryption, instance_capacity, validation
 from cdk_sagemaker_hosting.deployment import MAX_ROLLBACK_ALARMS, _check_seconds
 from cdk_sagemaker_hosting.endpoint import INVOCATION_NAMESPACE, Endpoint
+from cdk_sagemaker_hosting.endpoint import _RollbackAlarms as _EndpointRollbackAlarms
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.model import ContainerImage, Model, ModelData
 from cdk_sagemaker_hosting.monitoring import (
@@ -406,11 +407,8 @@ def _check_batches_while_scaling(
 
 
 @jsii.implements(IStableAnyProducer)
-class _RollbackAlarms:
+class _RollbackAlarms(_EndpointRollbackAlarms):
     """A component's rollback alarms, rendered when the template is written."""
-
-    def __init__(self, alarms: list[cloudwatch.IAlarm]) -> None:
-        self.alarms = alarms
 
     def produce(self) -> Any:
         if not self.alarms:
@@ -1036,17 +1034,7 @@ class InferenceComponent(Resource):
                 "rollback alarms need a deployment: pass deployment=ComponentDeployment."
                 "rolling(...) to the component",
             )
-        start = len(self._rollback.alarms)
-        for i, alarm in enumerate(alarms):
-            validation.check_type(
-                self,
-                f"rollback_alarms[{start + i}]",
-                alarm,
-                cloudwatch.IAlarm,
-                "a cloudwatch.IAlarm",
-            )
-            if alarm not in self._rollback.alarms:
-                self._rollback.alarms.append(alarm)
+        self._rollback.add(self, alarms)
 
     @property
     def rollback_alarms(self) -> list[cloudwatch.IAlarm]:
