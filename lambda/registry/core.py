@@ -26,6 +26,10 @@ ROLLOUT = f"{PREFIX}rollout"
 RECORDED_AT = f"{PREFIX}recorded-at"
 EXECUTION = f"{PREFIX}pipeline-execution"
 REASON = f"{PREFIX}reason"
+DEPLOYED_AT = f"{PREFIX}deployed-at"
+#: The rollout marks of a version that the record never picks again by itself
+#: (``promote --version`` does, on purpose).
+NOT_AGAIN = frozenset({"failed", "refused"})
 #: The source and detail type of the outcome events.
 EVENT_SOURCE = "cdk-sagemaker-hosting.registry"
 EVENT_DETAIL_TYPE = "Model Package Promotion"
@@ -52,6 +56,10 @@ class Config:
     pipeline_name: str | None = None
     topic_arn: str | None = None
     event_bus: str | None = None
+    #: The pipeline variable that pins an execution to its version (our pipeline's).
+    pipeline_variable: str | None = None
+    #: Where the version that last reached the last stage is kept.
+    deployed_parameter: str | None = None
 
     @property
     def group_name(self) -> str:
@@ -68,7 +76,14 @@ class Config:
             pipeline_name=env.get("PIPELINE_NAME") or None,
             topic_arn=env.get("TOPIC_ARN") or None,
             event_bus=env.get("EVENT_BUS_NAME") or None,
+            pipeline_variable=env.get("PIPELINE_VARIABLE") or None,
+            deployed_parameter=env.get("DEPLOYED_PARAMETER_NAME") or None,
         )
+
+    def version_arn(self, version: int) -> str:
+        """The ARN of version ``version`` of the group."""
+        head, _, name = self.group_arn.rpartition(":model-package-group/")
+        return f"{head}:model-package/{name}/{version}"
 
 
 def version_of(arn: str | None) -> int | None:
@@ -91,22 +106,39 @@ def _said(error: ClientError) -> str:
 
 
 def newest_approved(sagemaker: Any, config: Config) -> str | None:
-    """The ARN of the group's newest approved version, or ``None``."""
-    response = sagemaker.list_model_packages(
-        ModelPackageGroupName=config.group_arn,
-        ModelApprovalStatus="Approved",
-        SortBy="CreationTime",
-        SortOrder="Descending",
-        MaxResults=1,
-    )
-    summaries = response.get("ModelPackageSummaryList", [])
-    return str(summaries[0]["ModelPackageArn"]) if summaries else None
+    """The ARN of the group's newest approved version, or ``None``.
+
+    A version whose rollout failed or was refused (its metadata says so) is
+    passed over: it is never picked again by an event, only by ``promote
+    --version`` on purpose.
+    """
+    kwargs: dict[str, Any] = {
+        "ModelPackageGroupName": config.group_arn,
+        "ModelApprovalStatus": "Approved",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 20,
+    }
+    while True:
+        response = sagemaker.list_model_packages(**kwargs)
+        for summary in response.get("ModelPackageSummaryList", []):
+            arn = str(summary["ModelPackageArn"])
+            if _metadata(sagemaker, arn).get(ROLLOUT) not in NOT_AGAIN:
+                return arn
+        if not response.get("NextToken"):
+            return None
+        kwargs["NextToken"] = response["NextToken"]
 
 
-def recorded(ssm: Any, config: Config) -> str | None:
-    """The version ARN the app deploys now, or ``None`` before the first approval."""
+def _metadata(sagemaker: Any, arn: str) -> dict[str, str]:
+    description = sagemaker.describe_model_package(ModelPackageName=arn)
+    return dict(description.get("CustomerMetadataProperties") or {})
+
+
+def recorded(ssm: Any, config: Config, name: str | None = None) -> str | None:
+    """The version ARN the app deploys now (or in parameter ``name``), or ``None``."""
     try:
-        response = ssm.get_parameter(Name=config.parameter_name)
+        response = ssm.get_parameter(Name=name or config.parameter_name)
     except ClientError as error:
         if _code(error) == "ParameterNotFound":
             return None
@@ -215,11 +247,59 @@ def on_state_change(
                 codepipeline,
                 config=config,
                 target=target,
+                token=_token(config, target, previous=metadata.get(f"{PREFIX}previous")),
                 outcome=outcome,
                 publish=publish,
             )
         outcome |= {"result": "unchanged", "reason": f"{target} is already recorded"}
         return outcome
+    rollback = previous is not None and (version_of(target) or 0) < (version_of(previous) or 0)
+    reason = (
+        f"{previous} is no longer approved; {target} is the newest approved version"
+        if rollback
+        else f"{target} is the newest approved version"
+    )
+    return _record(
+        description,
+        sagemaker=sagemaker,
+        ssm=ssm,
+        codepipeline=codepipeline if pipeline else None,
+        config=config,
+        previous=previous,
+        reason=reason,
+        token=_token(config, target, previous=previous),
+        outcome=outcome,
+        now=now,
+        publish=publish,
+    )
+
+
+def _token(config: Config, target: str, *, previous: str | None) -> str:
+    """One pipeline execution per move of the record (``<group>-<to>-from-<from>``).
+
+    A duplicated event moves nothing new and gets the same token (CodePipeline
+    starts nothing twice); moving back to an older version (its successor
+    rejected) is a new move with a token of its own.
+    """
+    return f"{config.group_name}-{version_of(target)}-from-{version_of(previous) or 0}"[:128]
+
+
+def _record(
+    description: Mapping[str, Any],
+    *,
+    sagemaker: Any,
+    ssm: Any,
+    codepipeline: Any | None,
+    config: Config,
+    previous: str | None,
+    reason: str,
+    token: str,
+    outcome: dict[str, Any],
+    now: Callable[[], float],
+    publish: Publish,
+) -> dict[str, Any]:
+    """Record the described version (unless its artifacts are unreadable), start the pipeline."""
+    target = str(description["ModelPackageArn"])
     problems = artifact_problems(description, config)
     if problems:
         reason = "; ".join(problems)
@@ -234,18 +314,21 @@ def on_state_change(
         Overwrite=True,
         Description=f"The approved version of {config.group_name} the app deploys",
     )
-    rollback = previous is not None and (version_of(target) or 0) < (version_of(previous) or 0)
-    outcome["result"] = "recorded"
-    outcome["reason"] = (
-        f"{previous} is no longer approved; {target} is the newest approved version"
-        if rollback
-        else f"{target} is the newest approved version"
-    )
+    outcome |= {"result": "recorded", "reason": reason, "version": target}
     stamp = dt.datetime.fromtimestamp(now(), dt.UTC).isoformat(timespec="seconds")
-    outcome["write_back"] = write_back(sagemaker, target, {ROLLOUT: "recorded", RECORDED_AT: stamp})
-    if pipeline:
+    properties = {ROLLOUT: "recorded", RECORDED_AT: stamp, REASON: reason}
+    if previous:
+        properties[f"{PREFIX}previous"] = previous
+    outcome["write_back"] = write_back(sagemaker, target, properties)
+    if codepipeline is not None:
         return _start(
-            sagemaker, codepipeline, config=config, target=target, outcome=outcome, publish=publish
+            sagemaker,
+            codepipeline,
+            config=config,
+            target=target,
+            token=token,
+            outcome=outcome,
+            publish=publish,
         )
     publish(outcome)
     return outcome
@@ -257,16 +340,17 @@ def _start(
     *,
     config: Config,
     target: str,
+    token: str,
     outcome: dict[str, Any],
     publish: Publish,
 ) -> dict[str, Any]:
     """Start the pipeline for ``target``; publish the outcome either way."""
+    kwargs: dict[str, Any] = {"name": config.pipeline_name, "clientRequestToken": token}
+    if config.pipeline_variable:
+        # The execution is pinned to its version: every stage deploys this one.
+        kwargs["variables"] = [{"name": config.pipeline_variable, "value": target}]
     try:
-        response = codepipeline.start_pipeline_execution(
-            name=config.pipeline_name,
-            # One execution per version, however often its approval is delivered.
-            clientRequestToken=f"{config.group_name}-{version_of(target)}"[:128],
-        )
+        response = codepipeline.start_pipeline_execution(**kwargs)
     except ClientError as error:
         outcome |= {"result": "recorded", "pipeline_error": _said(error)}
         publish(outcome)
@@ -278,6 +362,85 @@ def _start(
     )
     publish(outcome)
     return outcome
+
+
+class RefusedError(ValueError):
+    """A promotion the registry's state does not allow (not approved, unreadable artifacts)."""
+
+
+def promote(
+    *,
+    version: int | None,
+    sagemaker: Any,
+    ssm: Any,
+    codepipeline: Any | None,
+    config: Config,
+    now: Callable[[], float],
+    publish: Publish = lambda _: None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Record ``version`` (default: the newest approved) by hand and start the pipeline.
+
+    The same record and write-back as an approval event, with the version
+    named: a version that is not ``Approved`` or whose artifacts the
+    deploying accounts cannot read raises :class:`RefusedError` (nothing
+    written). A version whose rollout failed is promoted again on purpose
+    (its mark is replaced by ``recorded``). ``dry_run`` writes nothing and
+    returns what would be done (result ``would-record`` or ``unchanged``).
+    """
+    previous = recorded(ssm, config)
+    target = (
+        config.version_arn(version) if version is not None else newest_approved(sagemaker, config)
+    )
+    if target is None:
+        msg = f"no version of {config.group_name} is approved; the record keeps {previous}"
+        raise RefusedError(msg)
+    try:
+        description = sagemaker.describe_model_package(ModelPackageName=target)
+    except ClientError as error:
+        if _code(error) in {"ValidationException", "ResourceNotFound"}:
+            msg = f"{target} cannot be read: {_said(error)}"
+            raise RefusedError(msg) from error
+        raise
+    status = description.get("ModelApprovalStatus")
+    if status != "Approved":
+        msg = (
+            f"{target} is {status}, not Approved: approve it in the registry first "
+            "(only approved versions are deployed)"
+        )
+        raise RefusedError(msg)
+    problems = artifact_problems(description, config)
+    if problems:
+        raise RefusedError("; ".join(problems))
+    outcome: dict[str, Any] = {
+        "group": config.group_name,
+        "previous": previous,
+        "version": target,
+        "by": "promote",
+    }
+    pipeline = codepipeline is not None and bool(config.pipeline_name)
+    if dry_run:
+        outcome |= {
+            "result": "would-record",
+            "reason": f"would record {target}"
+            + (f" and start {config.pipeline_name}" if pipeline else ""),
+        }
+        return outcome
+    # A hand-made promotion is a move of its own, even to the recorded version (a retry).
+    token = f"{_token(config, target, previous=previous)}-by-hand-{int(now())}"[:128]
+    return _record(
+        description,
+        sagemaker=sagemaker,
+        ssm=ssm,
+        codepipeline=codepipeline if pipeline else None,
+        config=config,
+        previous=previous,
+        reason=f"{target} promoted by hand",
+        token=token,
+        outcome=outcome,
+        now=now,
+        publish=publish,
+    )
 
 
 def record_stage(sagemaker: Any, arn: str, stage: str, result: str, reason: str = "") -> str | None:
@@ -335,3 +498,333 @@ def publisher(
             )
 
     return publish
+
+
+# --- the pipeline's side: its jobs and its state changes ---------------------------------
+
+#: The rollout mark of an execution that a newer record (or a rejection) overtook.
+SUPERSEDED = "superseded"
+#: The stage-level and execution-level events of CodePipeline the handler reads.
+STAGE_CHANGE = "CodePipeline Stage Execution State Change"
+EXECUTION_CHANGE = "CodePipeline Pipeline Execution State Change"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Job:
+    """A CodePipeline job of our pipeline's Lambda actions (``UserParameters``, as JSON).
+
+    ``action`` is ``verify`` (the execution's version is still the record
+    and approved) or ``check`` (the smoke test, then the bake).
+    """
+
+    id: str
+    action: str
+    stage: str
+    version: str
+    endpoint: str | None = None
+    payload: str | None = None
+    content_type: str = "application/json"
+    expect: str | None = None
+    role_arn: str | None = None
+    bake_seconds: int = 0
+    alarms: tuple[str, ...] = ()
+    poll_seconds: int = 60
+    continuation: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> Job:
+        """The job of a Lambda invoke action's event."""
+        job = event["CodePipeline.job"]
+        data = job.get("data", {})
+        text = data.get("actionConfiguration", {}).get("configuration", {}).get("UserParameters")
+        params = json.loads(text or "{}")
+        token = data.get("continuationToken")
+        return cls(
+            id=str(job["id"]),
+            action=str(params.get("action", "")),
+            stage=str(params.get("stage", "")),
+            version=str(params.get("version", "")),
+            endpoint=params.get("endpoint"),
+            payload=params.get("payload"),
+            content_type=str(params.get("content_type", "application/json")),
+            expect=params.get("expect"),
+            role_arn=params.get("role_arn"),
+            bake_seconds=int(params.get("bake_seconds", 0)),
+            alarms=tuple(params.get("alarms", ())),
+            poll_seconds=int(params.get("poll_seconds", 60)),
+            continuation=json.loads(token) if token else None,
+        )
+
+
+#: Clients of a stage's account: (sagemaker-runtime, cloudwatch) for a role ARN or None.
+StageClients = Callable[[str | None], tuple[Any, Any]]
+
+
+def on_job(
+    event: Mapping[str, Any],
+    *,
+    codepipeline: Any,
+    sagemaker: Any,
+    ssm: Any,
+    stage_clients: StageClients,
+    config: Config,
+    now: Callable[[], float],
+    sleep: Callable[[float], None],
+    publish: Publish = lambda _: None,
+) -> dict[str, Any]:
+    """Run one of the pipeline's Lambda jobs and put its result; never raises.
+
+    A job left without a result would hold the stage for 20 minutes, so
+    every error becomes ``PutJobFailureResult`` with what happened.
+    """
+    job = Job.from_event(event)
+    try:
+        if job.action == "verify":
+            outcome = _verify(job, sagemaker=sagemaker, ssm=ssm, config=config)
+        elif job.action == "check":
+            outcome = _check(
+                job, sagemaker=sagemaker, stage_clients=stage_clients, now=now, sleep=sleep
+            )
+        else:
+            outcome = {"result": "failed", "reason": f"unknown job action {job.action!r}"}
+    except Exception as error:  # every failure must reach CodePipeline
+        said = (
+            _said(error) if isinstance(error, ClientError) else f"{type(error).__name__}: {error}"
+        )
+        outcome = {"result": "failed", "reason": f"the {job.action} job failed: {said}"}
+    outcome |= {"group": config.group_name, "stage": job.stage, "version": job.version}
+    if outcome["result"] == "failed":
+        codepipeline.put_job_failure_result(
+            jobId=job.id,
+            failureDetails={"type": "JobFailed", "message": str(outcome["reason"])[:5000]},
+        )
+        publish(outcome)
+    elif outcome["result"] == "baking":
+        codepipeline.put_job_success_result(
+            jobId=job.id, continuationToken=json.dumps(outcome["continuation"])
+        )
+    else:
+        codepipeline.put_job_success_result(jobId=job.id)
+        if outcome["result"] == "passed":
+            publish(outcome)
+    return outcome
+
+
+def _verify(job: Job, *, sagemaker: Any, ssm: Any, config: Config) -> dict[str, Any]:
+    """The execution still deploys the record, an approved version: else it is superseded."""
+    if not _VERSION.search(job.version) or ":model-package/" not in job.version:
+        return {
+            "result": "failed",
+            "reason": f"the execution's version {job.version!r} is not a version ARN: start "
+            "the pipeline with the ModelPackageArn variable (the trigger and promote do)",
+        }
+    record = recorded(ssm, config)
+    status = sagemaker.describe_model_package(ModelPackageName=job.version).get(
+        "ModelApprovalStatus"
+    )
+    if record != job.version or status != "Approved":
+        reason = (
+            f"{job.version} is {status}"
+            if status != "Approved"
+            else f"the record moved on to {record}"
+        )
+        reason = f"superseded before stage {job.stage}: {reason}; nothing more is deployed"
+        write_back(sagemaker, job.version, {ROLLOUT: SUPERSEDED, REASON: reason})
+        return {"result": "failed", "reason": reason, "superseded": True}
+    record_stage(sagemaker, job.version, job.stage, "deploying")
+    return {"result": "verified", "reason": f"{job.version} is the approved record"}
+
+
+def _check(
+    job: Job,
+    *,
+    sagemaker: Any,
+    stage_clients: StageClients,
+    now: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> dict[str, Any]:
+    """The smoke test (first call), then the bake: alarms read every poll until it ends."""
+    runtime, cloudwatch = stage_clients(job.role_arn)
+    if job.continuation is None:
+        said = "no smoke test"
+        if job.endpoint and job.payload is not None:
+            expect = job.expect
+            passed, said = smoke_test(
+                runtime,
+                job.endpoint,
+                job.payload.encode(),
+                content_type=job.content_type,
+                expect=(lambda body: expect.encode() in body) if expect else None,
+            )
+            if not passed:
+                reason = f"smoke test of {job.endpoint} failed: {said}"
+                record_stage(sagemaker, job.version, job.stage, "failed", reason)
+                return {"result": "failed", "reason": reason}
+            said = f"smoke test of {job.endpoint} passed: {said}"
+        if job.bake_seconds <= 0:
+            record_stage(sagemaker, job.version, job.stage, "passed", said)
+            return {"result": "passed", "reason": said}
+        record_stage(sagemaker, job.version, job.stage, "baking", said)
+        until = now() + job.bake_seconds
+        return {"result": "baking", "reason": said, "continuation": {"until": until}}
+    until = float(job.continuation["until"])
+    sleep(max(0.0, min(float(job.poll_seconds), until - now())))
+    firing = _alarms_firing(cloudwatch, job.alarms)
+    if firing:
+        reason = f"bake of stage {job.stage}: {firing}"
+        record_stage(sagemaker, job.version, job.stage, "failed", reason)
+        return {"result": "failed", "reason": reason}
+    if now() >= until:
+        reason = f"baked {job.bake_seconds} s, no alarm fired ({', '.join(job.alarms) or 'none'})"
+        record_stage(sagemaker, job.version, job.stage, "passed", reason)
+        return {"result": "passed", "reason": reason}
+    return {"result": "baking", "reason": "baking", "continuation": {"until": until}}
+
+
+def _alarms_firing(cloudwatch: Any, names: tuple[str, ...]) -> str:
+    """What is wrong with the gating alarms (one in ALARM, one missing), or ``""``."""
+    if not names:
+        return ""
+    found: dict[str, str] = {}
+    for start in range(0, len(names), 100):
+        response = cloudwatch.describe_alarms(
+            AlarmNames=list(names[start : start + 100]),
+            AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+        )
+        for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
+            found[alarm["AlarmName"]] = alarm["StateValue"]
+    missing = [n for n in names if n not in found]
+    if missing:
+        return f"alarms {', '.join(missing)} do not exist, so they cannot gate the stage"
+    firing = [n for n in names if found[n] == "ALARM"]
+    return f"alarms {', '.join(firing)} in ALARM" if firing else ""
+
+
+def on_pipeline_event(  # noqa: PLR0911 - one return per kind of state change
+    event: Mapping[str, Any],
+    *,
+    codepipeline: Any,
+    sagemaker: Any,
+    ssm: Any,
+    config: Config,
+    now: Callable[[], float],
+    publish: Publish = lambda _: None,
+) -> dict[str, Any]:
+    """Write a stage's failure or the rollout's end back; restore the record after a failure.
+
+    * A stage failed: the version's ``<stage>`` says ``failed`` (the check's
+      own reason is kept), its rollout ``failed`` (never picked again by an
+      event), and the record goes back to the deployed version (the one that
+      last went through every stage) when it still names the failed one:
+      the next deploy of the app deploys what production runs. Production
+      is untouched by a failure before its stage; a failure in its stage
+      (a deploy that CloudFormation or the endpoint's guardrails rolled
+      back, a ``TrafficShift`` that rolled back and raised its alarm in the
+      bake) leaves it at the previous version too.
+    * A version superseded in ``verify`` keeps its ``superseded`` mark and
+      the record is not touched (it already names the newer version).
+    * The execution succeeded: the rollout is ``deployed`` and the version
+      becomes the deployed one.
+    """
+    detail = event.get("detail")
+    if event.get("source") != "aws.codepipeline" or not isinstance(detail, Mapping):
+        msg = f"not a CodePipeline state change: source {event.get('source')!r}"
+        raise ForeignEventError(msg)
+    if detail.get("pipeline") != config.pipeline_name:
+        msg = (
+            f"the event is about pipeline {detail.get('pipeline')!r}, not {config.pipeline_name!r}"
+        )
+        raise ForeignEventError(msg)
+    execution = str(detail.get("execution-id"))
+    state = str(detail.get("state"))
+    version = _execution_version(codepipeline, config, execution)
+    outcome: dict[str, Any] = {
+        "group": config.group_name,
+        "execution": execution,
+        "version": version,
+        "state": state,
+    }
+    if version is None:
+        outcome |= {"result": "ignored", "reason": "the execution names no version"}
+        return outcome
+    metadata = _metadata(sagemaker, version)
+    stamp = dt.datetime.fromtimestamp(now(), dt.UTC).isoformat(timespec="seconds")
+    if event.get("detail-type") == STAGE_CHANGE and state == "FAILED":
+        stage = str(detail.get("stage"))
+        if metadata.get(ROLLOUT) == SUPERSEDED:
+            outcome |= {"result": SUPERSEDED, "reason": metadata.get(REASON, "superseded")}
+            publish(outcome)
+            return outcome
+        if metadata.get(f"{PREFIX}{stage}") != "failed":
+            record_stage(sagemaker, version, stage, "failed", f"execution {execution}")
+        reason = metadata.get(f"{PREFIX}{stage}-reason") or f"stage {stage} failed"
+        outcome |= {"result": "failed", "stage": stage, "reason": reason}
+        outcome["write_back"] = write_back(
+            sagemaker, version, {ROLLOUT: "failed", REASON: f"stage {stage} failed at {stamp}"}
+        )
+        outcome["record"] = _restore(ssm, config, version)
+        publish(outcome)
+        return outcome
+    if event.get("detail-type") != EXECUTION_CHANGE:
+        outcome |= {"result": "ignored", "reason": f"stage state {state}"}
+        return outcome
+    if state == "SUCCEEDED":
+        if config.deployed_parameter:
+            ssm.put_parameter(
+                Name=config.deployed_parameter,
+                Value=version,
+                Type="String",
+                Overwrite=True,
+                Description=f"The version of {config.group_name} every stage runs",
+            )
+        outcome |= {"result": "deployed", "reason": f"{version} went through every stage"}
+        outcome["write_back"] = write_back(
+            sagemaker, version, {ROLLOUT: "deployed", DEPLOYED_AT: stamp}
+        )
+        publish(outcome)
+        return outcome
+    if state in {"SUPERSEDED", "STOPPED", "CANCELED"} and metadata.get(ROLLOUT) not in {
+        "failed",
+        SUPERSEDED,
+    }:
+        reason = f"the execution was {state.lower()} at {stamp}"
+        outcome |= {"result": SUPERSEDED, "reason": reason}
+        outcome["write_back"] = write_back(
+            sagemaker, version, {ROLLOUT: SUPERSEDED, REASON: reason}
+        )
+        publish(outcome)
+        return outcome
+    outcome |= {"result": "ignored", "reason": f"execution state {state}"}
+    return outcome
+
+
+def _execution_version(codepipeline: Any, config: Config, execution: str) -> str | None:
+    """The version an execution deploys: its pipeline variable."""
+    response = codepipeline.get_pipeline_execution(
+        pipelineName=config.pipeline_name, pipelineExecutionId=execution
+    )
+    for variable in response.get("pipelineExecution", {}).get("variables", []):
+        if variable.get("name") == config.pipeline_variable:
+            value = str(variable.get("resolvedValue", ""))
+            return value if value.startswith("arn:") else None
+    return None
+
+
+def _restore(ssm: Any, config: Config, failed: str) -> dict[str, Any]:
+    """Put the deployed version back in the record when the record names ``failed``."""
+    record = recorded(ssm, config)
+    deployed = (
+        recorded(ssm, config, config.deployed_parameter) if config.deployed_parameter else None
+    )
+    if record != failed:
+        return {"kept": record, "reason": "the record already names another version"}
+    if deployed is None or deployed == failed:
+        return {"kept": record, "reason": "no version went through every stage before"}
+    ssm.put_parameter(
+        Name=config.parameter_name,
+        Value=deployed,
+        Type="String",
+        Overwrite=True,
+        Description=f"The approved version of {config.group_name} the app deploys",
+    )
+    return {"restored": deployed, "was": failed}

@@ -83,16 +83,26 @@ class Registry:
 class Pipeline:
     def __init__(self) -> None:
         self.started: list[str] = []
+        self.variables: list[list[dict[str, str]] | None] = []
         self.fail = False
 
-    def start_pipeline_execution(self, name: str, clientRequestToken: str) -> dict[str, str]:  # noqa: N803
+    def start_pipeline_execution(
+        self,
+        name: str,
+        clientRequestToken: str,  # noqa: N803
+        variables: list[dict[str, str]] | None = None,
+    ) -> dict[str, str]:
         assert name == "churn-release"
         if self.fail:
             raise ClientError(
                 {"Error": {"Code": "PipelineNotFoundException", "Message": "gone"}},
                 "StartPipelineExecution",
             )
+        # CodePipeline is idempotent on the token: the same token starts nothing new.
+        if clientRequestToken in self.started:
+            return {"pipelineExecutionId": f"exec-{self.started.index(clientRequestToken) + 1}"}
         self.started.append(clientRequestToken)
+        self.variables.append(variables)
         return {"pipelineExecutionId": f"exec-{len(self.started)}"}
 
 
@@ -139,10 +149,11 @@ def test_an_approval_is_recorded_the_pipeline_started_and_the_version_told(world
     outcome = run(world, event(1, "Approved"))
     assert outcome["result"] == "started" and outcome["execution"] == "exec-1"
     assert record(world) == arn(1)
-    assert pipeline.started == ["churn-1"]
+    assert pipeline.started == ["churn-1-from-0"]
     assert registry.metadata(1) == {
         "cdk-sagemaker-hosting:rollout": "started",
         "cdk-sagemaker-hosting:recorded-at": "2027-01-15T08:00:00+00:00",
+        "cdk-sagemaker-hosting:reason": f"{arn(1)} is the newest approved version",
         "cdk-sagemaker-hosting:pipeline-execution": "exec-1",
     }
     assert [p["result"] for p in published] == ["started"]
@@ -154,7 +165,7 @@ def test_a_duplicated_approval_changes_nothing(world: Any) -> None:
     run(world, event(1, "Approved"))
     outcome = run(world, event(1, "Approved"))
     assert outcome["result"] == "unchanged"
-    assert pipeline.started == ["churn-1"] and len(published) == 1
+    assert pipeline.started == ["churn-1-from-0"] and len(published) == 1
 
 
 def test_a_second_approval_while_one_rolls_out_records_the_newest_once(world: Any) -> None:
@@ -166,7 +177,7 @@ def test_a_second_approval_while_one_rolls_out_records_the_newest_once(world: An
     assert run(world, event(1, "Approved"))["result"] == "started"
     assert run(world, event(2, "Approved"))["result"] == "unchanged"
     assert record(world) == arn(2)
-    assert pipeline.started == ["churn-1", "churn-2"]
+    assert pipeline.started == ["churn-1-from-0", "churn-2-from-1"]
 
 
 def test_a_rejected_version_is_never_recorded(world: Any) -> None:
@@ -189,7 +200,8 @@ def test_rejecting_the_recorded_version_rolls_the_record_back_to_the_newest_appr
     assert outcome["result"] == "started"
     assert outcome["reason"].startswith(f"{arn(2)} is no longer approved; {arn(1)}")
     assert record(world) == arn(1)
-    assert pipeline.started == ["churn-2", "churn-1"]
+    # A move back is a move of its own: a new token, a new execution.
+    assert pipeline.started == ["churn-2-from-0", "churn-1-from-2"]
 
 
 def test_rejecting_the_only_approved_version_keeps_the_record(world: Any) -> None:
@@ -210,7 +222,7 @@ def test_a_version_whose_artifacts_the_accounts_cannot_read_is_refused(world: An
     registry.add("Approved", url="s3://someone-elses-bucket/churn/2/model.tar.gz")
     outcome = run(world, event(2, "Approved"))
     assert outcome["result"] == "refused" and outcome["version"] == arn(1)
-    assert record(world) == arn(1) and pipeline.started == ["churn-1"]
+    assert record(world) == arn(1) and pipeline.started == ["churn-1-from-0"]
     assert registry.metadata(2)["cdk-sagemaker-hosting:rollout"] == "refused"
     assert "someone-elses-bucket" in registry.metadata(2)["cdk-sagemaker-hosting:reason"]
     assert published[-1]["refused"] == arn(2)
@@ -230,7 +242,7 @@ def test_a_pipeline_that_fails_to_start_keeps_the_record_and_starts_on_the_retry
     pipeline.fail = False
     # Lambda retries the event: the record stands, the pipeline starts.
     assert run(world, event(1, "Approved"))["result"] == "started"
-    assert pipeline.started == ["churn-1"]
+    assert pipeline.started == ["churn-1-from-0"]
 
 
 def test_a_denied_write_back_is_reported_and_loses_nothing(world: Any) -> None:
@@ -239,7 +251,7 @@ def test_a_denied_write_back_is_reported_and_loses_nothing(world: Any) -> None:
     registry.deny_updates = True
     outcome = run(world, event(1, "Approved"))
     assert outcome["result"] == "started" and outcome["write_back"].startswith("AccessDenied")
-    assert record(world) == arn(1) and pipeline.started == ["churn-1"]
+    assert record(world) == arn(1) and pipeline.started == ["churn-1-from-0"]
 
 
 def test_without_a_pipeline_the_version_is_recorded_only(world: Any) -> None:
