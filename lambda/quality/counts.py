@@ -22,7 +22,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from .records import BINARY, MULTICLASS, REGRESSION
+BINARY = "binary"
+MULTICLASS = "multiclass"
+REGRESSION = "regression"
+PROBLEMS = (BINARY, MULTICLASS, REGRESSION)
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_BINS = 1000

@@ -21,8 +21,8 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .counts import Counts
-from .records import BINARY, MULTICLASS, REASONS, REGRESSION
+from .counts import BINARY, MULTICLASS, REGRESSION, Counts
+from .records import REASONS, JoinResult
 
 REPORT_FORMAT = "cdk-sagemaker-hosting/quality-report"
 OK = "ok"
@@ -165,3 +165,123 @@ def report(
         result["constraints_not_checked"] = unchecked
     result.update(context)
     return result
+
+
+#: Metrics where a larger value is better (the others, errors, are better smaller).
+HIGHER_IS_BETTER = frozenset(
+    {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "macro_f1", "weighted_f1", "r2"}
+)
+
+
+def reference_variant(result: JoinResult, reference: str | None = None) -> str | None:
+    """The variant others are compared with: ``reference`` if given, else the one with most joined.
+
+    Ties go to the first name in sort order; ``None`` without any variant.
+    A ``reference`` the window has no record of is an error (a typo would
+    otherwise compare nothing).
+    """
+    variants = result.variants
+    if reference is not None:
+        if reference not in variants:
+            msg = (
+                f"reference variant {reference!r} has no record in this window "
+                f"(variants: {', '.join(variants) or 'none'})"
+            )
+            raise ValueError(msg)
+        return reference
+    if not variants:
+        return None
+    return max(variants, key=lambda v: (result.variant_counts(v).records, [-ord(c) for c in v]))
+
+
+def compare(
+    metrics: Mapping[str, Mapping[str, Any]], problem: str, reference: str
+) -> dict[str, Any]:
+    """Each variant's metrics against ``reference``'s: value, reference value, difference.
+
+    ``difference`` is ``value - reference`` (``None`` when either is
+    undefined); ``better`` says whether that difference is an improvement
+    (higher for scores, lower for errors), ``None`` when equal or undefined.
+    """
+    base = metrics[reference]
+    compared: dict[str, Any] = {}
+    for variant in sorted(metrics):
+        if variant == reference:
+            continue
+        rows = {}
+        for metric in METRICS[problem]:
+            value, reference_value = metrics[variant].get(metric), base.get(metric)
+            difference = None
+            better = None
+            if value is not None and reference_value is not None:
+                difference = value - reference_value
+                if difference:
+                    better = (difference > 0) == (metric in HIGHER_IS_BETTER)
+            rows[metric] = {
+                "value": value,
+                "reference": reference_value,
+                "difference": difference,
+                "better": better,
+            }
+        compared[variant] = rows
+    return {"reference": reference, "variants": compared}
+
+
+def window_report(
+    result: JoinResult,
+    *,
+    constraints: list[Constraint] | None = None,
+    constraints_not_checked: list[str] | None = None,
+    min_records: int = DEFAULT_MIN_RECORDS,
+    reference: str | None = None,
+    **context: Any,
+) -> dict[str, Any]:
+    """The report of a window: overall, per variant, and each variant against the reference.
+
+    The overall part is :func:`report` of every variant's counts merged;
+    ``variants`` holds each variant's own :func:`report` (its prediction
+    records, the labels joined to them, its rejections, its metrics and verdict against the same
+    constraints and ``min_records``); ``comparison`` holds each variant's
+    difference per metric from ``reference`` (by default the variant with
+    the most joined records).
+
+    The verdict is ``degraded`` when the whole window or any variant with
+    enough joined records violates a constraint; else ``insufficient_data``
+    when the window joined fewer than ``min_records``; else ``ok``. A
+    variant with too few records is ``insufficient_data`` in its own part.
+    """
+    overall = report(
+        result.overall(),
+        prediction_records=sum(result.predictions.values()),
+        label_records=result.labels,
+        rejected=result.rejected,
+        constraints=constraints,
+        constraints_not_checked=constraints_not_checked,
+        min_records=min_records,
+    )
+    variants = {}
+    for variant in result.variants:
+        counts = result.variant_counts(variant)
+        part = report(
+            counts,
+            prediction_records=result.predictions.get(variant, 0),
+            label_records=counts.records,
+            rejected=result.variant_rejected.get(variant, {}),
+            constraints=constraints,
+            min_records=min_records,
+        )
+        for name in ("format", "problem", "constraints_not_checked"):
+            part.pop(name, None)
+        del part["records"]["min_records"]  # the window's, above
+        variants[variant] = part
+    verdicts = [overall["verdict"], *(v["verdict"] for v in variants.values())]
+    if DEGRADED in verdicts:
+        overall["verdict"] = DEGRADED
+    overall["variants"] = variants
+    chosen = reference_variant(result, reference)
+    if chosen is not None and len(variants) > 1:
+        overall["comparison"] = compare(
+            {v: part["metrics"] for v, part in variants.items()}, result.problem, chosen
+        )
+    overall.update(context)
+    return overall
