@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .plan import BadRequest, EndpointBusy, LostLock
+from .plan import AlarmRolledBack, BadRequest, EndpointBusy, LostLock
 
 #: botocore's retry settings for every client of a shift.
 RETRIES = {"mode": "standard", "max_attempts": 8}
@@ -29,6 +29,18 @@ BROKEN = frozenset({"Failed", "OutOfService", "Deleting", "UpdateRollbackFailed"
 #: is visible on the endpoint and needs no table of its own).
 OWNER_TAG = "cdk-sagemaker-hosting:shift-owner"
 INITIAL_TAG = "cdk-sagemaker-hosting:shift-initial"
+#: An alarm's state-change event rolled the holder's shift back: the value is
+#: the owner, the reason tag says which alarm. Written by the alarm function
+#: (the only tags it may write), read before every forward move.
+ROLLBACK_TAG = "cdk-sagemaker-hosting:shift-rollback"
+ROLLBACK_REASON_TAG = "cdk-sagemaker-hosting:shift-rollback-reason"
+#: The holder's last step was judged healthy: its promotion is decided and an
+#: alarm event after it no longer rolls back (the value is the owner).
+DECIDED_TAG = "cdk-sagemaker-hosting:shift-promoted"
+#: The tags the alarm function may add and delete (and no other).
+ROLLBACK_TAGS = (ROLLBACK_TAG, ROLLBACK_REASON_TAG)
+#: Dropped with the lock.
+SHIFT_MARKS = (*ROLLBACK_TAGS, DECIDED_TAG)
 _TAG_VALUE_UNSAFE = re.compile(r"[^\w.:/=+\-@ ]")
 
 
@@ -105,6 +117,19 @@ def decode_weights(value: str) -> dict[str, float]:
     return {name: float(weight) for name, weight in pairs}
 
 
+def desired_weights(description: Mapping[str, Any]) -> dict[str, float]:
+    """Each production variant's desired weight (what an update under way moves to)."""
+    return {
+        v["VariantName"]: float(v.get("DesiredWeight", v.get("CurrentWeight", 0.0)) or 0.0)
+        for v in description.get("ProductionVariants", [])
+    }
+
+
+def tags(sagemaker: Any, arn: str) -> dict[str, str]:
+    """The endpoint's tags (every page)."""
+    return _tags(sagemaker, arn)
+
+
 def _tags(sagemaker: Any, arn: str) -> dict[str, str]:
     tags: dict[str, str] = {}
     kwargs: dict[str, Any] = {"ResourceArn": arn}
@@ -119,6 +144,11 @@ def _tags(sagemaker: Any, arn: str) -> dict[str, str]:
 def holder(sagemaker: Any, arn: str) -> tuple[str, float] | None:
     """Who holds the lock and until when (epoch seconds), or None."""
     return _holder(_tags(sagemaker, arn))
+
+
+def holder_of(tags: Mapping[str, str]) -> tuple[str, float] | None:
+    """Who holds the lock and until when, from tags already read."""
+    return _holder(tags)
 
 
 def _holder(tags: Mapping[str, str]) -> tuple[str, float] | None:
@@ -172,17 +202,66 @@ def acquire(
     return dict(initial)
 
 
-def confirm(sagemaker: Any, arn: str, *, owner: str) -> None:
+def confirm(sagemaker: Any, arn: str, *, owner: str, forward: bool = False) -> None:
     """Raise :class:`LostLock` unless ``owner`` still holds the lock.
 
     Called before every weight change: two shifts that both believed they
     took the lock (tags are not atomic) find out before either moves a weight
-    twice, and the one whose tag was overwritten stops.
+    twice, and the one whose tag was overwritten stops. A ``forward`` move
+    (towards a step, not back) raises :class:`AlarmRolledBack` once an
+    alarm's event has rolled the shift back.
     """
-    held = holder(sagemaker, arn)
+    tags = _tags(sagemaker, arn)
+    held = _holder(tags)
     if not held or held[0] != tag_value(owner):
         msg = f"the lock of {arn.rsplit('/', 1)[-1]} is now held by {held[0] if held else 'nobody'}"
         raise LostLock(msg)
+    reason = _rolled_back(tags, owner)
+    if forward and reason is not None:
+        raise AlarmRolledBack(reason)
+
+
+def _rolled_back(tags: Mapping[str, str], owner: str) -> str | None:
+    if tags.get(ROLLBACK_TAG) != tag_value(owner):
+        return None
+    return tags.get(ROLLBACK_REASON_TAG) or "an alarm's state-change event rolled the shift back"
+
+
+def rolled_back(sagemaker: Any, arn: str, *, owner: str) -> str | None:
+    """Why an alarm's event rolled ``owner``'s shift back, or None if none did."""
+    return _rolled_back(_tags(sagemaker, arn), owner)
+
+
+def decide_promotion(sagemaker: Any, arn: str, *, owner: str) -> str | None:
+    """Record that ``owner``'s last step passed, then read whether an alarm rolled it back.
+
+    The state machine and the alarm function each write their tag, then read
+    the other's (:func:`mark_rollback`): whichever writes second sees the
+    first, so a promotion and an alarm's rollback never both go ahead. When
+    both see each other the rollback wins (the state machine rolls back, the
+    alarm function leaves the weights to it). Returns the rollback's reason,
+    or None: the promotion stands.
+    """
+    sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": DECIDED_TAG, "Value": tag_value(owner)}])
+    return rolled_back(sagemaker, arn, owner=owner)
+
+
+def mark_rollback(sagemaker: Any, arn: str, *, owner: str, reason: str) -> dict[str, str]:
+    """Write the rollback mark for ``owner``; return the endpoint's tags read after it."""
+    sagemaker.add_tags(
+        ResourceArn=arn,
+        Tags=[
+            {"Key": ROLLBACK_TAG, "Value": tag_value(owner)},
+            {"Key": ROLLBACK_REASON_TAG, "Value": tag_value(reason)},
+        ],
+    )
+    return _tags(sagemaker, arn)
+
+
+def unmark_rollback(sagemaker: Any, arn: str, *, owner: str) -> None:
+    """Drop ``owner``'s rollback mark (an alarm event that came too late)."""
+    if _tags(sagemaker, arn).get(ROLLBACK_TAG) == tag_value(owner):
+        sagemaker.delete_tags(ResourceArn=arn, TagKeys=list(ROLLBACK_TAGS))
 
 
 def release(sagemaker: Any, arn: str, *, owner: str) -> bool:
@@ -190,7 +269,7 @@ def release(sagemaker: Any, arn: str, *, owner: str) -> bool:
     held = holder(sagemaker, arn)
     if not held or held[0] != tag_value(owner):
         return False
-    sagemaker.delete_tags(ResourceArn=arn, TagKeys=[OWNER_TAG, INITIAL_TAG])
+    sagemaker.delete_tags(ResourceArn=arn, TagKeys=[OWNER_TAG, INITIAL_TAG, *SHIFT_MARKS])
     return True
 
 

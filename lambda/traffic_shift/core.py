@@ -13,7 +13,12 @@ A shift is a JSON-serialisable *state* carried from action to action:
   ``INSUFFICIENT_DATA``) and the optional comparison must pass, or the step
   waits for data until ``data_timeout_seconds`` have gone, then fails;
 - :func:`rollback` turns the shift around towards the recorded weights;
-- :func:`finish` drops the lock and publishes the outcome.
+- :func:`finish` drops the lock and publishes the outcome;
+- :func:`alarm_rollback` turns a running shift back the moment one of its
+  gating alarms goes to ``ALARM`` (the alarm's EventBridge state-change
+  event), without waiting for the next :func:`check`: it marks the shift
+  rolled back in the endpoint's tags and restores the recorded weights; the
+  shift's own next action sees the mark and ends rolled back.
 
 Every action is idempotent: run twice on the same state it leaves the same
 weights. The state machine of :mod:`cdk_sagemaker_hosting.traffic_shift`
@@ -46,6 +51,11 @@ State = dict[str, Any]
 
 PROMOTED = "promoted"
 ROLLED_BACK = "rolled_back"
+#: The EventBridge event of a CloudWatch alarm's state change (metric and composite alarms).
+ALARM_EVENT_SOURCE = "aws.cloudwatch"
+ALARM_EVENT_DETAIL_TYPE = "CloudWatch Alarm State Change"
+#: How often :func:`alarm_rollback` looks at an endpoint that is updating.
+SETTLE_SECONDS = 2
 #: The source of the EventBridge events a shift emits.
 EVENT_SOURCE = "cdk-sagemaker-hosting.traffic-shift"
 EVENT_DETAIL_TYPE = "SageMaker Traffic Shift Finished"
@@ -159,7 +169,7 @@ def apply(sagemaker: Any, state: State, *, now: float) -> State:
                 {"at": _iso(now), "mode": state["mode"], "weights": current},
             ]
         return state
-    aws.confirm(sagemaker, state["arn"], owner=state["owner"])
+    aws.confirm(sagemaker, state["arn"], owner=state["owner"], forward=state["mode"] == "shift")
     aws.update_weights(sagemaker, request.endpoint, want)
     return state
 
@@ -167,9 +177,11 @@ def apply(sagemaker: Any, state: State, *, now: float) -> State:
 def check(sagemaker: Any, cloudwatch: Any, state: State, *, now: float) -> State:
     """Judge the current step: ``verdict`` is ``healthy``, ``wait`` or ``fail``.
 
-    ``healthy`` moves to the next step (``done`` after the last one).
+    ``healthy`` moves to the next step (``done`` after the last one). A shift
+    an alarm's event rolled back (:func:`alarm_rollback`) fails at once; the
+    last step's promotion is recorded first (:func:`aws.decide_promotion`),
+    so an alarm event and the promotion never both go ahead.
     """
-    del sagemaker  # the verdict reads alarms and metrics only
     request = _request(state)
     state = {**state}
     ready_at = float(state["ready_at"] if state.get("ready_at") is not None else now)
@@ -177,8 +189,9 @@ def check(sagemaker: Any, cloudwatch: Any, state: State, *, now: float) -> State
     overdue = now - ready_at > request.bake_seconds + request.data_timeout
     alarms = aws.alarm_states(cloudwatch, request.alarms) if request.alarms else {}
     firing = sorted(name for name, value in alarms.items() if value == "ALARM")
-    if firing:
-        return _verdict(state, "fail", f"alarm {', '.join(firing)} in ALARM")
+    marked = aws.rolled_back(sagemaker, state["arn"], owner=state["owner"])
+    if marked is not None or firing:
+        return _verdict(state, "fail", marked or f"alarm {', '.join(firing)} in ALARM")
     if not baked:
         return _verdict(state, "wait", "baking")
     silent = sorted(name for name, value in alarms.items() if value != "OK")
@@ -194,7 +207,16 @@ def check(sagemaker: Any, cloudwatch: Any, state: State, *, now: float) -> State
                 state, "fail", f"no verdict after {request.data_timeout} s of waiting: {waiting}"
             )
         return _verdict(state, "wait", waiting)
+    return _healthy(sagemaker, state)
+
+
+def _healthy(sagemaker: Any, state: State) -> State:
+    """The step passed: on to the next, or the promotion (unless an alarm's event came first)."""
     step = state["step"] + 1
+    if step >= len(state["steps"]):
+        marked = aws.decide_promotion(sagemaker, state["arn"], owner=state["owner"])
+        if marked is not None:
+            return _verdict(state, "fail", marked)
     state.update(step=min(step, len(state["steps"]) - 1), ready_at=None)
     state["done"] = step >= len(state["steps"])
     return _verdict(state, "healthy", f"step {step} of {len(state['steps'])} healthy")
@@ -446,3 +468,130 @@ def _settle(
 
 def _weights(weights: dict[str, float]) -> str:
     return " ".join(f"{name}={weight:g}" for name, weight in weights.items())
+
+
+def alarm_rollback(
+    sagemaker: Any,
+    request: Request,
+    event: dict[str, Any],
+    *,
+    executions: str,
+    alarm_arns: frozenset[str] = frozenset(),
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    deadline: float,
+) -> dict[str, Any]:
+    """Roll back the running shift the moment one of its gating alarms goes to ``ALARM``.
+
+    ``event`` is CloudWatch's "Alarm State Change" event; ``executions`` the
+    prefix of the lock owners this function may roll back (the executions of
+    one state machine: a shift run from the command line is left alone);
+    ``alarm_arns`` the gating alarms' ARNs (empty: any alarm of the request,
+    by name). Returns what it did: ``result`` is ``rolled_back`` or
+    ``ignored``, with the ``reason``.
+
+    Nothing happens unless the alarm gates the request, it went to
+    ``ALARM``, an execution holds the endpoint's lock and its promotion is
+    not yet decided (:func:`aws.decide_promotion`). Then the shift is marked
+    rolled back in the endpoint's tags (its next action sees the mark and
+    ends rolled back, moving no weight forward) and the weights recorded with
+    the lock are restored, waiting for ``InService`` between moves until
+    ``deadline``: at the deadline a restore SageMaker has accepted but not
+    finished is reported with ``settled`` false; one it never accepted is a
+    :class:`ShiftError` (the event is retried, then dead-lettered; the
+    state machine's own poll still rolls back).
+    """
+    detail = event.get("detail") or {}
+    alarm = str(detail.get("alarmName", ""))
+    report: dict[str, Any] = {"result": "ignored", "alarm": alarm, "endpoint": request.endpoint}
+    why_not = _not_ours(request, event, alarm_arns)
+    if why_not is not None:
+        return {**report, "reason": why_not}
+    new = detail["state"]
+    reason = f"alarm {alarm} went to ALARM at {new.get('timestamp', '?')}: {new.get('reason', '')}"
+    arn = aws.describe(sagemaker, request.endpoint)["EndpointArn"]
+    tags = aws.tags(sagemaker, arn)
+    held = aws.holder_of(tags)
+    owner = held[0] if held and held[1] > clock() else None
+    if owner is None:
+        why_not = f"no shift holds {request.endpoint}"
+    elif not owner.startswith(aws.tag_value(executions)):
+        why_not = f"{request.endpoint} is held by {owner}, not by this state machine"
+    elif tags.get(aws.DECIDED_TAG) == owner:
+        why_not = f"the promotion of {owner} was decided before the alarm's event came"
+    elif tags.get(aws.ROLLBACK_TAG) != owner:
+        # Mark first, then read: see aws.decide_promotion.
+        tags = aws.mark_rollback(sagemaker, arn, owner=owner, reason=reason.rstrip(": "))
+        held = aws.holder_of(tags)
+        if not held or held[0] != owner or tags.get(aws.DECIDED_TAG) == owner:
+            aws.unmark_rollback(sagemaker, arn, owner=owner)
+            why_not = f"{owner} finished or decided its promotion as the alarm's event came"
+    if why_not is not None or owner is None:
+        return {**report, "owner": owner, "reason": why_not}
+    initial = aws.decode_weights(tags[aws.INITIAL_TAG])
+    restored = _restore(
+        sagemaker, request.endpoint, initial, sleep=sleep, clock=clock, deadline=deadline
+    )
+    return {
+        **report,
+        "result": ROLLED_BACK,
+        "owner": owner,
+        "reason": reason.rstrip(": "),
+        **restored,
+    }
+
+
+def _not_ours(request: Request, event: dict[str, Any], alarm_arns: frozenset[str]) -> str | None:
+    """Why an event is not a gating alarm of ``request`` going to ``ALARM`` (None: it is)."""
+    if (event.get("source"), event.get("detail-type")) != (
+        ALARM_EVENT_SOURCE,
+        ALARM_EVENT_DETAIL_TYPE,
+    ):
+        return "not a CloudWatch alarm state-change event"
+    detail = event.get("detail") or {}
+    alarm = detail.get("alarmName")
+    value = (detail.get("state") or {}).get("value")
+    if value != "ALARM":
+        return f"alarm {alarm} went to {value}, not ALARM"
+    resources = set(event.get("resources") or ())
+    if alarm not in request.alarms or (alarm_arns and not resources & alarm_arns):
+        return f"alarm {alarm} does not gate the shifts of {request.endpoint}"
+    return None
+
+
+def _restore(
+    sagemaker: Any,
+    endpoint: str,
+    initial: dict[str, float],
+    *,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    deadline: float,
+) -> dict[str, Any]:
+    """Move ``endpoint`` back to ``initial``, waiting for ``InService`` between moves."""
+    before: dict[str, float] | None = None
+    just_updated = False
+    while True:
+        description = aws.describe(sagemaker, endpoint)
+        status = description["EndpointStatus"]
+        current = aws.weights(description)
+        before = current if before is None else before
+        if status in aws.BROKEN:
+            msg = f"endpoint {endpoint} is {status}: the weights were not restored"
+            raise ShiftError(msg)
+        if status == "InService":
+            if same_weights(current, initial):
+                return {"weights_before": before, "weights": current, "settled": True}
+            # Right after our update an InService endpoint with other weights
+            # means a move raced ours and landed after it: wait, then restore
+            # again. SageMaker refuses an update while another runs (False).
+            if not just_updated and aws.update_weights(sagemaker, endpoint, initial):
+                just_updated = True
+                continue
+        just_updated = False
+        if clock() >= deadline:
+            if status != "InService" and same_weights(aws.desired_weights(description), initial):
+                return {"weights_before": before, "weights": current, "settled": False}
+            msg = f"{status} endpoint {endpoint} did not take {initial} before the deadline"
+            raise ShiftError(msg)
+        sleep(SETTLE_SECONDS)

@@ -4,7 +4,10 @@ Events: ``{"action": "start", "request": {...}, "owner": "<execution ARN>"}``
 (the request is merged over the ``SHIFT_DEFAULTS`` the construct set), then
 ``{"action": "apply" | "check" | "rollback" | "finish", "state": {...}}``;
 each returns the new state. An EventBridge "Execution Status Change" event
-of an aborted, timed-out or failed execution rolls that shift back.
+of an aborted, timed-out or failed execution rolls that shift back. A
+CloudWatch "Alarm State Change" event of a gating alarm going to ``ALARM``
+rolls back the shift an execution of ``STATE_MACHINE_ARN`` runs
+(:func:`core.alarm_rollback`; the construct's ``AlarmFunction``).
 """
 
 from __future__ import annotations
@@ -75,8 +78,9 @@ def _publishing() -> dict[str, Any]:
 def handler(event: dict[str, Any], context: Any) -> Any:
     """Run the action an event asks for."""
     now = time.time()
-    if event.get("source") == "aws.states":
-        return _abort(event, context)
+    on_event = _EVENTS.get(str(event.get("source")))
+    if on_event is not None:
+        return on_event(event, context)
     action = event.get("action")
     state = event.get("state")
     sagemaker = _client("sagemaker")
@@ -120,3 +124,26 @@ def _abort(event: dict[str, Any], context: Any) -> Any:
         **_publishing(),
     )
     return core.outcome(state) if state else {"result": None, "reason": "no lock held"}
+
+
+def _alarm(event: dict[str, Any], context: Any) -> Any:
+    """Roll back this state machine's running shift: one of its gating alarms went to ALARM."""
+    machine = os.environ["STATE_MACHINE_ARN"]
+    # arn:aws:states:<region>:<account>:stateMachine:<name> -> its executions' ARN prefix
+    head, _, name = machine.rpartition(":stateMachine:")
+    arns = frozenset(json.loads(os.environ.get("ALARM_ARNS") or "[]"))
+    remaining = context.get_remaining_time_in_millis() / 1000 if context else 60.0
+    return core.alarm_rollback(
+        _client("sagemaker"),
+        _request({}),
+        event,
+        executions=f"{head}:execution:{name}:",
+        alarm_arns=arns,
+        sleep=time.sleep,
+        clock=time.time,
+        deadline=time.time() + max(0.0, remaining - 10),
+    )
+
+
+#: EventBridge events by source: the abort rule's and the alarm rule's.
+_EVENTS = {"aws.states": _abort, core.ALARM_EVENT_SOURCE: _alarm}

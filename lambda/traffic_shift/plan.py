@@ -77,6 +77,10 @@ class LostLock(ShiftError):  # noqa: N818 - its name is the state machine's erro
     """Another shift took the endpoint's lock while this one ran: it stops, hands-off."""
 
 
+class AlarmRolledBack(ShiftError):  # noqa: N818 - its name is the state machine's error name
+    """An alarm's state-change event rolled the shift back: it moves no weight forward."""
+
+
 class EndpointNotReady(ShiftError):  # noqa: N818 - the error name its Retry matches
     """The endpoint is not ``InService`` yet (an update runs): try again later."""
 
