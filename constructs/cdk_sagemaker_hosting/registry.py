@@ -38,11 +38,14 @@ from aws_cdk import (
     Annotations,
     Arn,
     ArnComponents,
+    ArnFormat,
     Duration,
+    Names,
     RemovalPolicy,
     Resource,
     Stack,
 )
+from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -61,6 +64,7 @@ from constructs import Construct, IConstruct
 if TYPE_CHECKING:
     from aws_cdk import aws_codepipeline as codepipeline
     from aws_cdk import aws_ecr as ecr
+    from aws_cdk import aws_lambda
 
 #: The event SageMaker sends when a version's approval (or status) changes.
 STATE_CHANGE = "SageMaker Model Package State Change"
@@ -973,3 +977,928 @@ class PromotionTrigger(Construct):
         from aws_cdk import aws_ssm as ssm  # noqa: PLC0415
 
         return ssm.StringParameter.value_for_string_parameter(scope, self.parameter_name)
+
+
+# --- the staged rollout ------------------------------------------------------------------
+
+#: The pipeline variable every execution is started with: the version it deploys.
+PIPELINE_VARIABLE = "ModelPackageArn"
+#: CodePipeline's names of stages and actions (botocore's StageName).
+_STAGE_NAME = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
+#: What ``cdk deploy`` takes as a stack selector here (no shell syntax).
+_STACK_SELECTOR = re.compile(r"^[A-Za-z0-9*/_.\-]{1,512}$")
+_CONTEXT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-:]{0,127}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+#: CodePipeline's limit on an action configuration value (ActionConfigurationValue).
+_USER_PARAMETERS_MAX = 1000
+#: A Lambda invoke action may run for 24 hours (continuation tokens); the bake stays within.
+_BAKE_MAX = Duration.hours(23)
+#: How often the bake reads the alarms.
+BAKE_POLL = Duration.minutes(1)
+#: The CDK's default bootstrap qualifier.
+DEFAULT_QUALIFIER = "hnb659fds"
+_QUALIFIER = re.compile(r"^[a-z0-9]{1,10}$")
+_BOOTSTRAP_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SmokeTest:
+    """One request to a stage's endpoint after its deploy; the stage fails unless it answers.
+
+    :param payload: the request body (text).
+    :param content_type: its content type. Default: ``application/json``.
+    :param expect: text the answer must contain. Default: any answer passes.
+    """
+
+    payload: str
+    content_type: str = "application/json"
+    expect: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RolloutStage:
+    """One stage of a :class:`PromotionPipeline`: deploy the app's stacks, test, bake.
+
+    The stage runs, in order: a manual approval (``approval``), *Verify*
+    (the execution's version is still the approved record; else the
+    execution stops, superseded), *Deploy* (CodeBuild: ``cdk deploy`` of
+    ``stacks`` with ``-c <context_key>=<version ARN>``, assuming the CDK
+    bootstrap roles of ``account``/``region``, or ``deploy_roles``) and
+    *Check* (a smoke test of ``endpoint_name``, then a bake of ``bake``
+    that fails the stage when one of ``alarm_names`` goes to ALARM).
+
+    :param name: the stage's name (CodePipeline's: letters, digits, ``.@-_``).
+    :param stacks: the ``cdk deploy`` selectors of the stage's stacks
+        (e.g. ``["Staging/*"]``).
+    :param account: the stage's account. Default: the pipeline's.
+    :param region: the stage's Region. Default: the pipeline's.
+    :param deploy_roles: the roles the deploy assumes. Default: the CDK
+        bootstrap roles (deploy, file-publishing, image-publishing, lookup)
+        of ``account``/``region`` with ``qualifier``; bootstrap that account
+        with ``--trust <pipeline account>``.
+    :param qualifier: the bootstrap qualifier. Default: ``hnb659fds``.
+    :param endpoint_name: the endpoint the smoke test invokes. Default: none.
+    :param smoke_test: the request. Default: none (no smoke test).
+    :param bake: how long the stage watches ``alarm_names`` after the smoke
+        test, in whole minutes, at most 23 hours. Default: none.
+    :param alarm_names: alarms of the stage's account that fail the bake in
+        ALARM (a missing alarm fails it too): e.g. the endpoint's alarms and
+        a ``TrafficShift``'s ``failed_alarm``. Default: none.
+    :param check_role: a role of the stage's account the smoke test and bake
+        assume (``sagemaker:InvokeEndpoint`` on the endpoint,
+        ``cloudwatch:DescribeAlarms``), trusting the pipeline's account.
+        Needed when the stage is in another account. Default: none (the
+        function's own role).
+    :param approval: a manual approval (notifying the topic) first. Default: no.
+    """
+
+    name: str
+    stacks: Sequence[str]
+    account: str | None = None
+    region: str | None = None
+    deploy_roles: Sequence[iam.IRole] = ()
+    qualifier: str = DEFAULT_QUALIFIER
+    endpoint_name: str | None = None
+    smoke_test: SmokeTest | None = None
+    bake: Duration | None = None
+    alarm_names: Sequence[str] = ()
+    check_role: iam.IRole | None = None
+    approval: bool = False
+
+
+class PromotionPipeline(Construct):
+    """The staged rollout of approved versions: a pipeline that runs ``cdk deploy``, stage by stage.
+
+    Made in the account the app is deployed from, with a
+    :class:`PromotionTrigger` of its own (``trigger``): each approval
+    records the newest approved version and starts the pipeline with it
+    (the pipeline variable ``ModelPackageArn``), so an execution deploys
+    one version from its first stage to its last. Each stage is a
+    :class:`RolloutStage` (deploy, smoke test, bake, optional approval);
+    each outcome is written to the version's metadata
+    (``cdk-sagemaker-hosting:<stage>``), the topic and an event. A stage
+    that fails stops the execution, marks the version ``failed`` (never
+    picked again by an event; ``cdk-sagemaker-hosting promote --version``
+    retries it) and puts the version every stage runs (the *deployed*
+    record) back in the record.
+
+    Executions are ``SUPERSEDED``: a newer approval overtakes an older
+    execution waiting between stages, and *Verify* stops one whose version
+    is no longer the record, so a stage never deploys a version older than
+    the record.
+
+    Construct IDs (a public contract): ``Key``, ``Topic`` (when not given),
+    ``Artifacts`` (the artifact store), ``Source`` (when no
+    ``source_action``), ``Pipeline``, ``<stage>Deploy`` (the CodeBuild
+    project) and ``<stage>DeployLogs``, ``StageFunction`` (and its role,
+    policy and logs), ``PipelineEvents`` (the rule), ``PipelineEventsDeadLetters``
+    and ``Trigger`` (the :class:`PromotionTrigger`).
+
+    :param registry: the registry (``ModelRegistry.from_registry_attributes``).
+    :param stages: the stages, in order (at least one).
+    :param source_action: where the app's source comes from, with one output
+        artifact. Default: the object ``source_key`` of a new
+        :class:`EncryptedBucket` (``Source``), read at each execution.
+    :param source_key: the app's zip in that bucket. Default: ``app.zip``.
+    :param install_commands: the build's install phase. Default:
+        ``npm install --global aws-cdk@2`` and ``pip install -r requirements.txt``.
+    :param context_key: the CDK context key the app reads the version ARN
+        from. Default: ``modelPackageArn``.
+    :param pipeline_name: Default: a unique name from the construct path.
+    :param parameter_name: the record. Default:
+        ``/cdk-sagemaker-hosting/<group>/approved-version``.
+    :param deployed_parameter_name: the version every stage runs. Default:
+        ``/cdk-sagemaker-hosting/<group>/deployed-version``.
+    :param encryption_key: of the artifacts, logs and a created topic. Default: a new key.
+    :param topic: outcomes, approvals and alarms. Default: a new encrypted topic.
+    :param event_bus: where outcome events go. Default: the default bus.
+    :param removal_policy: of created keys, buckets and logs. Default: ``RETAIN``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        registry: ModelRegistryBase,
+        stages: Sequence[RolloutStage],
+        source_action: codepipeline.IAction | None = None,
+        source_key: str = "app.zip",
+        install_commands: Sequence[str] = (
+            "npm install --global aws-cdk@2",
+            "pip install -r requirements.txt",
+        ),
+        context_key: str = "modelPackageArn",
+        pipeline_name: str | None = None,
+        parameter_name: str | None = None,
+        deployed_parameter_name: str | None = None,
+        encryption_key: kms.IKey | None = None,
+        topic: sns.ITopic | None = None,
+        event_bus: events.IEventBus | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        from aws_cdk import aws_codepipeline as codepipeline  # noqa: PLC0415
+        from aws_cdk import aws_codepipeline_actions as actions  # noqa: PLC0415
+
+        from cdk_sagemaker_hosting.encryption import encryption_key as new_key  # noqa: PLC0415
+
+        validation.check_type(self, "registry", registry, ModelRegistryBase, "a ModelRegistry")
+        validation.check_optional_type(
+            self, "source_action", source_action, codepipeline.IAction, "a codepipeline.IAction"
+        )
+        validation.check_optional_type(
+            self, "encryption_key", encryption_key, kms.IKey, "a kms.IKey"
+        )
+        validation.check_optional_type(self, "topic", topic, sns.ITopic, "an sns.ITopic")
+        validation.check_optional_type(
+            self, "event_bus", event_bus, events.IEventBus, "an events.IEventBus"
+        )
+        self._check_options(stages, install_commands, context_key, source_key, pipeline_name)
+        group = registry.group_name
+        deployed_parameter_name = deployed_parameter_name or (
+            f"/cdk-sagemaker-hosting/{group}/deployed-version"
+        )
+        _check_parameter_name(self, "deployed_parameter_name", deployed_parameter_name)
+        self.stages = tuple(stages)
+        self.encryption_key = encryption_key or new_key(
+            self,
+            "Key",
+            f"Encrypts the artifacts, logs and topic of {self.node.path}",
+            removal_policy,
+        )
+        self.topic = topic or encrypted_topic(self, "Topic", self.encryption_key)
+        self.pipeline_name = pipeline_name or Names.unique_resource_name(
+            self, max_length=100, separator="-"
+        )
+        stack = Stack.of(self)
+        self.pipeline_arn = Arn.format(
+            ArnComponents(service="codepipeline", resource=self.pipeline_name), stack
+        )
+        self.artifacts = EncryptedBucket(
+            self, "Artifacts", encryption_key=self.encryption_key, removal_policy=removal_policy
+        )
+        user_source = source_action
+        if user_source is not None:
+            outputs = list(user_source.action_properties.outputs or [])
+            if len(outputs) != 1:
+                validation.fail(
+                    self,
+                    "source_action",
+                    user_source.action_properties.action_name,
+                    f"has {len(outputs)} output artifacts; the deploy builds from exactly one",
+                )
+            if user_source.action_properties.role is None:
+                validation.fail(
+                    self,
+                    "source_action",
+                    user_source.action_properties.action_name,
+                    "has no role: give it one (role=...) with the permissions it needs (a "
+                    "managed policy); the pipeline's role may assume it",
+                )
+
+        # The trigger records approvals and starts this pipeline (by its literal name).
+        pipeline_ref = codepipeline.Pipeline.from_pipeline_arn(
+            self, "PipelineRef", self.pipeline_arn
+        )
+        self.trigger = PromotionTrigger(
+            self,
+            "Trigger",
+            registry=registry,
+            pipeline=pipeline_ref,
+            parameter_name=parameter_name,
+            encryption_key=self.encryption_key,
+            topic=self.topic,
+            event_bus=event_bus,
+            removal_policy=removal_policy,
+        )
+        self.trigger.function.add_environment("PIPELINE_VARIABLE", PIPELINE_VARIABLE)
+        self.parameter_name = self.trigger.parameter_name
+        self.deployed_parameter_name = deployed_parameter_name
+        self.event_bus = self.trigger.event_bus
+        self.function = self._stage_function(registry, removal_policy)
+        self._make_roles()
+
+        source_output: codepipeline.Artifact
+        if user_source is None:
+            self.source: EncryptedBucket | None = EncryptedBucket(
+                self, "Source", encryption_key=self.encryption_key, removal_policy=removal_policy
+            )
+            source_output = codepipeline.Artifact("App")
+            user_source = actions.S3SourceAction(
+                action_name="Source",
+                bucket=self.source.bucket,
+                bucket_key=source_key,
+                output=source_output,
+                # The trigger starts the pipeline; an upload alone deploys nothing.
+                trigger=actions.S3Trigger.NONE,
+                role=self._actions_role,
+            )
+            self._grant_source(self.source, source_key)
+        else:
+            self.source = None
+            source_output = next(iter(user_source.action_properties.outputs or []))
+            assert user_source.action_properties.role is not None
+            self._pipeline_policy.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[user_source.action_properties.role.role_arn],
+                )
+            )
+
+        pipeline_stages = [
+            codepipeline.StageProps(stage_name="Source", actions=[user_source]),
+            *(
+                self._stage(stage, source_output, list(install_commands), context_key)
+                for stage in stages
+            ),
+        ]
+        self.pipeline = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_name=self.pipeline_name,
+            pipeline_type=codepipeline.PipelineType.V2,
+            role=self._pipeline_role,
+            # A newer approval overtakes an older execution waiting between stages.
+            execution_mode=codepipeline.ExecutionMode.SUPERSEDED,
+            artifact_bucket=self.artifacts.bucket,
+            restart_execution_on_update=False,
+            variables=[
+                codepipeline.Variable(
+                    variable_name=PIPELINE_VARIABLE,
+                    description="The model package version this execution deploys",
+                )
+            ],
+            stages=pipeline_stages,
+        )
+        self._watch_pipeline()
+
+    def _make_roles(self) -> None:
+        """The pipeline's role and the one role of its actions (managed policies, exact grants).
+
+        The roles CodePipeline and CodeBuild are handed are immutable
+        references: the CDK's own grants for them (inline and broader) go
+        nowhere, and everything they may do is below.
+        """
+        from cdk_sagemaker_hosting.workflow import _managed_role  # noqa: PLC0415
+
+        stack = Stack.of(self)
+        _, self._pipeline_policy, self._pipeline_role = _managed_role(
+            self,
+            "Pipeline",
+            iam.ServicePrincipal(
+                "codepipeline.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {"aws:SourceArn": self.pipeline_arn},
+                },
+            ),
+            description=f"Runs the promotion pipeline {self.pipeline_name}",
+        )
+        actions_role = iam.Role(
+            self,
+            "ActionsRole",
+            assumed_by=iam.ArnPrincipal(self._pipeline_role.role_arn),
+            description=f"Runs the actions of {self.pipeline_name}",
+        )
+        self._actions_policy = ManagedPolicyPrincipal(self, "ActionsPolicy", role=actions_role)
+        self._actions_role = iam.Role.from_role_arn(
+            self, "ActionsRoleRef", actions_role.role_arn, mutable=False
+        )
+        self._pipeline_policy.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[actions_role.role_arn])
+        )
+        key = self.encryption_key.key_arn
+        artifacts = self.artifacts.bucket.arn_for_objects("*")
+        # The artifact store: the pipeline and its actions read and write each execution's objects.
+        for principal in (self._pipeline_policy, self._actions_policy):
+            principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+                    resources=[artifacts],
+                )
+            )
+            principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                    resources=[key],
+                )
+            )
+            compliance.acknowledge_resource(
+                principal.policy,
+                "The pipeline's own artifact store: CodePipeline names an object per execution "
+                "and action, so only the bucket's objects can be named.",
+                "AwsSolutions-IAM5",
+                artifacts,
+            )
+        self._actions_policy.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[self.function.function_arn]
+            )
+        )
+        # The approval actions notify the topic.
+        self.topic.grant_publish(self._actions_policy)
+        compliance.acknowledge(
+            self._actions_policy.policy,
+            "Publishing to the KMS-encrypted topic needs kms:GenerateDataKey* (the family of "
+            "data-key calls SNS makes) on that one key.",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        )
+
+    def _grant_source(self, source: EncryptedBucket, key: str) -> None:
+        """The source action reads the app's zip (its versions) from the source bucket."""
+        self._actions_policy.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[source.bucket.arn_for_objects(key)],
+            )
+        )
+        self._actions_policy.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetBucketVersioning", "s3:GetBucketLocation"],
+                resources=[source.bucket.bucket_arn],
+            )
+        )
+
+    # -- validation -----------------------------------------------------------------
+
+    def _check_options(
+        self,
+        stages: Sequence[RolloutStage],
+        install_commands: Sequence[str],
+        context_key: str,
+        source_key: str,
+        pipeline_name: str | None,
+    ) -> None:
+        if isinstance(stages, str) or not isinstance(stages, Sequence) or not stages:
+            validation.fail(self, "stages", stages, "give at least one RolloutStage")
+        names: set[str] = set()
+        for i, stage in enumerate(stages):
+            validation.check_type(self, f"stages[{i}]", stage, RolloutStage, "a RolloutStage")
+            self._check_stage(f"stages[{i}]", stage)
+            if stage.name.lower() in names or stage.name.lower() == "source":
+                validation.fail(
+                    self,
+                    f"stages[{i}].name",
+                    stage.name,
+                    "names another stage (or the Source stage): stage names are unique",
+                )
+            names.add(stage.name.lower())
+        if isinstance(install_commands, str) or not all(
+            isinstance(c, str) and c.strip() for c in install_commands
+        ):
+            validation.fail(
+                self, "install_commands", install_commands, "a list of non-empty shell commands"
+            )
+        if not isinstance(context_key, str) or not _CONTEXT_KEY.match(context_key):
+            validation.fail(
+                self,
+                "context_key",
+                context_key,
+                "a CDK context key: a letter, then letters, digits and _.-: (at most 128)",
+            )
+        validation.check_s3_key(self, "source_key", source_key)
+        if pipeline_name is not None and (
+            not isinstance(pipeline_name, str) or not _STAGE_NAME.match(pipeline_name)
+        ):
+            validation.fail(
+                self,
+                "pipeline_name",
+                pipeline_name,
+                "1-100 letters, digits and .@-_ (CodePipeline's PipelineName)",
+            )
+
+    def _check_stage(self, prop: str, stage: RolloutStage) -> None:  # noqa: PLR0912
+        if not isinstance(stage.name, str) or not _STAGE_NAME.match(stage.name):
+            validation.fail(
+                self,
+                f"{prop}.name",
+                stage.name,
+                "1-100 letters, digits and .@-_ (CodePipeline's StageName)",
+            )
+        stacks = stage.stacks
+        if isinstance(stacks, str) or not isinstance(stacks, Sequence) or not stacks:
+            validation.fail(
+                self, f"{prop}.stacks", stacks, "a list of cdk deploy stack selectors, at least one"
+            )
+        for j, selector in enumerate(stacks):
+            if not isinstance(selector, str) or not _STACK_SELECTOR.match(selector):
+                validation.fail(
+                    self,
+                    f"{prop}.stacks[{j}]",
+                    selector,
+                    "a stack name or path pattern of letters, digits and */_.- (no spaces or "
+                    "shell syntax), e.g. 'Staging/*'",
+                )
+        if stage.account is not None and not (
+            validation.is_token(stage.account)
+            or (isinstance(stage.account, str) and _ACCOUNT.match(stage.account))
+        ):
+            validation.fail(self, f"{prop}.account", stage.account, "a 12-digit AWS account ID")
+        if stage.region is not None and not (
+            validation.is_token(stage.region)
+            or (isinstance(stage.region, str) and _REGION.match(stage.region))
+        ):
+            validation.fail(self, f"{prop}.region", stage.region, "a Region name, e.g. eu-west-1")
+        if not isinstance(stage.qualifier, str) or not re.match(
+            r"^[a-z0-9]{1,10}$", stage.qualifier
+        ):
+            validation.fail(
+                self,
+                f"{prop}.qualifier",
+                stage.qualifier,
+                "the bootstrap qualifier: 1-10 lowercase letters and digits (cdk bootstrap's)",
+            )
+        for j, role in enumerate(stage.deploy_roles):
+            validation.check_type(
+                self, f"{prop}.deploy_roles[{j}]", role, iam.IRole, "an iam.IRole"
+            )
+        validation.check_optional_type(
+            self, f"{prop}.check_role", stage.check_role, iam.IRole, "an iam.IRole"
+        )
+        validation.check_optional_type(
+            self, f"{prop}.smoke_test", stage.smoke_test, SmokeTest, "a SmokeTest"
+        )
+        validation.check_sagemaker_name(self, f"{prop}.endpoint_name", stage.endpoint_name)
+        if stage.smoke_test is not None and stage.endpoint_name is None:
+            validation.fail(
+                self,
+                f"{prop}.smoke_test",
+                stage.smoke_test.payload[:40],
+                "a smoke test needs the endpoint it invokes: give endpoint_name",
+            )
+        if stage.endpoint_name is not None and stage.smoke_test is None:
+            validation.fail(
+                self,
+                f"{prop}.endpoint_name",
+                stage.endpoint_name,
+                "names an endpoint no smoke test invokes: give smoke_test (or leave it out)",
+            )
+        if stage.smoke_test is not None and not isinstance(stage.smoke_test.payload, str):
+            validation.fail(
+                self, f"{prop}.smoke_test.payload", stage.smoke_test.payload, "must be text"
+            )
+        bake = 0
+        if stage.bake is not None:
+            bake = validation.whole_seconds(self, f"{prop}.bake", stage.bake)
+            if not validation.is_token(bake) and (
+                bake % 60 or bake < 0 or bake > _BAKE_MAX.to_seconds()
+            ):
+                validation.fail(
+                    self,
+                    f"{prop}.bake",
+                    stage.bake.to_human_string(),
+                    "whole minutes, at most 23 hours (a CodePipeline Lambda action runs for "
+                    "at most 24 hours)",
+                )
+        if isinstance(stage.alarm_names, str) or not all(
+            isinstance(a, str) and 0 < len(a) <= 255 for a in stage.alarm_names
+        ):
+            validation.fail(
+                self,
+                f"{prop}.alarm_names",
+                stage.alarm_names,
+                "a list of alarm names (1-255 characters each)",
+            )
+        if stage.alarm_names and not bake:
+            validation.fail(
+                self,
+                f"{prop}.alarm_names",
+                list(stage.alarm_names),
+                "alarms gate the bake, which is off: give bake (e.g. Duration.minutes(30))",
+            )
+        if bake and not stage.alarm_names:
+            Annotations.of(self).add_warning_v2(
+                "cdk-sagemaker-hosting:BakeWithoutAlarms",
+                f"{prop}.bake waits {bake} s with no alarm to watch: name the stage's "
+                "alarm_names, or the bake only delays the next stage.",
+            )
+        here = Stack.of(self).account
+        other_account = (
+            stage.account is not None
+            and not validation.is_token(stage.account)
+            and not validation.is_token(here)
+            and stage.account != here
+        )
+        if other_account and (stage.smoke_test or bake) and stage.check_role is None:
+            validation.fail(
+                self,
+                f"{prop}.check_role",
+                None,
+                f"stage {stage.name} is in account {stage.account}: its smoke test and bake "
+                "need a role of that account to assume (check_role, trusting this account, "
+                "with sagemaker:InvokeEndpoint and cloudwatch:DescribeAlarms)",
+            )
+        if stage.check_role is not None and not (stage.smoke_test or bake):
+            validation.fail(
+                self,
+                f"{prop}.check_role",
+                stage.check_role.role_arn,
+                "no smoke test or bake assumes it: give smoke_test or bake, or leave it out",
+            )
+        length = len(self._check_parameters(stage, bake))
+        if length > _USER_PARAMETERS_MAX:
+            validation.fail(
+                self,
+                f"{prop}.smoke_test.payload",
+                f"{len(stage.smoke_test.payload) if stage.smoke_test else 0} characters",
+                f"the check's parameters come to {length} characters, over CodePipeline's "
+                f"{_USER_PARAMETERS_MAX} for an action's configuration value: shorten the "
+                "payload (a smoke test needs one small request)",
+            )
+
+    @staticmethod
+    def _check_parameters(stage: RolloutStage, bake: int) -> str:
+        """The check action's ``UserParameters`` (the job ``lambda/registry`` reads)."""
+        import json  # noqa: PLC0415
+
+        params: dict[str, object] = {
+            "action": "check",
+            "stage": stage.name,
+            "version": f"#{{variables.{PIPELINE_VARIABLE}}}",
+            "bake_seconds": bake,
+            "poll_seconds": int(BAKE_POLL.to_seconds()),
+            "alarms": list(stage.alarm_names),
+        }
+        if stage.smoke_test is not None:
+            params |= {
+                "endpoint": stage.endpoint_name,
+                "payload": stage.smoke_test.payload,
+                "content_type": stage.smoke_test.content_type,
+            }
+            if stage.smoke_test.expect is not None:
+                params["expect"] = stage.smoke_test.expect
+        if stage.check_role is not None:
+            params["role_arn"] = stage.check_role.role_arn
+        return json.dumps(params, separators=(",", ":"))
+
+    # -- resources ------------------------------------------------------------------
+
+    def _stage_function(
+        self, registry: ModelRegistryBase, removal_policy: RemovalPolicy
+    ) -> aws_lambda.Function:
+        """The function of the Verify and Check actions and of the pipeline's state changes."""
+        from cdk_sagemaker_hosting.workflow import handler_function  # noqa: PLC0415
+
+        stack = Stack.of(self)
+        function, grantee = handler_function(
+            self,
+            "StageFunction",
+            function="registry",
+            key=self.encryption_key,
+            description=f"Verifies, smoke-tests and bakes the rollout of {registry.group_name}",
+            # One poll of the bake, or one smoke-test request, and the calls around it.
+            timeout=Duration.seconds(int(BAKE_POLL.to_seconds()) + 120),
+            environment={
+                "GROUP_ARN": registry.group_arn,
+                "PARAMETER_NAME": self.trigger.parameter_name,
+                "DEPLOYED_PARAMETER_NAME": self.deployed_parameter_name,
+                "ARTIFACTS_URL": registry.artifacts.s3_url_for_object(registry.artifacts_prefix),
+                "PIPELINE_NAME": self.pipeline_name,
+                "PIPELINE_VARIABLE": PIPELINE_VARIABLE,
+                "TOPIC_ARN": self.topic.topic_arn,
+                "EVENT_BUS_NAME": self.trigger.event_bus.event_bus_name,
+            },
+            removal_policy=removal_policy,
+        )
+        self.function_policy = grantee.policy
+        grantee.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ssm:GetParameter", "ssm:PutParameter"],
+                resources=[
+                    _parameter_arn(stack, self.trigger.parameter_name),
+                    _parameter_arn(stack, self.deployed_parameter_name),
+                ],
+            )
+        )
+        grantee.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["codepipeline:GetPipelineExecution"], resources=[self.pipeline_arn]
+            )
+        )
+        grantee.add_to_principal_policy(
+            iam.PolicyStatement(
+                # CodePipeline's job calls take no resource (AWS documents '*').
+                actions=["codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"],
+                resources=["*"],
+            )
+        )
+        registry.grant_write_back(grantee)
+        self.topic.grant_publish(grantee)
+        self.trigger.event_bus.grant_put_events_to(grantee)
+        endpoints, alarms, roles = [], [], []
+        for stage in self.stages:
+            if stage.check_role is not None:
+                roles.append(stage.check_role.role_arn)
+                continue
+            if stage.endpoint_name is not None:
+                endpoints.append(
+                    Arn.format(
+                        ArnComponents(
+                            service="sagemaker",
+                            resource="endpoint",
+                            resource_name=stage.endpoint_name.lower(),
+                            account=stage.account,
+                            region=stage.region,
+                        ),
+                        stack,
+                    )
+                )
+            alarms += [
+                Arn.format(
+                    ArnComponents(
+                        service="cloudwatch",
+                        resource="alarm",
+                        resource_name=name,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        account=stage.account,
+                        region=stage.region,
+                    ),
+                    stack,
+                )
+                for name in stage.alarm_names
+            ]
+        if endpoints:
+            grantee.add_to_principal_policy(
+                iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=endpoints)
+            )
+        if alarms:
+            grantee.add_to_principal_policy(
+                iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=alarms)
+            )
+        if roles:
+            grantee.add_to_principal_policy(
+                iam.PolicyStatement(actions=["sts:AssumeRole"], resources=roles)
+            )
+        compliance.acknowledge_resource(
+            grantee.policy,
+            "The versions of the one model package group (model-package/<group>/*): which "
+            "version an execution deploys is known only when it starts.",
+            "AwsSolutions-IAM5",
+            registry.versions_arn,
+        )
+        compliance.acknowledge(
+            grantee.policy,
+            "CodePipeline's PutJobSuccessResult and PutJobFailureResult take no resource (AWS "
+            "documents Resource '*'); publishing to the KMS-encrypted topic needs "
+            "kms:GenerateDataKey* on that one key.",
+            "AwsSolutions-IAM5[Resource::*]",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            parliament=["RESOURCE_STAR"],
+        )
+        return function
+
+    def _stage(
+        self,
+        stage: RolloutStage,
+        source: codepipeline.Artifact,
+        install_commands: list[str],
+        context_key: str,
+    ) -> codepipeline.StageProps:
+        """One stage's actions: approval, Verify, Deploy, Check."""
+        import json  # noqa: PLC0415
+
+        from aws_cdk import aws_codepipeline as codepipeline  # noqa: PLC0415
+        from aws_cdk import aws_codepipeline_actions as actions  # noqa: PLC0415
+
+        version = f"#{{variables.{PIPELINE_VARIABLE}}}"
+        stage_actions: list[codepipeline.IAction] = []
+        order = 1
+        if stage.approval:
+            stage_actions.append(
+                actions.ManualApprovalAction(
+                    action_name="Approve",
+                    notification_topic=self.topic,
+                    additional_information=f"Deploy {version} to {stage.name}",
+                    run_order=order,
+                    role=self._actions_role,
+                )
+            )
+            order += 1
+        stage_actions.append(
+            actions.LambdaInvokeAction(
+                action_name="Verify",
+                lambda_=self.function,
+                user_parameters_string=json.dumps(
+                    {"action": "verify", "stage": stage.name, "version": version},
+                    separators=(",", ":"),
+                ),
+                run_order=order,
+                role=self._actions_role,
+            )
+        )
+        project = self._deploy_project(stage, install_commands, context_key)
+        self._actions_policy.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
+                resources=[project.project_arn],
+            )
+        )
+        stage_actions.append(
+            actions.CodeBuildAction(
+                action_name="Deploy",
+                project=project,
+                role=self._actions_role,
+                input=source,
+                environment_variables={
+                    "MODEL_PACKAGE_ARN": codebuild.BuildEnvironmentVariable(value=version)
+                },
+                run_order=order + 1,
+            )
+        )
+        bake = int(stage.bake.to_seconds()) if stage.bake is not None else 0
+        if stage.smoke_test is not None or bake:
+            stage_actions.append(
+                actions.LambdaInvokeAction(
+                    action_name="Check",
+                    lambda_=self.function,
+                    user_parameters_string=self._check_parameters(stage, bake),
+                    run_order=order + 2,
+                    role=self._actions_role,
+                )
+            )
+        return codepipeline.StageProps(stage_name=stage.name, actions=stage_actions)
+
+    def _deploy_project(
+        self, stage: RolloutStage, install_commands: list[str], context_key: str
+    ) -> codebuild.PipelineProject:
+        """``cdk deploy`` of the stage's stacks, with the version in the CDK context."""
+        from cdk_sagemaker_hosting.workflow import _managed_role, encrypted_log_group  # noqa: PLC0415
+
+        stack = Stack.of(self)
+        account = stage.account or stack.account
+        region = stage.region or stack.region
+        logs = encrypted_log_group(
+            self,
+            f"{stage.name}DeployLogs",
+            key=self.encryption_key,
+            prefix="/aws/codebuild/",
+        )
+        selectors = " ".join(f"'{s}'" for s in stage.stacks)
+        _, principal, role = _managed_role(
+            self,
+            f"{stage.name}Deploy",
+            iam.ServicePrincipal(
+                "codebuild.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+            description=f"Runs cdk deploy of stage {stage.name}",
+        )
+        project = codebuild.PipelineProject(
+            self,
+            f"{stage.name}Deploy",
+            description=f"cdk deploy of stage {stage.name} with the execution's model version",
+            build_spec=codebuild.BuildSpec.from_object(
+                {
+                    "version": "0.2",
+                    "phases": {
+                        "install": {"commands": install_commands},
+                        "build": {
+                            "commands": [
+                                "cdk deploy --require-approval never --exclusively "
+                                f'--context "{context_key}=$MODEL_PACKAGE_ARN" {selectors}'
+                            ]
+                        },
+                    },
+                }
+            ),
+            environment=codebuild.BuildEnvironment(
+                build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                compute_type=codebuild.ComputeType.SMALL,
+                privileged=False,
+            ),
+            encryption_key=self.encryption_key,
+            logging=codebuild.LoggingOptions(
+                cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=logs)
+            ),
+            timeout=Duration.hours(2),
+            role=role,
+        )
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[logs.log_group_arn],
+            )
+        )
+        artifacts = self.artifacts.bucket.arn_for_objects("*")
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[artifacts]
+            )
+        )
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[self.encryption_key.key_arn],
+            )
+        )
+        compliance.acknowledge_resource(
+            principal.policy,
+            "The pipeline's own artifact store: CodePipeline names the app's input object per "
+            "execution, so only the bucket's objects can be named.",
+            "AwsSolutions-IAM5",
+            artifacts,
+        )
+        roles = [r.role_arn for r in stage.deploy_roles] or [
+            f"arn:{stack.partition}:iam::{account}:role/cdk-{stage.qualifier}-{kind}-role-"
+            f"{account}-{region}"
+            for kind in _BOOTSTRAP_ROLES
+        ]
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=roles)
+        )
+        compliance.acknowledge(
+            project,
+            "The project's source is the pipeline's input artifact (source type CODEPIPELINE), "
+            "not a repository URL, so no credentials can be in one.",
+            "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
+            "PCI.DSS.321-CodeBuildProjectSourceRepoUrl",
+        )
+        return project
+
+    def _watch_pipeline(self) -> None:
+        """The pipeline's stage failures and execution ends, to the stage function."""
+        from cdk_sagemaker_hosting.workflow import dead_letter_queue  # noqa: PLC0415
+
+        queue = dead_letter_queue(
+            self,
+            "PipelineEventsDeadLetters",
+            key=self.encryption_key,
+            dead_letter_of="the pipeline state-change rule's target",
+        )
+        self.pipeline_events = events.Rule(
+            self,
+            "PipelineEvents",
+            description=f"Writes the outcomes of {self.pipeline_name} back to the versions",
+            event_pattern=events.EventPattern(
+                source=["aws.codepipeline"],
+                detail_type=[
+                    "CodePipeline Stage Execution State Change",
+                    "CodePipeline Pipeline Execution State Change",
+                ],
+                resources=[self.pipeline_arn],
+                detail={"state": ["FAILED", "SUCCEEDED", "SUPERSEDED", "STOPPED", "CANCELED"]},
+            ),
+            targets=[
+                targets.LambdaFunction(self.function, retry_attempts=4, dead_letter_queue=queue)
+            ],
+        )
+
+
+def _parameter_arn(stack: Stack, name: str) -> str:
+    return Arn.format(
+        ArnComponents(service="ssm", resource="parameter", resource_name=name.lstrip("/")), stack
+    )
+
+
+def _check_parameter_name(scope: IConstruct, prop: str, name: str) -> None:
+    if not validation.is_token(name) and not (
+        isinstance(name, str) and _PARAMETER_NAME.match(name)
+    ):
+        validation.fail(
+            scope,
+            prop,
+            name,
+            "an SSM parameter name starting with '/', of letters, digits and _.-/ "
+            "(at most 1011 characters)",
+        )

@@ -12,7 +12,15 @@ import aws_cdk as cdk
 from aws_cdk import aws_codepipeline as codepipeline
 from cdk_sagemaker_hosting import Endpoint, InstanceVariant, Model
 from cdk_sagemaker_hosting.compliance import acknowledge
-from cdk_sagemaker_hosting.registry import ModelRegistry, ModelRegistryAttributes, PromotionTrigger
+from aws_cdk import aws_iam as iam
+from cdk_sagemaker_hosting.registry import (
+    ModelRegistry,
+    ModelRegistryAttributes,
+    PromotionPipeline,
+    PromotionTrigger,
+    RolloutStage,
+    SmokeTest,
+)
 
 REGION = "us-east-1"
 REGISTRY = "111111111111"
@@ -88,6 +96,52 @@ class ToolingStack(cdk.Stack):
         )
 
 
+def check_role(scope: Any, account: str) -> iam.IRole:
+    """The role each stage's account lets the pipeline's checks assume (made there)."""
+    return iam.Role.from_role_arn(
+        scope,
+        f"Check{account}",
+        f"arn:aws:iam::{account}:role/churn-promotion-check",
+        mutable=False,
+    )
+
+
+class PipelineStack(cdk.Stack):
+    """The staged rollout: staging (smoke test, bake), approval, production (bake)."""
+
+    def __init__(self, scope: Any, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        staging, production = STAGES["Staging"], STAGES["Production"]
+        self.promotion = PromotionPipeline(
+            self,
+            "Promotion",
+            registry=imported_registry(self),
+            pipeline_name="churn-release",
+            stages=[
+                RolloutStage(
+                    name="Staging",
+                    stacks=["Staging/*"],
+                    account=staging,
+                    endpoint_name="churn-staging",
+                    smoke_test=SmokeTest(payload='{"tenure": 3}', expect="probability"),
+                    bake=cdk.Duration.minutes(30),
+                    alarm_names=["churn-staging-errors"],
+                    check_role=check_role(self, staging),
+                ),
+                RolloutStage(
+                    name="Production",
+                    stacks=["Production/*"],
+                    account=production,
+                    approval=True,
+                    bake=cdk.Duration.minutes(60),
+                    alarm_names=["churn-prod-errors", "churn-prod-shift-failed"],
+                    check_role=check_role(self, production),
+                ),
+            ],
+        )
+        _single_region(self)
+
+
 def build(app: cdk.App, version: int = 3) -> dict[str, cdk.Stack]:
     """The registry stage and one hosting stage per account."""
     stacks: dict[str, cdk.Stack] = {}
@@ -96,6 +150,7 @@ def build(app: cdk.App, version: int = 3) -> dict[str, cdk.Stack]:
     stacks["registry"] = RegistryStack(stage, "registry")
     stage = cdk.Stage(app, "Tooling", env=cdk.Environment(account=TOOLING, region=REGION))
     stacks["tooling"] = ToolingStack(stage, "promotion")
+    stacks["pipeline"] = PipelineStack(stage, "pipeline")
     for name, account in STAGES.items():
         stage = cdk.Stage(app, name, env=cdk.Environment(account=account, region=REGION))
         stacks[name] = HostingStack(stage, "hosting", version=version)
