@@ -675,7 +675,8 @@ def _check(
         record_stage(sagemaker, job.version, job.stage, "failed", reason)
         return {"result": "failed", "reason": reason}
     if now() >= until:
-        reason = f"baked {job.bake_seconds} s, no alarm fired ({', '.join(job.alarms) or 'none'})"
+        watched = " ".join(job.alarms) or "no alarm"
+        reason = f"baked {job.bake_seconds} s: none of {watched} in ALARM"
         record_stage(sagemaker, job.version, job.stage, "passed", reason)
         return {"result": "passed", "reason": reason}
     return {"result": "baking", "reason": "baking", "continuation": {"until": until}}
@@ -695,9 +696,9 @@ def _alarms_firing(cloudwatch: Any, names: tuple[str, ...]) -> str:
             found[alarm["AlarmName"]] = alarm["StateValue"]
     missing = [n for n in names if n not in found]
     if missing:
-        return f"alarms {', '.join(missing)} do not exist, so they cannot gate the stage"
+        return f"alarms {' '.join(missing)} do not exist so they cannot gate the stage"
     firing = [n for n in names if found[n] == "ALARM"]
-    return f"alarms {', '.join(firing)} in ALARM" if firing else ""
+    return f"alarms {' '.join(firing)} in ALARM" if firing else ""
 
 
 def on_pipeline_event(  # noqa: PLR0911 - one return per kind of state change

@@ -10,9 +10,9 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_iam as iam
 from cdk_sagemaker_hosting import Endpoint, InstanceVariant, Model
 from cdk_sagemaker_hosting.compliance import acknowledge
-from aws_cdk import aws_iam as iam
 from cdk_sagemaker_hosting.registry import (
     ModelRegistry,
     ModelRegistryAttributes,
