@@ -33,6 +33,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
 from aws_cdk import (
+    Annotations,
+    Arn,
+    ArnComponents,
+    ArnFormat,
     Duration,
     Names,
     RemovalPolicy,
@@ -46,6 +50,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -70,7 +75,10 @@ __all__ = [
     "check_schedule",
     "dead_letter_alarm",
     "dead_letter_queue",
+    "distributed_map_statements",
     "encrypted_log_group",
+    "executions_arn",
+    "expire_scratch",
     "failed_executions_alarm",
     "handler_function",
     "logged_state_machine",
@@ -512,6 +520,81 @@ def check_schedule(scope: IConstruct, prop: str, schedule: object) -> None:
         prop,
         expression,
         "must be an EventBridge schedule: rate(<n> <minutes|hours|days>) or cron(<6 fields>)",
+    )
+
+
+# --- Distributed Maps and their scratch files ------------------------------------------
+
+
+def executions_arn(scope: IConstruct, name: str) -> str:
+    """Every execution of the state machine named ``name`` (a Distributed Map's children too)."""
+    return Arn.format(
+        ArnComponents(
+            service="states",
+            resource="execution",
+            resource_name=f"{name}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        ),
+        Stack.of(scope),
+    )
+
+
+def distributed_map_statements(scope: IConstruct, name: str) -> list[iam.PolicyStatement]:
+    """What the state machine named ``name`` needs to run its Distributed Maps' child executions.
+
+    CDK's own ``DistributedMapPolicy`` is an inline policy, which an immutable
+    role never takes: grant these to the state machine's managed policy.
+    """
+    machine = Arn.format(
+        ArnComponents(
+            service="states",
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        ),
+        Stack.of(scope),
+    )
+    return [
+        iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine]),
+        iam.PolicyStatement(
+            actions=["states:DescribeExecution", "states:StopExecution"],
+            resources=[executions_arn(scope, name)],
+        ),
+    ]
+
+
+def expire_scratch(
+    scope: Construct,
+    bucket: s3.IBucket,
+    rule: s3.LifecycleRule,
+    *,
+    what: str,
+    warning: str,
+) -> None:
+    """Add ``rule`` to ``bucket`` if it is an ``s3.Bucket`` of ``scope``'s stack; else warn.
+
+    A bucket imported or of another stack is its owner's to change: the
+    warning (id ``cdk-sagemaker-hosting:<warning>``) names the rule to add.
+    ``what`` says whose scratch files the rule expires.
+    """
+    described = (
+        f"id {rule.id!r}, prefix {rule.prefix!r}, expiration "
+        f"{rule.expiration.to_days() if rule.expiration else '?'} days"
+    )
+    if isinstance(bucket, s3.Bucket) and Stack.of(bucket) is Stack.of(scope):
+        bucket.add_lifecycle_rule(id=rule.id, prefix=rule.prefix, expiration=rule.expiration)
+        Annotations.of(scope).add_info(
+            f"added the lifecycle rule {described} to the bucket {bucket.node.path}: it "
+            f"expires {what}. Pass add_scratch_lifecycle_rule=False to manage their expiry "
+            "yourself."
+        )
+        return
+    where = "is imported" if not isinstance(bucket, s3.Bucket) else "is in another stack"
+    Annotations.of(scope).add_warning_v2(
+        f"cdk-sagemaker-hosting:{warning}",
+        f"the bucket {bucket.node.path} {where}, so {scope.node.path} does not change it: add "
+        f"the lifecycle rule {described} to it (scratch_lifecycle_rule), or {what} are kept "
+        "forever; pass add_scratch_lifecycle_rule=False once you have.",
     )
 
 
