@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import zlib
 from collections import Counter
 
 import pytest
 from cdk_sagemaker_hosting._lambda.quality import records
-from cdk_sagemaker_hosting._lambda.quality.records import Join, line_batches
+from cdk_sagemaker_hosting._lambda.quality.counts import new_counts
+from cdk_sagemaker_hosting._lambda.quality.records import Join, JoinResult, line_batches
+from cdk_sagemaker_hosting._lambda.quality.report import window_report
 
 from tests.quality.helpers import capture_line, truth_line
 
@@ -270,4 +274,305 @@ def test_line_batches_split_lines_across_chunks(chunk: int) -> None:
         *text.decode().split("\n"),
         records.UNDECODABLE,
         '{"last": 1}',
+    ]
+
+
+# --- variants, partitions, windows --------------------------------------------------------
+
+
+def compact(line: str) -> str:
+    """A line as SageMaker writes it (no spaces), which the fast path reads."""
+    return json.dumps(json.loads(line), separators=(",", ":"))
+
+
+def finish(join: Join, **options: object) -> JoinResult:
+    result = join.finish(lambda: new_counts(join.problem, **options))  # type: ignore[arg-type]
+    # Nothing lost, overall and per variant.
+    assert sum(result.predictions.values()) + result.labels == 2 * result.joined + sum(
+        result.rejected.values()
+    )
+    for variant in result.variants:
+        assert result.predictions[variant] == result.variant_counts(variant).records + sum(
+            result.variant_rejected.get(variant, {}).values()
+        )
+    return result
+
+
+def test_labels_join_the_variant_that_made_the_prediction() -> None:
+    join = Join("binary")
+    join.add_capture([compact(capture_line(f"a{i}", "0.9")) for i in range(3)], "Champion")
+    join.add_capture(
+        [compact(capture_line(f"b{i}", "0.2")) for i in range(4)] + ["{bad"], "Challenger"
+    )
+    join.add_ground_truth([truth_line(f"{v}{i}", "1") for v in "ab" for i in range(3)])
+    result = finish(join)
+    assert result.variants == ["Challenger", "Champion"]
+    assert result.counts["Champion"].metrics()["accuracy"] == 1.0
+    assert result.counts["Challenger"].metrics()["accuracy"] == 0.0
+    assert result.predictions == {"Champion": 3, "Challenger": 5}
+    assert result.variant_rejected == {
+        "Champion": {},
+        "Challenger": {records.MALFORMED_CAPTURE: 1, records.PREDICTION_WITHOUT_LABEL: 1},
+    }
+    assert result.label_rejected == {}
+
+
+def test_an_id_in_two_variants_is_a_duplicate_in_each() -> None:
+    join = Join("binary")
+    join.add_capture([capture_line("x", "0.9"), capture_line("ok", "0.9")], "A")
+    join.add_capture([capture_line("x", "0.1")], "B")
+    join.add_ground_truth([truth_line("x", "1"), truth_line("ok", "1")])
+    result = finish(join)
+    # A's record when the join finishes, B's when it is read, and the label.
+    assert result.variant_rejected == {
+        "A": {records.DUPLICATE_ID: 1},
+        "B": {records.DUPLICATE_ID: 1},
+    }
+    assert result.rejected == Counter({records.DUPLICATE_ID: 3})
+    assert result.joined == 1
+
+
+def test_capture_after_ground_truth_is_refused() -> None:
+    join = Join("binary")
+    join.add_ground_truth([truth_line("a", "1")])
+    with pytest.raises(RuntimeError, match="read every capture object first"):
+        join.add_capture([capture_line("a", "0.5")])
+
+
+def messy_window(problem: str, n: int = 600) -> tuple[dict[str, list[str]], list[str]]:
+    """Two variants' capture and the labels, with every kind of bad record."""
+    values = {
+        "binary": (lambda i: f"{(i * 37 % 101) / 100:.2f}", lambda i: str(i % 3 % 2)),
+        "multiclass": (lambda i: "abcd"[i * 7 % 4], lambda i: "abcd"[i % 4]),
+        "regression": (lambda i: f"{i * 1.5 + (i % 7):.3f}", lambda i: f"{i * 1.5:.3f}"),
+    }[problem]
+    prediction, label = values
+    capture: dict[str, list[str]] = {"A": [], "B": []}
+    truth = []
+    for i in range(n):
+        variant = "A" if i % 3 else "B"
+        line = capture_line(f"id-{i}", prediction(i))
+        capture[variant].append(compact(line) if i % 2 else line)
+        if i % 11 == 0:
+            capture[variant].append(capture_line(f"id-{i}", prediction(i)))  # a duplicate
+        if i % 13 != 0:
+            truth.append(truth_line(f"id-{i}", label(i)))
+        if i % 17 == 0:
+            truth.append(truth_line(f"id-{i}", label(i)))  # a duplicate label
+        if i % 19 == 0:
+            truth.append(truth_line(f"orphan-{i}", label(i)))
+        if i % 23 == 0:
+            capture[variant].append(capture_line(f"bad-{i}", "  "))
+            truth.append(truth_line(f"bad-label-{i}", "  "))
+    capture["A"] += ["not json", json.dumps({"captureData": {}}), ""]
+    truth += ["{}", json.dumps({"groundTruthData": {"data": "1"}, "eventMetadata": {}})]
+    return capture, truth
+
+
+def run_join(
+    problem: str, capture: dict[str, list[str]], truth: list[str], partitions: int = 1
+) -> JoinResult:
+    result = None
+    for partition in range(partitions):
+        join = Join(problem, partition=partition, partitions=partitions)
+        for variant, lines in capture.items():
+            join.add_capture(lines, variant)
+        join.add_ground_truth(truth)
+        part = finish(join)
+        # Through JSON, as Distributed Map children hand their results on.
+        part = JoinResult.from_json(json.loads(json.dumps(part.to_json())))
+        result = part if result is None else result.merge(part)
+    assert result is not None
+    return result
+
+
+@pytest.mark.parametrize("partitions", [2, 3, 8])
+@pytest.mark.parametrize("problem", ["binary", "multiclass"])
+def test_partitioned_join_gives_exactly_the_single_pass_report(
+    problem: str, partitions: int
+) -> None:
+    capture, truth = messy_window(problem)
+    single = run_join(problem, capture, truth)
+    split = run_join(problem, capture, truth, partitions)
+    assert split.to_json() == single.to_json()
+    assert window_report(split, min_records=10) == window_report(single, min_records=10)
+    assert single.rejected.keys() >= {
+        records.DUPLICATE_ID,
+        records.LABEL_WITHOUT_PREDICTION,
+        records.PREDICTION_WITHOUT_LABEL,
+        records.UNPARSEABLE_LABEL,
+        records.UNPARSEABLE_PREDICTION,
+        records.MALFORMED_CAPTURE,
+        records.MALFORMED_GROUND_TRUTH,
+        records.MISSING_ID,
+    }
+
+
+@pytest.mark.parametrize("partitions", [2, 5])
+def test_partitioned_regression_equals_the_single_pass_up_to_rounding(partitions: int) -> None:
+    """Counts and rejections are equal; the merged sums differ from one pass by rounding only."""
+    capture, truth = messy_window("regression")
+    single = window_report(run_join("regression", capture, truth), min_records=10)
+    split = window_report(run_join("regression", capture, truth, partitions), min_records=10)
+    assert single["records"]["joined"] > 400
+    assert rounded(split) == rounded(single)
+
+
+def rounded(value: object) -> object:
+    """Floats to 10 significant digits, in any nesting of dicts and lists."""
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
+def test_results_refuse_to_merge_other_settings() -> None:
+    join = Join("binary")
+    a = join.finish(lambda: new_counts("binary", threshold=0.5))
+    b = Join("binary").finish(lambda: new_counts("binary", threshold=0.7))
+    with pytest.raises(ValueError, match="cannot merge a binary join"):
+        a.merge(b)
+
+
+def test_partition_of_is_stable_and_spread() -> None:
+    assert records.partition_of("anything", 1) == 0
+    # CRC-32, not Python's per-process hash: the same in every worker.
+    assert records.partition_of("3f2504e0-4f89-11d3-9a0c-0305e82c3301", 16) == (
+        zlib.crc32(b"3f2504e0-4f89-11d3-9a0c-0305e82c3301") % 16
+    )
+    shares = Counter(records.partition_of(f"id-{i}", 4) for i in range(4000))
+    assert set(shares) == {0, 1, 2, 3}
+    assert min(shares.values()) > 800
+
+
+@pytest.mark.parametrize(
+    ("predictions", "memory_mb", "expected"),
+    [(0, 256, 1), (1_000_000, 256, 1), (10_000_000, 256, 9), (1_000_000, 64, 6)],
+)
+def test_partitions_for_a_memory_budget(predictions: int, memory_mb: int, expected: int) -> None:
+    assert records.partitions_for(predictions, memory_mb) == expected
+
+
+def test_partitions_for_refuses_a_budget_below_the_interpreter() -> None:
+    with pytest.raises(ValueError, match="more than 30 MB is needed"):
+        records.partitions_for(10, 20)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"partition": 2, "partitions": 2}, "partition 2 of 2"),
+        ({"partition": 0, "partitions": 0}, "partition 0 of 0"),
+        ({"partition": -1, "partitions": 3}, "partition -1 of 3"),
+    ],
+)
+def test_join_refuses_bad_partitions(options: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Join("binary", **options)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # The input's data holds the output's key, escaped: still the real output is read.
+        compact(capture_line("e1", "0.7")).replace('"1.0,2.0"', '"\\"endpointOutput\\":{}"'),
+        compact(capture_line("e1", "0.7")),
+        capture_line("e1", "0.7"),
+        compact(capture_line("e1", "0.7")) + "\r",
+        compact(capture_line("e1", "0.7", inference_id="r1")),
+    ],
+)
+def test_fast_and_strict_reading_agree(line: str) -> None:
+    found = []
+    for strict in (False, True):
+        join = Join("binary", strict=strict)
+        join.add_capture([line])
+        join.add_ground_truth([truth_line("e1", "1")])
+        found.append((join.pairs(), dict(join.rejected)))
+    assert found[0] == found[1] == (([0.7], [1]), {})
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        compact(capture_line("e1", "0.7"))[:-1],  # cut short
+        compact(capture_line("e1", "0.7")) + "}",  # one brace too many
+        compact(capture_line("e1", "0.7")).replace(',"eventMetadata"', ',"eventMetadataX"'),
+    ],
+)
+def test_a_broken_sagemaker_line_is_malformed(line: str) -> None:
+    join = Join("binary")
+    join.add_capture([line])
+    join.pairs()
+    assert dict(join.rejected) == {records.MALFORMED_CAPTURE: 1}
+
+
+@pytest.mark.parametrize(
+    ("path", "variant", "endpoint"),
+    [
+        ("s3://b/capture/ep/AllTraffic/2026/11/30/05/00-01-002-x.jsonl", "AllTraffic", "ep"),
+        ("capture/ep/Challenger/2026/11/30/23/a.jsonl", "Challenger", "ep"),
+        ("Challenger/2026/11/30/23/a.jsonl", "Challenger", None),
+        ("/tmp/w/capture/2026/11/30/05/a.jsonl", "capture", "w"),
+        ("a.jsonl", None, None),
+        ("ep/v/2026/11/30/a.jsonl", None, None),
+    ],
+)
+def test_variant_and_endpoint_from_the_path(
+    path: str, variant: str | None, endpoint: str | None
+) -> None:
+    assert records.variant_of(path) == variant
+    assert records.endpoint_of(path) == endpoint
+
+
+START = dt.datetime(2026, 11, 30, 5, 30, tzinfo=dt.UTC)
+END = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("key", "inside"),
+    [
+        ("ep/v/2026/11/30/05/29-59-999-x.jsonl", False),
+        ("ep/v/2026/11/30/05/30-00-000-x.jsonl", True),
+        ("ep/v/2026/11/30/06/59-59-999-x.jsonl", True),
+        ("ep/v/2026/11/30/07/00-00-000-x.jsonl", False),
+        ("ep/v/2026/11/30/06/unnamed.jsonl", True),  # from the start of its hour
+        ("ep/v/2026/11/30/05/unnamed.jsonl", False),
+        ("flat.jsonl", False),
+    ],
+)
+def test_capture_objects_in_the_window(key: str, inside: bool) -> None:
+    assert records.capture_in_window(key, START, END) is inside
+
+
+@pytest.mark.parametrize(
+    ("key", "delay_hours", "inside"),
+    [
+        ("gt/2026/11/30/04/a.jsonl", 0, False),
+        ("gt/2026/11/30/05/a.jsonl", 0, True),  # overlaps 05:30
+        ("gt/2026/11/30/06/a.jsonl", 0, True),
+        ("gt/2026/11/30/07/a.jsonl", 0, False),
+        ("gt/2026/11/30/07/a.jsonl", 2, True),
+        ("gt/2026/11/30/08/a.jsonl", 2, True),
+        ("gt/2026/11/30/09/a.jsonl", 2, False),
+        ("gt/a.jsonl", 2, False),
+    ],
+)
+def test_ground_truth_objects_up_to_the_label_delay(
+    key: str, delay_hours: int, inside: bool
+) -> None:
+    delay = dt.timedelta(hours=delay_hours)
+    assert records.ground_truth_in_window(key, START, END, delay) is inside
+
+
+def test_hour_folders_of_a_window() -> None:
+    assert records.hour_folders(START, END) == ["2026/11/30/05/", "2026/11/30/06/"]
+    assert records.hour_folders(START, END + dt.timedelta(hours=2)) == [
+        "2026/11/30/05/",
+        "2026/11/30/06/",
+        "2026/11/30/07/",
+        "2026/11/30/08/",
     ]
