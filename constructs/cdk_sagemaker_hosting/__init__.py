@@ -50,6 +50,11 @@ if TYPE_CHECKING:
         ModelData,
     )
     from cdk_sagemaker_hosting.monitoring import AlarmThresholds, EndpointMonitoring
+    from cdk_sagemaker_hosting.quality import (
+        ModelQualityMonitor,
+        QualityBaseline,
+        QualityThreshold,
+    )
     from cdk_sagemaker_hosting.registry import (
         ModelPackage,
         ModelRegistry,
@@ -114,11 +119,14 @@ __all__ = [
     "Model",
     "ModelData",
     "ModelPackage",
+    "ModelQualityMonitor",
     "ModelRegistry",
     "ModelRegistryAttributes",
     "PartnerPlan",
     "PlacementStrategy",
     "PromotionTrigger",
+    "QualityBaseline",
+    "QualityThreshold",
     "RoutingStrategy",
     "ScaleInStrategy",
     "ScheduledBatchTransform",
@@ -166,6 +174,9 @@ _MODULES = {
     "ModelRegistry": "cdk_sagemaker_hosting.registry",
     "ModelRegistryAttributes": "cdk_sagemaker_hosting.registry",
     "PromotionTrigger": "cdk_sagemaker_hosting.registry",
+    "ModelQualityMonitor": "cdk_sagemaker_hosting.quality",
+    "QualityBaseline": "cdk_sagemaker_hosting.quality",
+    "QualityThreshold": "cdk_sagemaker_hosting.quality",
     "ScheduledBatchTransform": "cdk_sagemaker_hosting.batch_transform",
     "ServerlessVariant": "cdk_sagemaker_hosting.variants",
     "TrafficRouting": "cdk_sagemaker_hosting.deployment",
