@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,268 @@ def test_reads_s3_prefixes(tmp_path: Path, capsys: Any, monkeypatch: Any) -> Non
     )
     assert code == 0
     assert report["records"]["joined"] == 300
+
+
+# --- variants, windows, partitions, forms ----------------------------------------------
+
+
+def write_endpoint(
+    folder: Path,
+    variants: dict[str, tuple[list[Any], list[Any]]],
+    *,
+    hours: tuple[str, ...] = ("05", "06"),
+    truth_hour: str | None = None,
+) -> tuple[Path, Path]:
+    """<capture>/<endpoint>/<variant>/yyyy/mm/dd/hh/ for each variant, and the ground truth."""
+    capture, truth = folder / "capture", folder / "ground-truth"
+    truth_lines = []
+    for variant, (predictions, labels) in variants.items():
+        size = len(labels)
+        for h, hour in enumerate(hours):
+            part = range(size)[h * size // len(hours) : (h + 1) * size // len(hours)]
+            path = capture / "ep" / variant / "2026/11/30" / hour / f"{h:02d}-00-000-x.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(
+                "\n".join(capture_line(f"{variant}-{i}", str(predictions[i])) for i in part)
+            )
+        truth_lines += [truth_line(f"{variant}-{i}", str(labels[i])) for i in range(size)]
+    path = truth / "2026/11/30" / (truth_hour or hours[-1]) / "labels.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(truth_lines) + "\n")
+    return capture, truth
+
+
+def two_variants() -> dict[str, tuple[list[Any], list[Any]]]:
+    champion = binary_data(1200, seed=1)
+    scores, labels = binary_data(800, seed=2)
+    # The challenger's scores are noisier: worse on every metric.
+    rng = random.Random(4)  # noqa: S311 - test data, not secrets
+    challenger = ([min(1.0, max(0.0, s + rng.gauss(0, 0.25))) for s in scores], labels)
+    return {"Champion": champion, "Challenger": challenger}
+
+
+def sklearn_metrics(scores: list[float], labels: list[int]) -> dict[str, float]:
+    predicted = [int(s >= 0.5) for s in scores]
+    return {
+        "accuracy": sk.accuracy_score(labels, predicted),
+        "precision": sk.precision_score(labels, predicted),
+        "recall": sk.recall_score(labels, predicted),
+        "f1": sk.f1_score(labels, predicted),
+    }
+
+
+def test_each_variant_equals_scikit_learn_and_is_compared_with_the_champion(
+    tmp_path: Path, capsys: Any
+) -> None:
+    data = two_variants()
+    capture, truth = write_endpoint(tmp_path, data)
+    code, report, _ = run(
+        capsys,
+        *("--capture", str(capture / "ep"), "--ground-truth", str(truth)),
+        *("--problem", "binary", "--reference", "Champion"),
+    )
+    assert code == 0
+    assert list(report["variants"]) == ["Challenger", "Champion"]
+    expected = {v: sklearn_metrics(*data[v]) for v in data}
+    for variant, metrics in expected.items():
+        part = report["variants"][variant]
+        assert part["records"] == {
+            "predictions": len(data[variant][1]),
+            "labels": len(data[variant][1]),
+            "joined": len(data[variant][1]),
+        }
+        for metric, value in metrics.items():
+            assert part["metrics"][metric] == pytest.approx(value, abs=1e-9)
+    everything = sklearn_metrics(
+        data["Champion"][0] + data["Challenger"][0], data["Champion"][1] + data["Challenger"][1]
+    )
+    assert report["metrics"]["accuracy"] == pytest.approx(everything["accuracy"], abs=1e-9)
+    comparison = report["comparison"]
+    assert comparison["reference"] == "Champion"
+    for metric in ("accuracy", "f1"):
+        row = comparison["variants"]["Challenger"][metric]
+        difference = expected["Challenger"][metric] - expected["Champion"][metric]
+        assert row["difference"] == pytest.approx(difference, abs=1e-9)
+        assert row["better"] is (difference > 0)
+
+
+def test_a_degraded_challenger_degrades_the_window(tmp_path: Path, capsys: Any) -> None:
+    capture, truth = write_endpoint(tmp_path, two_variants())
+    champion_accuracy = sklearn_metrics(*two_variants()["Champion"])["accuracy"]
+    code, report, _ = run(
+        capsys,
+        *("--capture", str(capture / "ep"), "--ground-truth", str(truth)),
+        *("--problem", "binary", "--threshold-absolute", f"accuracy={champion_accuracy - 0.01}"),
+    )
+    assert code == 1
+    assert report["verdict"] == "degraded"
+    assert report["variants"]["Champion"]["verdict"] == "ok"
+    assert report["variants"]["Challenger"]["verdict"] == "degraded"
+    # The reference by default: the variant with most joined records.
+    assert report["comparison"]["reference"] == "Champion"
+
+
+def test_one_variants_prefix_reports_that_variant(tmp_path: Path, capsys: Any) -> None:
+    capture, truth = write_endpoint(tmp_path, two_variants())
+    code, report, _ = run(
+        capsys,
+        *("--capture", str(capture / "ep" / "Challenger"), "--ground-truth", str(truth)),
+        *("--problem", "binary"),
+    )
+    assert code == 0
+    assert list(report["variants"]) == ["Challenger"]
+    assert report["records"]["predictions"] == 800
+    assert report["records"]["labels"] == 2000
+    assert report["rejected"] == {"label_without_prediction": 1200}
+    assert "comparison" not in report
+
+
+def test_the_window_reads_labels_up_to_the_delay(tmp_path: Path, capsys: Any) -> None:
+    """Capture of 05:00-07:00; labels written at 08:xx join only with a delay reaching 08:00."""
+    capture, truth = write_endpoint(tmp_path, two_variants(), truth_hour="08")
+    late = tmp_path / "capture/ep/Champion/2026/11/30/07/00-00-000-late.jsonl"
+    late.parent.mkdir(parents=True)
+    late.write_text(capture_line("late", "0.5") + "\n")  # after the window: not read
+    window = ("--start", "2026-11-30T05:00:00Z", "--end", "2026-11-30T07:00:00Z")
+    common = ("--capture", str(capture / "ep"), "--ground-truth", str(truth), "--problem", "binary")
+    code, report, _ = run(capsys, *common, *window, "--label-delay", "1h")
+    assert code == 3  # the labels' hour folder (08) is past end + 1h
+    assert report["records"] == {"predictions": 2000, "labels": 0, "joined": 0, "min_records": 100}
+    assert report["rejected"] == {"prediction_without_label": 2000}
+    code, report, _ = run(capsys, *common, *window, "--label-delay", "90m")
+    assert code == 0
+    assert report["records"]["joined"] == 2000
+    assert report["window"] == {
+        "start": "2026-11-30T05:00:00Z",
+        "end": "2026-11-30T07:00:00Z",
+        "label_delay_seconds": 5400,
+    }
+
+
+@pytest.mark.parametrize("options", [("--partitions", "3"), ("--memory-mb", "30.001")])
+def test_passes_by_partition_give_the_single_pass_report(
+    tmp_path: Path, capsys: Any, options: tuple[str, str]
+) -> None:
+    capture, truth = write_endpoint(tmp_path, two_variants())
+    common = ("--capture", str(capture / "ep"), "--ground-truth", str(truth), "--problem", "binary")
+    _, single, _ = run(capsys, *common)
+    code, split, _ = run(capsys, *common, *options)
+    assert code == 0
+    assert split.pop("partitions") > 1
+    assert split == single
+
+
+def test_table_and_html(tmp_path: Path, capsys: Any) -> None:
+    capture, truth = write_endpoint(tmp_path, two_variants())
+    page = tmp_path / "report.html"
+    out = tmp_path / "report.json"
+    code = main(
+        [
+            "quality",
+            *("--capture", str(capture / "ep"), "--ground-truth", str(truth)),
+            *("--problem", "binary", "--format", "table", "--html", str(page), "--out", str(out)),
+        ]
+    )
+    text = capsys.readouterr().out
+    assert code == 0
+    assert text.startswith("verdict: ok; binary; variants: Challenger, Champion; joined 2,000")
+    assert "difference from the reference variant Champion:" in text
+    assert json.loads(out.read_text())["verdict"] == "ok"
+    assert page.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_quality_baseline_then_check_against_it(tmp_path: Path, capsys: Any) -> None:
+    scores, labels = binary_data(3000, seed=3)
+    validation = tmp_path / "validation.csv"
+    validation.write_text(
+        "id,score,label\n"
+        + "".join(f"{i},{s},{y}\n" for i, (s, y) in enumerate(zip(scores, labels, strict=True)))
+    )
+    constraints = tmp_path / "constraints.json"
+    code = main(
+        [
+            "quality-baseline",
+            *("--data", str(validation), "--problem", "binary", "--out", str(constraints)),
+            *("--threshold-relative", "accuracy=0.02,f1=0.05", "--threshold-absolute", "auc=0.7"),
+        ]
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    section = json.loads(constraints.read_text())["binary_classification_constraints"]
+    assert sorted(section) == ["accuracy", "auc", "f1"]
+    assert section["auc"] == {"threshold": 0.7, "comparison_operator": "LessThanThreshold"}
+    baseline_accuracy = summary["baseline"]["metrics"]["accuracy"]
+    assert section["accuracy"]["threshold"] == pytest.approx(baseline_accuracy * 0.98)
+    capture, truth = write_endpoint(tmp_path / "w", two_variants())
+    common = ("--capture", str(capture / "ep"), "--ground-truth", str(truth), "--problem", "binary")
+    code, report, _ = run(capsys, *common, "--baseline", str(constraints))
+    assert code == 1
+    assert report["variants"]["Challenger"]["verdict"] == "degraded"
+    # The validation CSV as the baseline, thresholds relative to its metrics.
+    code, report, _ = run(
+        capsys, *common, "--baseline", str(validation), "--threshold-relative", "accuracy=0.5"
+    )
+    assert code == 0
+    assert report["baseline"]["records"] == 3000
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--start", "2026-11-30T05:00:00Z"), "give both --start and --end"),
+        (("--start", "yesterday", "--end", "2026-11-30T05:00:00Z"), "Invalid isoformat"),
+        (
+            ("--start", "2026-11-30T05:00:00Z", "--end", "2026-11-30T05:00:00Z"),
+            "is not after its start",
+        ),
+        (("--label-delay", "2h"), "--label-delay needs a window"),
+        (
+            (
+                "--start",
+                "2026-11-30T05:00:00Z",
+                "--end",
+                "2026-11-30T06:00:00Z",
+                "--label-delay",
+                "2 weeks",
+            ),
+            "duration '2 weeks'",
+        ),
+        (("--threshold-relative", "accuracy=0.05"), "--threshold-relative needs a baseline"),
+        (("--threshold-absolute", "rmse=3"), "'rmse' is not a binary metric"),
+        (("--threshold-absolute", "accuracy"), "write metric=value"),
+        (("--threshold-relative", "accuracy=-1"), "a share between 0 and 10"),
+        (("--reference", "Nobody"), "reference variant 'Nobody' has no record"),
+        (("--partitions", "0"), "--partitions 0: at least 1"),
+        (("--memory-mb", "10"), "more than 30 MB is needed"),
+    ],
+)
+def test_bad_options_are_errors(
+    tmp_path: Path, capsys: Any, options: tuple[str, ...], message: str
+) -> None:
+    capture, truth = write_endpoint(tmp_path, two_variants())
+    code, report, err = run(
+        capsys,
+        *("--capture", str(capture / "ep"), "--ground-truth", str(truth), "--problem", "binary"),
+        *options,
+    )
+    assert code == 2
+    assert report == {}
+    assert message in err
+
+
+def test_relative_thresholds_with_a_constraints_file_are_an_error(
+    tmp_path: Path, capsys: Any
+) -> None:
+    capture, truth = write_endpoint(tmp_path, two_variants())
+    baseline = constraints_file(
+        tmp_path,
+        "binary_classification_constraints",
+        {"f1": {"threshold": 0.1, "comparison_operator": "LessThanThreshold"}},
+    )
+    code, _, err = run(
+        capsys,
+        *("--capture", str(capture / "ep"), "--ground-truth", str(truth), "--problem", "binary"),
+        *("--baseline", str(baseline), "--threshold-relative", "f1=0.1"),
+    )
+    assert code == 2
+    assert "a constraints file holds bounds, not the baseline's values" in err
