@@ -53,6 +53,7 @@ LIBRARY = "cdk_sagemaker_hosting"
 OWN_SNAPSHOTS = {
     "TrafficShift": "tests/traffic_shift/__snapshots__/test_construct/test_snapshot.json",
     "DriftMonitor": "tests/drift/__snapshots__/test_construct/test_snapshot.json",
+    "ModelQualityMonitor": "tests/quality/__snapshots__/test_construct/test_snapshot.json",
     "ScheduledBatchTransform": (
         "tests/batch_transform/__snapshots__/test_batch_transform/test_snapshot.json"
     ),
