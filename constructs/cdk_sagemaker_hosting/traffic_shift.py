@@ -6,16 +6,29 @@ production variant over another: a state machine moves the pair's traffic to
 the target step by step (``UpdateEndpointWeightsAndCapacities``), bakes each
 step, gates it on alarms (and optionally on a comparison of the target's
 errors and latency with the source's), and either promotes the target (all
-of the pair's traffic) or rolls back to the weights it found. The handler
-code is ``lambda/traffic_shift/``, the same code ``cdk-sagemaker-hosting
-shift`` runs from a terminal.
+of the pair's traffic) or rolls back to the weights it found. A gating
+alarm going to ``ALARM`` rolls back at once: an EventBridge rule on the
+alarms' state-change events invokes a function that restores the weights,
+and the state machine's poll stays the safety net. The handler code is
+``lambda/traffic_shift/``, the same code ``cdk-sagemaker-hosting shift``
+runs from a terminal.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import (
+    Annotations,
+    Arn,
+    ArnFormat,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Token,
+    aws_lambda,
+)
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -24,15 +37,18 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as lambda_destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from cdk_sagemaker_hosting import compliance, validation
+from cdk_sagemaker_hosting._lambda.traffic_shift import aws as shift_aws
+from cdk_sagemaker_hosting._lambda.traffic_shift import core as shift_core
 from cdk_sagemaker_hosting._lambda.traffic_shift import plan as shift_plan
 from cdk_sagemaker_hosting.endpoint import EndpointBase
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.monitoring import EndpointMonitoring
-from cdk_sagemaker_hosting.workflow import Workflow, refuse
+from cdk_sagemaker_hosting.workflow import Workflow, handler_function, refuse
 from constructs import Construct
 
 #: The tags of the endpoint lock (``lambda/traffic_shift/aws.py``).
@@ -61,6 +77,14 @@ _PROPS = {
 }
 _SECONDS = ("bake_seconds", "data_timeout_seconds", "poll_seconds", "timeout_seconds")
 
+#: EventBridge's default limit on an event pattern, in characters (adjustable
+#: up to 4,096 on request; the alarm rules stay within the default).
+EVENT_PATTERN_MAX_CHARS = 2048
+#: The longest an alarm ARN may be: ``arn:<partition>:cloudwatch:<region>:
+#: <account>:alarm:`` and a name of up to 255 characters (what an alarm
+#: named only at deploy time is counted as).
+_ALARM_ARN_MAX_CHARS = 64 + 255
+
 
 class TrafficShift(Workflow):
     """A state machine that moves an endpoint's traffic from one variant to another.
@@ -75,7 +99,20 @@ class TrafficShift(Workflow):
     while one runs (a lock kept in the endpoint's tags). ``failed_alarm``
     notifies ``topic`` of every execution that rolled back, failed, timed out
     or was stopped; ``dead_letter_alarm`` of a stopped shift whose rollback
-    failed.
+    failed, or of a gating alarm's event the fast rollback could not handle.
+
+    A gating alarm that goes to ``ALARM`` rolls the running shift back within
+    seconds, not at the next poll: ``alarm_rules`` (EventBridge rules on
+    CloudWatch's "Alarm State Change" events of exactly these alarms, by ARN:
+    metric and composite alarms, imported ones too) invoke
+    ``alarm_function``, which marks the shift rolled back in the endpoint's
+    tags and restores the weights recorded when it started; the execution's
+    next poll sees the mark and ends ``RolledBack``. It touches only this
+    endpoint, and only a shift run by an execution of this state machine
+    (not one run from the command line). An alarm that goes to ``ALARM``
+    after the last step was judged healthy changes nothing: the promotion
+    was decided. The poll still checks every alarm: an event lost or late
+    rolls back at the next poll, as before.
 
     The props are checked at synth time with the function's own request
     (``lambda/traffic_shift/plan.py``): a shift the construct accepts is
@@ -91,7 +128,11 @@ class TrafficShift(Workflow):
     ``Role``, ``Policy``, ``RoleRef``, ``Logs``, ``FailedAlarm``,
     ``Function``, ``FunctionRole``, ``FunctionPolicy``, ``FunctionRoleRef``,
     ``FunctionLogs``, ``DefaultBus`` (when no bus is given), ``AbortRule``,
-    ``DeadLetterQueue``, ``DeadLetterAlarm``; the states ``Start``,
+    ``DeadLetterQueue``, ``DeadLetterAlarm``; with gating alarms
+    ``AlarmFunction``, ``AlarmFunctionRole``, ``AlarmFunctionPolicy``,
+    ``AlarmFunctionRoleRef``, ``AlarmFunctionLogs`` and ``AlarmRule`` (then
+    ``AlarmRule2``, ... when the alarms' ARNs do not fit one event pattern
+    of :data:`EVENT_PATTERN_MAX_CHARS`); the states ``Start``,
     ``Apply``, ``Check``, ``RollBack``, ``RollBackAfterError``, ``Finish``
     and their choices and waits.
 
@@ -102,13 +143,16 @@ class TrafficShift(Workflow):
         percent; strictly increasing, ending at 100. Steps at or below the
         target's share when the shift starts are skipped. Default: 10, 25, 50, 100.
     :param bake_time: how long each step runs before it is judged; an alarm
-        in ``ALARM`` during the bake rolls back at once. Default: 10 minutes.
+        going to ``ALARM`` during the bake rolls back at once (its event;
+        the poll if the event is lost). Default: 10 minutes.
     :param data_timeout: after the bake, how long a step may wait for gating
         data (no alarm in ``INSUFFICIENT_DATA``, enough invocations to
         compare) before it rolls back. Default: the bake time.
     :param poll_interval: pause between two looks at the endpoint and the
         alarms, at most the bake time. Default: 30 seconds.
-    :param alarms: alarms that gate every step. Default: none besides ``monitoring``'s.
+    :param alarms: alarms that gate every step, in the shift's account and
+        Region (CloudWatch sends an alarm's events to its own account's and
+        Region's default bus). Default: none besides ``monitoring``'s.
     :param monitoring: the endpoint's :class:`EndpointMonitoring`: its
         errors and latency alarms of the target variant and its composite
         health alarm gate every step. Default: none.
@@ -174,6 +218,7 @@ class TrafficShift(Workflow):
             validation.check_optional_type(self, prop, value, kind, what)
         for i, alarm in enumerate(alarms):
             validation.check_type(self, f"alarms[{i}]", alarm, cloudwatch.IAlarm, "an IAlarm")
+            self._check_alarm_place(f"alarms[{i}]", alarm)
         bake_time = bake_time or Duration.minutes(10)
         data_timeout = data_timeout or bake_time
         poll_interval = poll_interval or Duration.seconds(30)
@@ -247,10 +292,14 @@ class TrafficShift(Workflow):
         # Abort events not delivered, and rollbacks the abort rule started
         # that still failed (the function's on-failure destination).
         queue = self._add_dead_letter_queue(
-            dead_letter_of="the abort rule's target and the function's on-failure destination",
+            dead_letter_of=(
+                "the abort and alarm rules' targets and the functions' on-failure destinations"
+            ),
             alarm_description=(
-                "A stopped traffic shift could not be rolled back automatically: check the "
-                f"weights of {endpoint.endpoint_name} and its shift lock tags"
+                "A stopped traffic shift could not be rolled back automatically, or a gating "
+                "alarm's event could not roll a shift back at once (the state machine's poll "
+                f"still does): check the weights of {endpoint.endpoint_name} and its shift "
+                "lock tags"
             ),
         )
         self.function.configure_async_invoke(
@@ -284,6 +333,12 @@ class TrafficShift(Workflow):
                 )
             ],
         )
+        #: The fast rollback's function (``AlarmFunction``); None without gating alarms.
+        self.alarm_function: aws_lambda.Function | None = None
+        #: The rules on the gating alarms' state-change events (``AlarmRule``, ...).
+        self.alarm_rules: list[events.Rule] = []
+        if gating:
+            self._add_alarm_rollback(gating, queue)
 
     def _check(self, steps: Sequence[float]) -> None:
         """What only the construct knows (a shadow), then the function's own checks."""
@@ -313,6 +368,30 @@ class TrafficShift(Workflow):
             seconds=_SECONDS,
             shown={"steps": lambda _: list(steps), "endpoint": lambda _: endpoint.node.path},
         )
+
+    def _check_alarm_place(self, prop: str, alarm: cloudwatch.IAlarm) -> None:
+        """An alarm of another account or Region cannot gate: its events and state are there."""
+        stack = Stack.of(self)
+        account, region = alarm.env.account, alarm.env.region
+        if not Token.is_unresolved(alarm.alarm_arn):
+            # An alarm imported by ARN has the importing stack's env: read the ARN.
+            parts = Arn.split(alarm.alarm_arn, ArnFormat.COLON_RESOURCE_NAME)
+            account, region = parts.account or account, parts.region or region
+        for what, theirs, ours in (
+            ("account", account, stack.account),
+            ("Region", region, stack.region),
+        ):
+            if Token.is_unresolved(theirs) or Token.is_unresolved(ours) or theirs == ours:
+                continue
+            validation.fail(
+                self,
+                prop,
+                alarm.alarm_arn if not Token.is_unresolved(alarm.alarm_arn) else alarm.node.path,
+                f"must be in the shift's {what} ({ours}), not {theirs}: CloudWatch sends an "
+                f"alarm's state-change events to the default event bus of its own {what}, "
+                "and the function reads alarms there; gate on an alarm in this account and "
+                "Region (a metric alarm can read another account's metrics)",
+            )
 
     # --- building blocks -----------------------------------------------------
 
@@ -360,6 +439,83 @@ class TrafficShift(Workflow):
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
         )
         self.event_bus.grant_put_events_to(fn)
+
+    def _add_alarm_rollback(self, gating: Sequence[cloudwatch.IAlarm], queue: sqs.IQueue) -> None:
+        """``AlarmFunction`` and the ``AlarmRule`` s that invoke it as the gating alarms fire."""
+        stack = Stack.of(self)
+        function, grantee = handler_function(
+            self,
+            "AlarmFunction",
+            function="traffic_shift",
+            key=self.encryption_key,
+            description=(
+                f"Rolls back a traffic shift of {self.endpoint.node.path} the moment a "
+                "gating alarm goes to ALARM"
+            ),
+            # Returns within seconds; waits for an endpoint mid-update to settle.
+            timeout=Duration.minutes(5),
+            environment={
+                "SHIFT_DEFAULTS": stack.to_json_string(self.request.to_json()),
+                "STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+                "ALARM_ARNS": stack.to_json_string([a.alarm_arn for a in gating]),
+            },
+            retention=self.log_retention,
+            removal_policy=self.removal_policy,
+        )
+        self.alarm_function = function
+        arn = self.endpoint.endpoint_arn
+        grantee.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:UpdateEndpointWeightsAndCapacities",
+                    "sagemaker:ListTags",
+                ],
+                resources=[arn],
+            )
+        )
+        # Its mark only: it can neither take nor drop a shift's lock.
+        grantee.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:AddTags", "sagemaker:DeleteTags"],
+                resources=[arn],
+                conditions={
+                    "ForAllValues:StringEquals": {"aws:TagKeys": list(shift_aws.ROLLBACK_TAGS)}
+                },
+            )
+        )
+        function.configure_async_invoke(
+            on_failure=lambda_destinations.SqsDestination(queue),
+            retry_attempts=2,
+        )
+        queue.grant_send_messages(grantee)
+        compliance.acknowledge(
+            grantee.policy,
+            "Sending to the KMS-encrypted dead-letter queue needs the key's data-key and "
+            "re-encrypt families (kms:GenerateDataKey*, kms:ReEncrypt*) on that one key.",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+        )
+        for i, batch in enumerate(_pattern_batches(gating)):
+            self.alarm_rules.append(
+                events.Rule(
+                    self,
+                    "AlarmRule" if i == 0 else f"AlarmRule{i + 1}",
+                    description=(
+                        "Rolls back a running traffic shift the moment one of its gating "
+                        "alarms goes to ALARM"
+                    ),
+                    event_pattern=events.EventPattern(
+                        source=[shift_core.ALARM_EVENT_SOURCE],
+                        detail_type=[shift_core.ALARM_EVENT_DETAIL_TYPE],
+                        resources=[a.alarm_arn for a in batch],
+                        detail={"state": {"value": ["ALARM"]}},
+                    ),
+                    targets=[
+                        targets.LambdaFunction(function, retry_attempts=2, dead_letter_queue=queue)
+                    ],
+                )
+            )
 
     def _invoke(
         self, construct_id: str, payload: dict[str, object], comment: str
@@ -486,3 +642,31 @@ class TrafficShift(Workflow):
             .when(sfn.Condition.boolean_equals("$.state.done", True), finish)
             .otherwise(apply)
         )
+
+
+def _pattern_batches(alarms: Sequence[cloudwatch.IAlarm]) -> list[list[cloudwatch.IAlarm]]:
+    """The alarms in groups whose ARNs fit one event pattern (:data:`EVENT_PATTERN_MAX_CHARS`).
+
+    An ARN known only at deploy time counts as the longest an alarm ARN may be.
+    """
+    base = len(
+        json.dumps(
+            {
+                "source": [shift_core.ALARM_EVENT_SOURCE],
+                "detail-type": [shift_core.ALARM_EVENT_DETAIL_TYPE],
+                "resources": [],
+                "detail": {"state": {"value": ["ALARM"]}},
+            }
+        )
+    )
+    batches: list[list[cloudwatch.IAlarm]] = []
+    size = EVENT_PATTERN_MAX_CHARS
+    for alarm in alarms:
+        arn = alarm.alarm_arn
+        chars = (_ALARM_ARN_MAX_CHARS if Token.is_unresolved(arn) else len(arn)) + 4
+        if size + chars > EVENT_PATTERN_MAX_CHARS:
+            batches.append([])
+            size = base
+        batches[-1].append(alarm)
+        size += chars
+    return batches

@@ -140,9 +140,19 @@ def test_logging_all_tracing_and_encrypted_logs(shifted: Any) -> None:
     )
 
 
+def shift_function(template: dict[str, Any], prefix: str = "PromoteFunction") -> dict[str, Any]:
+    """The state machine's function (or, with ``PromoteAlarmFunction``, the alarm rule's)."""
+    (fn,) = [
+        r
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function" and lid.startswith(prefix)
+    ]
+    return fn
+
+
 def test_defaults_reach_the_function(shifted: Any) -> None:
     *_, template = shifted
-    (fn,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    fn = shift_function(template)
     env = fn["Properties"]["Environment"]["Variables"]
     text = "".join(
         p if isinstance(p, str) else "<ref>" for p in env["SHIFT_DEFAULTS"]["Fn::Join"][1]
@@ -212,9 +222,14 @@ def test_abort_rule_rolls_back_stopped_executions(shifted: Any) -> None:
 
 
 def test_the_asset_holds_only_this_function(shifted: Any) -> None:
-    app, stack, *_ = shifted
-    (fn,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
+    app, _, _, template = shifted
+    fn = shift_function(template)
     digest = fn["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    # the alarm rule's function runs the same code
+    assert (
+        shift_function(template, "PromoteAlarmFunction")["Properties"]["Code"]
+        == fn["Properties"]["Code"]
+    )
     asset = Path(app.outdir) / f"asset.{digest}"
     files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
     assert files == [
@@ -399,8 +414,7 @@ def test_the_comparison_is_the_handlers_own_type() -> None:
 def test_the_functions_defaults_are_a_request_it_accepts(shifted: Any) -> None:
     """SHIFT_DEFAULTS is the construct's plan.Request, read back and checked by the handler."""
     _, _, shift, template = shifted
-    (fn,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    env = fn["Properties"]["Environment"]["Variables"]
+    env = shift_function(template)["Properties"]["Environment"]["Variables"]
     text = "".join(
         p if isinstance(p, str) else "endpoint" for p in env["SHIFT_DEFAULTS"]["Fn::Join"][1]
     )
@@ -630,3 +644,272 @@ def test_an_endpoint_name_known_at_deploy_time_only_needs_its_arn() -> None:
     name = cdk.CfnParameter(stack, "EndpointName").value_as_string
     with pytest.raises(ValidationError, match="give endpoint_arn too"):
         Endpoint.from_endpoint_name(stack, "Endpoint", name)
+
+
+# --- the fast rollback: alarm state-change events ------------------------------------
+
+
+def resource(template: dict[str, Any], prefix: str, kind: str) -> dict[str, Any]:
+    (found,) = [
+        r
+        for lid, r in template["Resources"].items()
+        if lid.startswith(prefix) and r["Type"] == kind
+    ]
+    return found
+
+
+GATING_ARNS = [
+    {"Fn::GetAtt": ["MonitoringChallengerErrors5xx382EA82E", "Arn"]},
+    {"Fn::GetAtt": ["MonitoringChallengerModelLatency42DE2382", "Arn"]},
+    {"Fn::GetAtt": ["MonitoringHealth92FCA609", "Arn"]},
+]
+
+
+def test_the_alarm_rule_names_exactly_the_gating_alarms(shifted: Any) -> None:
+    _, _, shift, template = shifted
+    rule = resource(template, "PromoteAlarmRule", "AWS::Events::Rule")["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        "resources": GATING_ARNS,
+        "detail": {"state": {"value": ["ALARM"]}},
+    }
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["PromoteAlarmFunction94037E58", "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 2}
+    assert target["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["PromoteDeadLetterQueue5E6B2DDD", "Arn"]}
+    }
+    assert [r.node.id for r in shift.alarm_rules] == ["AlarmRule"]
+    assert shift.alarm_function is shift.node.find_child("AlarmFunction")
+    # Only this rule may invoke the function (the confused-deputy guard).
+    (permission,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Permission"
+        and r["Properties"]["FunctionName"]
+        == {"Fn::GetAtt": ["PromoteAlarmFunction94037E58", "Arn"]}
+    ]
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["PromoteAlarmRule9C0FC5A4", "Arn"]}
+
+
+def test_the_alarm_function_may_touch_only_this_endpoint_and_its_rollback_mark(
+    shifted: Any,
+) -> None:
+    *_, template = shifted
+    policy = resource(template, "PromoteAlarmFunctionPolicy", "AWS::IAM::ManagedPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    own = [s for s in statements if not str(s["Action"]).startswith(("['logs:", "['xray:"))]
+    endpoint = {"Ref": "EndpointEEF1FD8F"}
+    assert own[:2] == [
+        {
+            "Action": [
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:ListTags",
+                "sagemaker:UpdateEndpointWeightsAndCapacities",
+            ],
+            "Effect": "Allow",
+            "Resource": endpoint,
+        },
+        {
+            "Action": ["sagemaker:AddTags", "sagemaker:DeleteTags"],
+            "Condition": {
+                "ForAllValues:StringEquals": {
+                    "aws:TagKeys": [
+                        "cdk-sagemaker-hosting:shift-rollback",
+                        "cdk-sagemaker-hosting:shift-rollback-reason",
+                    ]
+                }
+            },
+            "Effect": "Allow",
+            "Resource": endpoint,
+        },
+    ]
+    # the rest: its dead-letter queue and that queue's key, nothing else
+    rest = {
+        a for s in own[2:] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert rest == {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"} | {
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:ReEncrypt*",
+        "kms:GenerateDataKey*",
+    }
+    assert "states:" not in json.dumps(statements)
+    assert "sns:" not in json.dumps(statements)
+
+
+def test_the_alarm_function_knows_its_state_machine_and_alarms(shifted: Any) -> None:
+    _, stack, shift, template = shifted
+    fn = shift_function(template, "PromoteAlarmFunction")["Properties"]
+    env = fn["Environment"]["Variables"]
+    machine = stack.get_logical_id(shift.state_machine.node.default_child)
+    assert env["STATE_MACHINE_ARN"] == {"Ref": machine}
+    arns = env["ALARM_ARNS"]["Fn::Join"][1]
+    assert [p for p in arns if isinstance(p, dict)] == GATING_ARNS
+    assert fn["Handler"] == "traffic_shift.index.handler"
+    assert fn["Timeout"] == 300
+    config = resource(
+        template, "PromoteAlarmFunctionEventInvokeConfig", "AWS::Lambda::EventInvokeConfig"
+    )
+    assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["PromoteDeadLetterQueue5E6B2DDD", "Arn"]
+    }
+
+
+def test_no_gating_alarm_means_no_alarm_rule() -> None:
+    stack, endpoint = endpoint_stack(new_app())
+    shift = TrafficShift(
+        stack, "Shift", endpoint=endpoint, source_variant="Champion", target_variant="Challenger"
+    )
+    assert (shift.alarm_function, shift.alarm_rules) == (None, [])
+    assert shift.node.try_find_child("AlarmFunction") is None
+    Template.from_stack(stack).resource_count_is("AWS::Events::Rule", 1)  # the abort rule
+
+
+def test_imported_and_composite_alarms_are_named_by_arn() -> None:
+    stack, endpoint = endpoint_stack(new_app())
+    imported = cloudwatch.Alarm.from_alarm_arn(
+        stack, "Imported", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:legacy-5xx"
+    )
+    by_name = cloudwatch.Alarm.from_alarm_name(stack, "ByName", "team-latency")
+    composite = cloudwatch.CompositeAlarm(
+        stack,
+        "Composite",
+        alarm_rule=cloudwatch.AlarmRule.from_alarm(imported, cloudwatch.AlarmState.ALARM),
+    )
+    TrafficShift(
+        stack,
+        "Shift",
+        endpoint=endpoint,
+        source_variant="Champion",
+        target_variant="Challenger",
+        alarms=[imported, by_name, composite],
+    )
+    (rule,) = [
+        r
+        for lid, r in Template.from_stack(stack).find_resources("AWS::Events::Rule").items()
+        if lid.startswith("ShiftAlarmRule")
+    ]
+    assert rule["Properties"]["EventPattern"]["resources"] == [
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:legacy-5xx",
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":cloudwatch:us-east-1:123456789012:alarm:team-latency",
+                ],
+            ]
+        },
+        {"Fn::GetAtt": [stack.get_logical_id(composite.node.default_child), "Arn"]},  # type: ignore[arg-type]
+    ]
+
+
+def test_alarms_that_do_not_fit_one_event_pattern_get_more_rules() -> None:
+    app = new_app()
+    stack, endpoint = endpoint_stack(app)
+    named = [
+        cloudwatch.Alarm.from_alarm_arn(
+            stack, f"N{i}", f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{'n' * 200}{i:02d}"
+        )
+        for i in range(12)
+    ]
+    created = [
+        cloudwatch.Alarm(
+            stack,
+            f"C{i}",
+            metric=cloudwatch.Metric(namespace="Team", metric_name=f"M{i}"),
+            threshold=1,
+            evaluation_periods=1,
+        )
+        for i in range(7)
+    ]
+    shift = TrafficShift(
+        stack,
+        "Shift",
+        endpoint=endpoint,
+        source_variant="Champion",
+        target_variant="Challenger",
+        alarms=[*named, *created],
+    )
+    patterns = [
+        stack.resolve(r.node.default_child.event_pattern)  # type: ignore[union-attr]
+        for r in shift.alarm_rules
+    ]
+    assert [r.node.id for r in shift.alarm_rules] == [
+        "AlarmRule",
+        "AlarmRule2",
+        "AlarmRule3",
+        "AlarmRule4",
+    ]
+    # every alarm once, in order; the ARNs known at synth fit EventBridge's 2,048 characters
+    assert [a for p in patterns for a in p["resources"]] == [
+        stack.resolve(a.alarm_arn) for a in [*named, *created]
+    ]
+    for pattern in patterns:
+        if all(isinstance(a, str) for a in pattern["resources"]):
+            assert len(json.dumps(pattern, separators=(",", ":"))) <= 2048
+    # an ARN known only at deploy time counts as the longest an alarm ARN may be (319)
+    assert [len(p["resources"]) for p in patterns] == [7, 6, 5, 1]
+
+
+def test_an_alarm_of_another_region_or_account_cannot_gate() -> None:
+    stack, endpoint = endpoint_stack(new_app())
+    for i, (arn, message) in enumerate(
+        [
+            (
+                "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors",
+                "Shift/Shift0: alarms[0]='arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors'"
+                " is invalid: must be in the shift's Region (us-east-1), not eu-west-1: "
+                "CloudWatch sends an alarm's state-change events to the default event bus of "
+                "its own Region",
+            ),
+            (
+                "arn:aws:cloudwatch:us-east-1:999999999999:alarm:errors",
+                "must be in the shift's account (123456789012), not 999999999999",
+            ),
+        ]
+    ):
+        alarm = cloudwatch.Alarm.from_alarm_arn(stack, f"Alarm{i}", arn)
+        with pytest.raises(ValidationError) as error:
+            TrafficShift(
+                stack,
+                f"Shift{i}",
+                endpoint=endpoint,
+                source_variant="Champion",
+                target_variant="Challenger",
+                alarms=[alarm],
+            )
+        assert message in str(error.value)
+
+
+def test_gating_alarms_of_another_stack_and_stage() -> None:
+    """The alarms live with the endpoint; the shift in an ops stack imports them."""
+    app = new_app()
+    stage = cdk.Stage(app, "Prod", env=ENV)
+    hosting, endpoint = endpoint_stack(stage, "Hosting")  # type: ignore[arg-type]
+    monitoring = EndpointMonitoring(hosting, "Monitoring", endpoint=endpoint)
+    ops = cdk.Stack(stage, "Ops", env=ENV)
+    shift = TrafficShift(
+        ops,
+        "Shift",
+        endpoint=endpoint,
+        source_variant="Champion",
+        target_variant="Challenger",
+        monitoring=monitoring,
+    )
+    assembly = stage.synth()
+    template = assembly.get_stack_by_name(ops.stack_name).template
+    (rule,) = [
+        r
+        for lid, r in template["Resources"].items()
+        if lid.startswith("ShiftAlarmRule") and r["Type"] == "AWS::Events::Rule"
+    ]
+    resources = rule["Properties"]["EventPattern"]["resources"]
+    assert len(resources) == 3 and all("Fn::ImportValue" in r for r in resources)
+    assert len(shift.alarm_rules) == 1
+    for pack in PACKS:
+        assert nag_findings(app, pack) == [], pack.__name__
