@@ -7,6 +7,7 @@ from a terminal, against AWS or a local emulator (``AWS_ENDPOINT_URL``)::
     cdk-sagemaker-hosting baseline --data train.csv --out baseline.json
     cdk-sagemaker-hosting drift --baseline baseline.json --capture DIR_OR_S3_URI
     cdk-sagemaker-hosting quality --capture DIR --ground-truth DIR --problem binary
+    cdk-sagemaker-hosting promote --group NAME [--version N] [--pipeline NAME]
     cdk-sagemaker-hosting --version
 
 The commands that call AWS need boto3, which the library's constructs do not:
@@ -26,10 +27,10 @@ import sys
 from collections.abc import Sequence
 
 #: The function folders whose ``command`` module adds commands, in help order.
-COMMAND_MODULES = ("traffic_shift", "drift", "quality")
+COMMAND_MODULES = ("traffic_shift", "drift", "quality", "registry")
 
 #: Commands that always call AWS; the others need boto3 for ``s3://`` paths only.
-AWS_COMMANDS = frozenset({"shift"})
+AWS_COMMANDS = frozenset({"shift", "promote"})
 
 #: Exit code of a command that cannot run (argparse's code for bad usage).
 EXIT_UNAVAILABLE = 2
