@@ -37,13 +37,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import html
 import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
+from . import render
+from .baseline import constraints_from_thresholds
 from .counts import DEFAULT_BINS, DEFAULT_THRESHOLD, PROBLEMS, Counts, new_counts
 from .records import (
     EVENT_ID,
@@ -59,7 +60,6 @@ from .records import (
 from .report import (
     DEFAULT_MIN_RECORDS,
     DEGRADED,
-    HIGHER_IS_BETTER,
     INSUFFICIENT_DATA,
     METRICS,
     OK,
@@ -189,20 +189,6 @@ class MetricThreshold:
                     "must be a share of the baseline value, more than 0 and at most 10 "
                     "(0.05 = 5 % worse)",
                 )
-            )
-        return found
-
-    def constraints(self, metric: str, baseline: float | None) -> list[Constraint]:
-        """The constraints this threshold makes (Model Monitor's comparison operators)."""
-        higher = metric in HIGHER_IS_BETTER
-        operator = "LessThanThreshold" if higher else "GreaterThanThreshold"
-        found = []
-        if self.absolute is not None:
-            found.append(Constraint(metric, float(self.absolute), operator))
-        if self.relative is not None and baseline is not None:
-            margin = self.relative * abs(baseline)
-            found.append(
-                Constraint(metric, baseline - margin if higher else baseline + margin, operator)
             )
         return found
 
@@ -788,8 +774,15 @@ def constraints(s3: Any, config: Config) -> tuple[list[Constraint], list[str]]:
         body = s3.get_object(Bucket=config.constraints_bucket, Key=config.constraints_key)["Body"]
         from_file, unchecked = constraints_of(json.loads(body.read()), config.problem)
         found += from_file
-    for metric, threshold in config.thresholds.items():
-        found += threshold.constraints(metric, config.baseline_metrics.get(metric))
+    absolute = {m: t.absolute for m, t in config.thresholds.items() if t.absolute is not None}
+    relative = {m: t.relative for m, t in config.thresholds.items() if t.relative is not None}
+    if absolute or relative:
+        # The tighter bound of each metric, as the quality-baseline command writes it.
+        document, skipped = constraints_from_thresholds(
+            config.problem, config.baseline_metrics, absolute=absolute, relative=relative
+        )
+        found += constraints_of(document, config.problem)[0]
+        unchecked += skipped
     return found, unchecked
 
 
@@ -831,7 +824,7 @@ def conclude(
     s3.put_object(
         Bucket=config.report_bucket,
         Key=html_key(key),
-        Body=page(document).encode(),
+        Body=render.page(document).encode(),
         ContentType="text/html; charset=utf-8",
     )
     checked_at = parse_time(planned["time"])
@@ -851,53 +844,6 @@ def conclude(
 def html_key(key: str) -> str:
     """Where the HTML page of a report goes: beside its JSON."""
     return key.removesuffix(".json") + ".html"
-
-
-def page(document: Mapping[str, Any]) -> str:
-    """The window's report for people: one self-contained page, the variants side by side."""
-    esc = html.escape
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:.4f}"
-        return esc("-" if value is None else str(value))
-
-    parts = document["variants"]
-    head = "".join(f"<th>{esc(v)}</th>" for v in parts)
-    rows = [
-        "<tr><th>verdict</th>" + "".join(f"<td>{esc(p['verdict'])}</td>" for p in parts.values())
-    ]
-    for field in ("predictions", "labels", "joined"):
-        rows.append(
-            f"<tr><th>{field}</th>"
-            + "".join(f"<td>{cell(p['records'][field])}</td>" for p in parts.values())
-        )
-    for metric in METRICS[document["problem"]]:
-        rows.append(
-            f"<tr><th>{esc(metric)}</th>"
-            + "".join(f"<td>{cell(p['metrics'].get(metric))}</td>" for p in parts.values())
-        )
-    violations = [
-        f"<li>{esc(v)}: {esc(x['metric'])} {cell(x['value'])} ({esc(x['comparison_operator'])} "
-        f"{cell(x['threshold'])})</li>"
-        for v, p in parts.items()
-        for x in p["violations"]
-    ]
-    rejected = [f"<li>{esc(reason)}: {n}</li>" for reason, n in document["rejected"].items()]
-    window = document["window"]
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Model quality of {esc(document['endpoint'])}</title>"
-        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}"
-        "th{text-align:left}</style></head><body>"
-        f"<h1>Model quality of {esc(document['endpoint'])}: {esc(document['verdict'])}</h1>"
-        f"<p>{esc(document['problem'])}; predictions from {esc(window['start'])} to "
-        f"{esc(window['end'])}, labels until {esc(document['labels_until'])}.</p>"
-        f"<table><tr><th></th>{head}</tr>{''.join(r + '</tr>' for r in rows)}</table>"
-        f"<h2>Violations</h2><ul>{''.join(violations) or '<li>none</li>'}</ul>"
-        f"<h2>Records not joined</h2><ul>{''.join(rejected) or '<li>none</li>'}</ul>"
-        "</body></html>"
-    )
 
 
 def metric_data(
