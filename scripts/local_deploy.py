@@ -36,7 +36,7 @@ from typing import Any
 import boto3
 from moto.events.models import EventPattern
 
-from scripts.moto_server import FIXES
+from scripts.moto_server import FIXES, parse_definition
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"  # moto's default account
@@ -846,73 +846,255 @@ def capture_object(rows: list[list[str]], at: dt.datetime) -> str:
     )
 
 
-def drift_demo(emulator: Emulator) -> dict[str, Any]:
-    """Write captured traffic with a known shift and run the drift check on it.
+def drift_setup(emulator: Emulator) -> dict[str, Any]:
+    """The deployed drift check: its state machine, its function's configuration, a baseline.
 
     The configuration is the deployed function's own (``DRIFT_CONFIG``); the
-    check runs the function's steps in-process (moto's server runs no Lambda
-    function): plan, one-pass check, report, metrics, event. The champion's
-    traffic follows the training data; the challenger's has larger amounts
-    and another mix of merchant categories.
+    baseline is built from synthetic training data and written where it says.
     """
     from cdk_sagemaker_hosting._lambda.drift import baseline, monitor  # noqa: PLC0415
-    from cdk_sagemaker_hosting._lambda.drift.check import window  # noqa: PLC0415
 
-    functions = emulator.client("lambda").list_functions()["Functions"]
-    (raw,) = [
-        f["Environment"]["Variables"]["DRIFT_CONFIG"]
-        for f in functions
-        if "DRIFT_CONFIG" in (f.get("Environment") or {}).get("Variables", {})
-    ]
-    config = monitor.Config.from_json(json.loads(raw))
-    s3 = emulator.client("s3")
+    function = function_environment(emulator, "DRIFT_CONFIG")
+    config = monitor.Config.from_json(json.loads(function["env"]["DRIFT_CONFIG"]))
     trained = baseline.build(DRIFT_COLUMNS, drift_rows(5000, seed=1, shift=False))
-    s3.put_object(
+    emulator.client("s3").put_object(
         Bucket=config.baseline_bucket,
         Key=config.baseline_key,
         Body=json.dumps(trained.to_json()).encode(),
     )
-    now = dt.datetime.now(dt.UTC)
-    start, _ = window(
-        now, dt.timedelta(seconds=config.window_seconds), dt.timedelta(seconds=config.delay_seconds)
+    machines = emulator.client("stepfunctions").list_state_machines()["stateMachines"]
+    prefix = f"{config.endpoint.split('-', maxsplit=1)[0]}hosting-DriftMonitor"
+    (arn,) = [m["stateMachineArn"] for m in machines if m["name"].startswith(prefix)]
+    return {"arn": arn, "config": config}
+
+
+def write_capture(
+    emulator: Emulator, config: Any, scheduled: dt.datetime, objects: int, rows: int
+) -> dict[str, Any]:
+    """Capture ``objects`` objects of ``rows`` requests per variant in the window of ``scheduled``.
+
+    The champion's traffic follows the training data; the challenger's has
+    larger amounts and another mix of merchant categories.
+    """
+    from cdk_sagemaker_hosting._lambda.drift.check import window  # noqa: PLC0415
+
+    start, end = window(
+        scheduled,
+        dt.timedelta(seconds=config.window_seconds),
+        dt.timedelta(seconds=config.delay_seconds),
     )
+    s3 = emulator.client("s3")
+    step = (end - start) / (objects + 1)
     for variant, shift in (("Champion", False), ("Challenger", True)):
-        for i in range(3):
-            at = start + dt.timedelta(minutes=10 * i + 1)
+        for i in range(objects):
+            at = start + step * (i + 1)
             key = (
                 f"{config.capture_prefix}{config.endpoint}/{variant}/"
-                f"{at:%Y/%m/%d/%H}/{at:%M-%S}-000-demo-{i}.jsonl"
+                f"{at:%Y/%m/%d/%H}/{at:%M-%S}-{i:03d}-rehearsal.jsonl"
             )
-            rows = drift_rows(400, seed=10 * i + shift, shift=shift)
-            s3.put_object(
-                Bucket=config.capture_bucket, Key=key, Body=capture_object(rows, at).encode()
-            )
-    clients = {
-        "s3": s3,
-        "cloudwatch": emulator.client("cloudwatch"),
-        "events": emulator.client("events"),
+            body = capture_object(drift_rows(rows, seed=1000 * i + shift, shift=shift), at)
+            s3.put_object(Bucket=config.capture_bucket, Key=key, Body=body.encode())
+    return {"start": start, "end": end}
+
+
+def apply_input_transformer(transformer: dict[str, Any], event: dict[str, Any]) -> Any:
+    """A target's ``InputTransformer`` applied to ``event``, as EventBridge documents it.
+
+    A placeholder inside a JSON string is replaced by the value's text; one
+    outside is replaced by the value as JSON (a string gets its quotes).
+    moto's own transformer inserts strings without quotes, which makes
+    ``{"time":<time>}`` invalid JSON, and moto delivers no event to a state
+    machine anyway, so the rehearsal applies it here.
+    """
+    from jsonpath_ng.ext import parse  # noqa: PLC0415 - moto's dependency
+
+    values = {}
+    for name, path in transformer.get("InputPathsMap", {}).items():
+        matches = parse(path).find(event)
+        values[name] = matches[0].value if matches else None
+    template = transformer["InputTemplate"]
+    out, inside = [], False
+    i = 0
+    while i < len(template):
+        char = template[i]
+        if char == "\\" and inside:
+            out.append(template[i : i + 2])
+            i += 2
+            continue
+        if char == '"':
+            inside = not inside
+        if char == "<":
+            name = template[i + 1 : template.find(">", i)]
+            if name in values:
+                value = values[name]
+                if inside:
+                    text = value if isinstance(value, str) else json.dumps(value)
+                    out.append(json.dumps(text)[1:-1])
+                else:
+                    out.append(json.dumps(value))
+                i += len(name) + 2
+                continue
+        out.append(char)
+        i += 1
+    return json.loads("".join(out))
+
+
+def schedule_input(emulator: Emulator, machine_arn: str, scheduled: dt.datetime) -> Any:
+    """The input the deployed schedule gives ``machine_arn`` for its event at ``scheduled``."""
+    events = emulator.client("events")
+    (rule,) = events.list_rule_names_by_target(TargetArn=machine_arn)["RuleNames"]
+    (target,) = [t for t in events.list_targets_by_rule(Rule=rule)["Targets"]]
+    event = {
+        "version": "0",
+        "id": f"rehearsal-{int(scheduled.timestamp())}",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": scheduled.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [events.describe_rule(Name=rule)["Arn"]],
+        "detail": {},
     }
-    planned = monitor.plan(s3, config, time=now.isoformat(), run="deploy-local")
-    result = monitor.check(clients, config, planned)
-    reports = {}
-    for variant, found in result["variants"].items():
-        bucket, _, key = found["report"].removeprefix("s3://").partition("/")
-        reports[variant] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    return {"window": planned["window"], "objects": planned["objects"], "reports": reports}
+    stand_in(
+        "schedule",
+        "EventBridge's schedule: moto runs no scheduled rule and delivers no event to a state "
+        "machine, so each check starts from the Scheduled Event of a chosen hour put through "
+        "the deployed target's InputTransformer",
+    )
+    if "InputTransformer" in target:
+        return apply_input_transformer(target["InputTransformer"], event)
+    if "Input" in target:
+        return json.loads(target["Input"])
+    return event
+
+
+def cli_drift_report(emulator: Emulator, baseline_uri: str, capture_uri: str, config: Any) -> Any:
+    """``cdk-sagemaker-hosting drift`` on one capture prefix, with the check's thresholds."""
+    thresholds = config.thresholds
+    command = [
+        str(Path(sys.executable).parent / "cdk-sagemaker-hosting"),
+        *("drift", "--baseline", baseline_uri, "--capture", capture_uri),
+        *("--psi-threshold", str(thresholds.psi), "--js-threshold", str(thresholds.jensen_shannon)),
+        *("--linf-threshold", str(thresholds.linf)),
+        *("--categorical-metric", thresholds.categorical_metric),
+        *("--min-records", str(thresholds.min_records)),
+    ]
+    if thresholds.dataset_share is not None:
+        command += ["--dataset-share", str(thresholds.dataset_share)]
+    ran = subprocess.run(
+        command, env=emulator.env(), capture_output=True, text=True, check=False, timeout=120
+    )
+    if ran.returncode not in (0, 1, 3) or not ran.stdout.strip():
+        msg = f"the drift command failed ({ran.returncode}): {ran.stdout}{ran.stderr}"
+        raise RuntimeError(msg)
+    return json.loads(ran.stdout)
+
+
+#: Report fields that say where the counts came from, not what they are.
+REPORT_CONTEXT = frozenset(
+    {"endpoint", "variant", "window", "capture", "files_with_rejections", "files_skipped"}
+)
+
+
+def report_differences(check: dict[str, Any], cli: dict[str, Any]) -> list[str]:
+    """The fields, context aside, in which the check's report and the CLI's differ."""
+    keys = (set(check) | set(cli)) - REPORT_CONTEXT
+    return sorted(k for k in keys if check.get(k) != cli.get(k))
+
+
+#: The drift check's scenarios: capture objects per variant and requests per object. The
+#: prod monitor reads up to 200 objects in one invocation and maps 50 per batch beyond.
+DRIFT_SCENARIOS = {"one pass": (3, 400), "Distributed Map": (101, 6)}
+
+
+def drift_executions(emulator: Emulator) -> dict[str, Any]:
+    """Run the deployed drift check on two windows: one pass, then through its Distributed Map.
+
+    Each execution starts from the deployed schedule's input for a chosen
+    hour; each variant's report, read from where the check wrote it, is
+    compared with the ``drift`` command's report on the same capture.
+    """
+    setup = drift_setup(emulator)
+    config, arn = setup["config"], setup["arn"]
+    s3 = emulator.client("s3")
+    baseline_uri = f"s3://{config.baseline_bucket}/{config.baseline_key}"
+    top = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    found: dict[str, Any] = {"machine": arn.rsplit(":", 1)[-1], "executions": {}}
+    for hours_back, (scenario, (objects, rows)) in enumerate(DRIFT_SCENARIOS.items()):
+        scheduled = top - dt.timedelta(hours=hours_back)
+        window = write_capture(emulator, config, scheduled, objects, rows)
+        started = time.monotonic()
+        run = execute(
+            emulator,
+            arn,
+            schedule_input(emulator, arn, scheduled),
+            name=f"drift-{scenario.split()[-1].lower()}-{int(time.time())}",
+        )
+        seconds = time.monotonic() - started
+        partials = s3.list_objects_v2(
+            Bucket=config.report_bucket, Prefix=config.run_prefix(run.name) + "partials/"
+        ).get("KeyCount", 0)
+        variants = {}
+        for variant in config.variants:
+            key = config.report_key(variant, window["start"])
+            try:
+                body = s3.get_object(Bucket=config.report_bucket, Key=key)["Body"].read()
+            except s3.exceptions.NoSuchKey:
+                variants[variant] = {"report": None}
+                continue
+            report = json.loads(body)
+            folder = f"{config.capture_prefix}{config.endpoint}/{variant}/"
+            capture_uri = f"s3://{config.capture_bucket}/{folder}{window['start']:%Y/%m/%d/%H}/"
+            cli = cli_drift_report(emulator, baseline_uri, capture_uri, config)
+            variants[variant] = {
+                "report": f"s3://{config.report_bucket}/{key}",
+                "verdict": report["verdict"],
+                "drift_share": report["drift_share"],
+                "records_used": report["records"]["used"],
+                "objects": report["objects"],
+                "cli_capture": capture_uri,
+                "differs_from_cli": report_differences(report, cli),
+            }
+        found["executions"][scenario] = {
+            **run.to_json(),
+            "seconds": round(seconds, 1),
+            "objects": 2 * objects,
+            "batches": partials,
+            "variants": variants,
+        }
+    return found
+
+
+def print_drift(drift: dict[str, Any]) -> None:
+    """The drift check's executions."""
+    print(f"Drift check: executions of the deployed state machine {drift['machine']}")
+    for scenario, run in drift["executions"].items():
+        print_execution(scenario, run)
+        batches = f", {run['batches']} Map batches wrote partial counts" if run["batches"] else ""
+        print(f"      {run['objects']} capture objects{batches}; {run['seconds']} s")
+        for variant, found in run["variants"].items():
+            if found["report"] is None:
+                print(f"      {variant}: no report written")
+                continue
+            same = (
+                "the same as the drift command's on the same capture"
+                if not found["differs_from_cli"]
+                else f"DIFFERS from the drift command's in {', '.join(found['differs_from_cli'])}"
+            )
+            print(
+                f"      {variant}: {found['verdict']} ({found['drift_share']:.0%} of features "
+                f"drifted; {found['records_used']} records used); report {found['report']}, {same}"
+            )
 
 
 def not_executable(emulator: Emulator) -> dict[str, str]:
-    """Deployed state machines moto's ASL interpreter cannot parse, with its reason."""
-    from moto.stepfunctions.parser.asl.parse.asl_parser import (  # noqa: PLC0415
-        AmazonStateLanguageParser,
-    )
-
+    """Deployed state machines moto's ASL interpreter (with our fixes) cannot parse, and why."""
     sfn = emulator.client("stepfunctions")
     refused = {}
     for machine in sfn.list_state_machines()["stateMachines"]:
         definition = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
         try:
-            AmazonStateLanguageParser.parse(definition["definition"])
+            parse_definition(definition["definition"])
         except Exception as error:
             text = str(error.args[0] if error.args else error)
             refused[machine["name"]] = text.split(" expecting ", maxsplit=1)[0].strip("[]'\" ")
@@ -1091,22 +1273,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     )
     if summary.get("shift_executions"):
         print_shift(summary["shift_executions"])
-    drift = summary.get("drift")
-    if drift:
-        print(
-            f"Drift check of the captured traffic ({drift['objects']} objects, window "
-            f"{drift['window']['start']} to {drift['window']['end']}), the function's code:"
-        )
-        for variant, report in drift["reports"].items():
-            print(
-                f"  {variant}: {report['verdict']} ({report['drift_share']:.0%} of features "
-                f"drifted; {report['records']['used']} records used)"
-            )
-            for feature in report["features"]:
-                print(
-                    f"    {feature['name']:18} {feature['metric']:15} {feature['score']:.4f} "
-                    f"(threshold {feature['threshold']}) {feature['verdict']}"
-                )
+    if summary.get("drift"):
+        print_drift(summary["drift"])
     print(
         f"Models: {len(summary['models'])}; buckets: {len(summary['buckets'])}; "
         f"KMS keys (rotation on): {sum(summary['kms_keys'].values())}/{len(summary['kms_keys'])}"
@@ -1147,13 +1315,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("Executing the traffic shift's state machine (three scenarios):", flush=True)
                 summary["shift_executions"] = shift_executions(emulator)
                 summary["endpoints"] = summarize_endpoints(emulator)
+                print("Executing the drift check's state machine (two windows):", flush=True)
+                summary["drift"] = drift_executions(emulator)
                 summary["stand_ins"] = [
                     f"Wait states and the handlers' sleeps last at most {MAX_WAIT} s "
                     "(MOTO_SFN_MAX_WAIT_SECONDS; the shift polls every 30 s in AWS)",
                     *STAND_INS.values(),
                 ]
-                print("Checking synthetic captured traffic for drift:", flush=True)
-                summary["drift"] = drift_demo(emulator)
                 print("Calling the HTTPS front of the prod endpoint:", flush=True)
                 summary["https_front"] = https_front_demo(emulator)
             except Exception:

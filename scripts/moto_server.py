@@ -108,10 +108,39 @@ Fixes (moto 5.2.5):
     creates ``AWS::StepFunctions::StateMachine`` resources in the plain
     backend, so the deployed state machines cannot be found, let alone run.
     CloudFormation creates (and deletes) them in whichever backend the API
-    uses. A definition the interpreter cannot parse (moto 5.2.5's grammar
-    has no ``ItemBatcher``) is still created, as AWS and the plain backend
-    accept it: ``make deploy-local`` reports it as not executable, with the
-    interpreter's error.
+    uses. A definition the interpreter cannot parse is still created, as AWS
+    and the plain backend accept it: ``make deploy-local`` reports it as not
+    executable, with the interpreter's error.
+
+``item-batcher``
+    The ASL interpreter's grammar has no ``ItemBatcher``: a Distributed Map
+    that batches its items (the drift check's ``CountBatches``) is refused
+    ("mismatched input '"ItemBatcher"'"), so the state machine cannot run.
+    The field is taken out of each Map state before the definition is
+    parsed (the stored definition is unchanged) and applied when the Map
+    runs, as AWS documents it: the ``ItemSelector`` (or ``Parameters``) is
+    applied to each item first; the selected items are then grouped, in
+    order, into child inputs ``{"Items": [...]}`` (with ``"BatchInput"``
+    beside them when it is given, a payload template evaluated against the
+    Map state's input and the context object; intrinsic functions in it are
+    not emulated and fail the Map). A batch closes before it would hold
+    more than ``MaxItemsPerBatch`` (or ``MaxItemsPerBatchPath``) items or
+    its child input, as compact UTF-8 JSON, more than
+    ``MaxInputBytesPerBatch`` (or ``...Path``) bytes, never more than
+    256 KiB; an item too large for a batch of its own fails the Map with
+    ``States.DataLimitExceeded``. Each batch is one child execution.
+
+``sagemaker-sync``
+    The interpreter runs SageMaker integrations only as ``.waitForTaskToken``:
+    ``arn:aws:states:::sagemaker:createTransformJob.sync`` (a batch
+    transform's ``Transform`` state) fails at once with ``States.Runtime``
+    ("Unsupported sync callback procedure") and creates no job. The
+    ``.sync`` pattern of ``createTransformJob`` is run as AWS documents it:
+    the job is created, ``DescribeTransformJob`` is polled until the job is
+    ``Completed`` (its description is the task's result), ``Failed`` or
+    ``Stopped`` (the task fails with ``States.TaskFailed``, the description
+    as its cause, as the interpreter's own Glue and Batch ``.sync``
+    integrations do). Other SageMaker ``.sync`` actions are still refused.
 
 Rehearsal setting (not a fix: AWS waits as long as the definition says):
 
@@ -122,10 +151,19 @@ Rehearsal setting (not a fix: AWS waits as long as the definition says):
     ``WaitForWeights``) takes seconds; ``time.sleep`` in the handlers that
     ``lambda-without-docker`` runs is capped alike (the abort rule's rollback
     polls the endpoint). ``make deploy-local`` names it among its stand-ins.
+
+``transform-job-outcome``
+    moto's SageMaker runs no container: a transform job is ``Completed`` the
+    moment it is created, whatever its input. Instead, a job whose
+    ``S3Prefix`` input holds no object is ``Failed`` with the reason
+    SageMaker gives ("ClientError: No S3 objects found under S3 URL ..."),
+    and any other is ``Completed`` at once, writing no output. ``make
+    deploy-local`` names it among its stand-ins.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -144,13 +182,46 @@ from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
 from moto.events import models as events_models
 from moto.kms import responses as kms_responses
+from moto.s3.models import s3_backends
 from moto.sagemaker import models as sagemaker_models
 from moto.stepfunctions import models as sfn_models
 from moto.stepfunctions import responses as sfn_responses
 from moto.stepfunctions.parser import api as sfn_parser_api
+from moto.stepfunctions.parser.asl.component.common.error_name import (
+    failure_event as sfn_failure,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+    StatesErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map import (
+    state_map as sfn_state_map,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+    distributed_iteration_component as sfn_distributed,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import (
+    state_parallel as sfn_parallel,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+    state_task_factory as sfn_task_factory,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_unsupported as sfn_unsupported,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+    ResourceCondition,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
     wait_function as sfn_wait,
 )
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
+from moto.stepfunctions.parser.asl.parse import asl_parser as sfn_asl_parser
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for as sfn_boto_client
+from moto.stepfunctions.parser.asl.utils.json_path import extract_json
 from moto.stepfunctions.utils import cfn_to_api_tags
 
 FIXES = (
@@ -167,6 +238,8 @@ FIXES = (
     "change-set-depends-on",
     "lambda-without-docker",
     "state-machines-from-cloudformation",
+    "item-batcher",
+    "sagemaker-sync",
 )
 
 _execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
@@ -405,6 +478,304 @@ def _create_state_machine_where_the_api_looks(
         return sfn_models.StepFunctionBackend.create_state_machine(backend, *args, tags=tags)
 
 
+#: Step Functions' largest input of a state or child execution, in bytes.
+_MAX_PAYLOAD_BYTES = 256 * 1024
+_parse_definition = sfn_asl_parser.AmazonStateLanguageParser.parse
+
+
+def _take_out_item_batchers(
+    states: dict[str, Any], where: tuple[Any, ...], found: dict[tuple[Any, ...], Any]
+) -> dict[str, Any]:
+    """``states`` without their Map states' ``ItemBatcher``, each recorded in ``found`` by path."""
+    copied = {}
+    for name, declared in states.items():
+        state = dict(declared)
+        if state.get("Type") == "Map":
+            if "ItemBatcher" in state:
+                found[(*where, name)] = state.pop("ItemBatcher")
+            processor_key = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
+            if isinstance(state.get(processor_key), dict):
+                processor = dict(state[processor_key])
+                processor["States"] = _take_out_item_batchers(
+                    processor.get("States", {}), (*where, name), found
+                )
+                state[processor_key] = processor
+        elif state.get("Type") == "Parallel":
+            state["Branches"] = [
+                {
+                    **branch,
+                    "States": _take_out_item_batchers(
+                        branch.get("States", {}), (*where, name, i), found
+                    ),
+                }
+                for i, branch in enumerate(state.get("Branches", []))
+            ]
+        copied[name] = state
+    return copied
+
+
+def _give_item_batchers(
+    states: Any, where: tuple[Any, ...], found: dict[tuple[Any, ...], Any]
+) -> None:
+    """Attach each recorded ``ItemBatcher`` to the iteration component of its Map state."""
+    for name, state in states.states.items():
+        if isinstance(state, sfn_state_map.StateMap):
+            component = state.iteration_component
+            if (*where, name) in found:
+                component.item_batcher = found[(*where, name)]
+            _give_item_batchers(component._states, (*where, name), found)
+        elif isinstance(state, sfn_parallel.StateParallel):
+            for i, program in enumerate(state.branches.programs):
+                _give_item_batchers(program.states, (*where, name, i), found)
+
+
+def parse_definition(definition: str) -> Any:
+    """The interpreter's parser, with the Map states' ``ItemBatcher`` (``item-batcher``)."""
+    try:
+        document = json.loads(definition)
+    except ValueError:
+        return _parse_definition(definition)
+    found: dict[tuple[Any, ...], Any] = {}
+    if isinstance(document, dict) and isinstance(document.get("States"), dict):
+        document = {**document, "States": _take_out_item_batchers(document["States"], (), found)}
+    if not found:
+        return _parse_definition(definition)
+    program, tree = _parse_definition(json.dumps(document))
+    _give_item_batchers(program.states, (), found)
+    return program, tree
+
+
+def _map_failure(env: Any, error: StatesErrorNameType, cause: str) -> Exception:
+    """The exception that fails a Map state with ``error`` and ``cause``."""
+    name = StatesErrorName(typ=error)
+    return sfn_failure.FailureEventException(
+        failure_event=sfn_failure.FailureEvent(
+            env=env,
+            error_name=name,
+            event_type=sfn_parser_api.HistoryEventType.EvaluationFailed,
+            event_details=EventDetails(
+                evaluationFailedEventDetails=sfn_parser_api.EvaluationFailedEventDetails(
+                    error=name.error_name, cause=cause
+                )
+            ),
+        )
+    )
+
+
+def _payload_template(env: Any, template: Any, value: Any) -> Any:
+    """A JSONPath payload template evaluated against ``value`` and the context object."""
+    if isinstance(template, list):
+        return [_payload_template(env, t, value) for t in template]
+    if not isinstance(template, dict):
+        return template
+    result = {}
+    for key, field in template.items():
+        if not key.endswith(".$"):
+            result[key] = _payload_template(env, field, value)
+            continue
+        if not isinstance(field, str) or not field.startswith("$"):
+            raise _map_failure(
+                env,
+                StatesErrorNameType.StatesRuntime,
+                f"BatchInput field {key!r}: {field!r} is not emulated here (only paths, "
+                "not intrinsic functions)",
+            )
+        if field.startswith("$$"):
+            source, path = env.states.context_object.context_object_data, field[1:]
+        else:
+            source, path = value, field
+        result[key[:-2]] = extract_json(path, source)
+    return result
+
+
+def _batch_limit(env: Any, batcher: dict[str, Any], field: str, value: Any) -> int | None:
+    """``field`` of the batcher, or its ``...Path`` read from the Map's input; a positive int."""
+    limit = batcher.get(field)
+    if f"{field}Path" in batcher:
+        limit = extract_json(batcher[f"{field}Path"], value)
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise _map_failure(
+            env, StatesErrorNameType.StatesRuntime, f"{field} must be a positive integer: {limit!r}"
+        )
+    return limit
+
+
+def _batches(
+    env: Any, batcher: dict[str, Any], items: list[Any], map_input: Any
+) -> list[dict[str, Any]]:
+    """The child inputs of a batched Map: ``{"Items": [...]}`` (and ``BatchInput``), in order."""
+    max_items = _batch_limit(env, batcher, "MaxItemsPerBatch", map_input)
+    max_bytes = min(
+        _batch_limit(env, batcher, "MaxInputBytesPerBatch", map_input) or _MAX_PAYLOAD_BYTES,
+        _MAX_PAYLOAD_BYTES,
+    )
+    shared = (
+        {"BatchInput": _payload_template(env, batcher["BatchInput"], map_input)}
+        if "BatchInput" in batcher
+        else {}
+    )
+
+    def size(batch: list[Any]) -> int:
+        return len(json.dumps({**shared, "Items": batch}, separators=(",", ":")).encode())
+
+    batches: list[list[Any]] = []
+    for item in items:
+        if size([item]) > max_bytes:
+            raise _map_failure(
+                env,
+                StatesErrorNameType.StatesStatesDataLimitExceeded,
+                f"an item of {size([item])} bytes as a batch of its own exceeds the batch "
+                f"limit of {max_bytes} bytes",
+            )
+        last = batches[-1] if batches else None
+        if (
+            last is None
+            or (max_items is not None and len(last) >= max_items)
+            or size([*last, item]) > max_bytes
+        ):
+            batches.append([item])
+        else:
+            last.append(item)
+    return [{**shared, "Items": batch} for batch in batches]
+
+
+def _selected(env: Any, eval_input: Any, map_input: Any, index: int, item: Any) -> Any:
+    """``item`` through the Map's ItemSelector (or Parameters), as a child would select it."""
+    selector = eval_input.item_selector or eval_input.parameters
+    if selector is None:
+        return item
+    frame = env.open_inner_frame()
+    try:
+        frame.states.context_object.context_object_data["Map"] = MapData(
+            Item=ItemData(Index=index, Value=item)
+        )
+        frame.states.reset(input_value=map_input)
+        frame.stack.append(map_input)
+        selector.eval(frame)
+        return frame.stack.pop()
+    finally:
+        env.delete_frame(frame)
+
+
+_map_run = sfn_distributed.DistributedIterationComponent._map_run
+
+
+def _map_run_in_batches(self: Any, env: Any, eval_input: Any) -> None:
+    batcher = getattr(self, "item_batcher", None)
+    if batcher is None:
+        _map_run(self, env, eval_input)
+        return
+    items = env.stack.pop()
+    map_input = env.stack[-1] if env.stack else env.states.get_input()
+    selected = [_selected(env, eval_input, map_input, i, item) for i, item in enumerate(items)]
+    env.stack.append(_batches(env, batcher, selected, map_input))
+    # The items are selected already: the children take their batch as it is.
+    batched = copy.copy(eval_input)
+    batched.item_selector = None
+    batched.parameters = None
+    _map_run(self, env, batched)
+
+
+#: Transform job statuses that end a ``.sync`` wait; all but ``Completed`` fail the task.
+_TRANSFORM_JOB_ENDS = ("Completed", "Failed", "Stopped")
+_state_task_service_for = sfn_task_factory.state_task_service_for
+
+
+def _epoch_millis(value: Any) -> int:
+    return int(value.timestamp() * 1000)
+
+
+class _SageMakerWithSync(sfn_unsupported.StateTaskServiceUnsupported):
+    """The interpreter's SageMaker integration, with ``createTransformJob.sync``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._supported_integration_patterns = {
+            ResourceCondition.WaitForTaskToken,
+            ResourceCondition.Sync,
+        }
+
+    def _build_sync_resolver(
+        self,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> Any:
+        if self.resource.api_action != "createTransformJob":
+            return super()._build_sync_resolver(
+                env, resource_runtime_part, normalised_parameters, state_credentials
+            )
+        env.stack.pop()  # CreateTransformJob's answer; the description replaces it
+        client = sfn_boto_client(
+            service="sagemaker",
+            region=resource_runtime_part.region,
+            state_credentials=state_credentials,
+        )
+        name = normalised_parameters["TransformJobName"]
+
+        def described_when_ended() -> Any:
+            described = client.describe_transform_job(TransformJobName=name)
+            described.pop("ResponseMetadata", None)
+            # Timestamps as epoch milliseconds, as Step Functions passes them on.
+            job = json.loads(json.dumps(described, default=_epoch_millis))
+            if job["TransformJobStatus"] not in _TRANSFORM_JOB_ENDS:
+                return None
+            if job["TransformJobStatus"] == "Completed":
+                return job
+            raise sfn_failure.FailureEventException(
+                sfn_failure.FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+                    event_type=sfn_parser_api.HistoryEventType.TaskFailed,
+                    event_details=EventDetails(
+                        taskFailedEventDetails=sfn_parser_api.TaskFailedEventDetails(
+                            resource=self._get_sfn_resource(),
+                            resourceType=self._get_sfn_resource_type(),
+                            error=StatesErrorNameType.StatesTaskFailed.to_name(),
+                            cause=json.dumps(job),
+                        )
+                    ),
+                )
+            )
+
+        return described_when_ended
+
+
+def _state_task_service_with_sagemaker_sync(service_name: str) -> Any:
+    if service_name == "sagemaker":
+        return _SageMakerWithSync()
+    return _state_task_service_for(service_name)
+
+
+_create_transform_job = sagemaker_models.SageMakerModelBackend.create_transform_job
+
+
+def _transform_job_failing_without_input(self: Any, **kwargs: Any) -> Any:
+    """A job is Failed, as SageMaker fails it, when its S3 prefix holds no object."""
+    job = _create_transform_job(self, **kwargs)
+    source = kwargs["transform_input"].get("DataSource", {}).get("S3DataSource", {})
+    uri = source.get("S3Uri", "")
+    if source.get("S3DataType", "S3Prefix") == "S3Prefix" and uri.startswith("s3://"):
+        bucket_name, _, prefix = uri.removeprefix("s3://").partition("/")
+        backend = s3_backends[self.account_id][self.partition]
+        try:
+            keys = backend.get_bucket(bucket_name).keys.keys()
+        except Exception:
+            keys = []
+        if not any(key.startswith(prefix) for key in keys):
+            job.transform_job_status = "Failed"
+            job.failure_reason = (
+                f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data '
+                "source. Please ensure that the bucket exists in the selected region "
+                "(us-east-1), that objects exist under that S3 prefix, and that the role "
+                "has permission to read them."
+            )
+    return job
+
+
 _wait_for = sfn_wait.WaitFunction._wait_interval
 
 
@@ -475,6 +846,14 @@ PATCHES: tuple[tuple[Any, str, Any], ...] = (
         classmethod(_create_state_machine_where_the_api_looks),
     ),
     (sfn_wait.WaitFunction, "_wait_interval", _wait_at_most),
+    (sfn_asl_parser.AmazonStateLanguageParser, "parse", staticmethod(parse_definition)),
+    (sfn_distributed.DistributedIterationComponent, "_map_run", _map_run_in_batches),
+    (sfn_task_factory, "state_task_service_for", _state_task_service_with_sagemaker_sync),
+    (
+        sagemaker_models.SageMakerModelBackend,
+        "create_transform_job",
+        _transform_job_failing_without_input,
+    ),
 )
 
 

@@ -16,6 +16,7 @@ from stacks.batch import BatchStack
 from stacks.components import ComponentsStack
 from stacks.config import CONTEXT_KEY, EnvironmentConfig, load_environments
 from stacks.hosting import HostingStack
+from stacks.registry import RegistryStack
 
 __all__ = ["EnvironmentConfig", "add_reference_stacks", "compliance_packs"]
 
@@ -32,7 +33,10 @@ def compliance_packs(app: App) -> list[object]:
 
 
 def add_reference_stacks(app: App) -> list[Stack]:
-    """Add ``<env>-artifacts``, ``-hosting``, ``-batch`` and ``-components`` per environment."""
+    """Add ``<env>-artifacts``, ``-registry``, ``-hosting``, ``-batch``, ``-components``.
+
+    ``-registry`` only where the environment has a ``registry``.
+    """
     stacks: list[Stack] = []
     for config in load_environments(app.node.try_get_context(CONTEXT_KEY)):
         env = Environment(account=config.account, region=config.region)
@@ -42,11 +46,22 @@ def add_reference_stacks(app: App) -> list[Stack]:
             env=env,
             description=f"SageMaker model artifacts ({config.name})",
         )
+        registry = None
+        if config.registry is not None:
+            registry = RegistryStack(
+                app,
+                f"{config.name}-registry",
+                config=config.registry,
+                env=env,
+                description=f"SageMaker model registry and approved-version record ({config.name})",
+            )
+            stacks.append(registry)
         hosting = HostingStack(
             app,
             f"{config.name}-hosting",
             config=config,
             artifacts=artifacts.artifacts,
+            registry=registry,
             env=env,
             description=f"SageMaker real-time fraud-detection endpoint ({config.name})",
         )

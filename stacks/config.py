@@ -20,8 +20,26 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class RegistryConfig:
+    """A model package group whose newest approved version is the challenger.
+
+    :param group_name: the group's name (``<env>-registry`` stack makes it).
+    :param parameter_name: the SSM parameter recording the approved version.
+        Default: ``/cdk-sagemaker-hosting/<group_name>/approved-version``.
+    """
+
+    group_name: str
+    parameter_name: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ChallengerConfig:
-    """A second variant: an inference pipeline (pre-processing + model) under test.
+    """A second variant under test: an approved registry version or an inference pipeline.
+
+    With the environment's ``registry``, the challenger is the group's newest
+    approved version (recorded at approval, resolved at each deploy) and the
+    three pipeline keys below must be absent; without it, all three are
+    needed (pre-processing container + the champion's serving image).
 
     :param preprocess_image: ECR URI of the pre-processing container.
     :param preprocess_data_key: its artifact's key in the artifacts bucket.
@@ -33,9 +51,9 @@ class ChallengerConfig:
     :param promotion_bake_minutes: how long each promotion step bakes.
     """
 
-    preprocess_image: str
-    preprocess_data_key: str
-    model_data_key: str
+    preprocess_image: str | None = None
+    preprocess_data_key: str | None = None
+    model_data_key: str | None = None
     weight: int = 50
     promotion_steps: tuple[int, ...] = (10, 25, 50, 75, 100)
     promotion_bake_minutes: int = 15
@@ -72,6 +90,8 @@ class EnvironmentConfig:
         the variants' alarms; default: SageMaker's all-at-once.
     :param scaling: auto scaling of the variants; default: fixed instance counts.
     :param monitoring: alarms, an alarm topic and a dashboard; default: off.
+    :param registry: a model package group (``<env>-registry`` stack) whose
+        newest approved version is the challenger; default: none.
     :param https_front: an HTTPS API (API Gateway, AWS WAF, IAM authorisation)
         in front of the endpoint, for callers that cannot sign SageMaker
         requests; default: off.
@@ -92,6 +112,7 @@ class EnvironmentConfig:
     scaling: ScalingConfig | None = None
     monitoring: bool = False
     https_front: bool = False
+    registry: RegistryConfig | None = None
     account: str | None = None
     region: str | None = None
 
@@ -113,9 +134,38 @@ class EnvironmentConfig:
                 values["challenger"] = ChallengerConfig(**challenger)
             if values.get("scaling") is not None:
                 values["scaling"] = ScalingConfig(**values["scaling"])
-            return cls(name=name, **values)
+            if values.get("registry") is not None:
+                values["registry"] = RegistryConfig(**values["registry"])
+            config = cls(name=name, **values)
         except TypeError as err:
             raise ConfigError(f"{CONTEXT_KEY}.{name}: {err}") from err
+        config.check_challenger()
+        return config
+
+    def check_challenger(self) -> None:
+        """A challenger comes from the registry or from pipeline keys, never both or neither."""
+        challenger = self.challenger
+        if challenger is None:
+            if self.registry is not None:
+                raise ConfigError(
+                    f"{CONTEXT_KEY}.{self.name}.registry: the registry's approved version is "
+                    "hosted as the challenger; add a 'challenger' entry (weight, promotion "
+                    "steps) or remove 'registry'"
+                )
+            return
+        keys = ("preprocess_image", "preprocess_data_key", "model_data_key")
+        given = [k for k in keys if getattr(challenger, k) is not None]
+        if self.registry is not None and given:
+            raise ConfigError(
+                f"{CONTEXT_KEY}.{self.name}.challenger: {given} would be ignored: with "
+                "'registry' the challenger is the group's approved version; remove them"
+            )
+        missing = [k for k in keys if getattr(challenger, k) is None]
+        if self.registry is None and missing:
+            raise ConfigError(
+                f"{CONTEXT_KEY}.{self.name}.challenger: missing {missing}: a challenger "
+                "without 'registry' is a pre-processing + model pipeline and needs all three"
+            )
 
 
 def load_environments(context: Mapping[str, Any] | str | None) -> list[EnvironmentConfig]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -27,6 +27,9 @@ from cdk_sagemaker_hosting.compliance import acknowledge
 
 from constructs import Construct
 from stacks.config import EnvironmentConfig
+
+if TYPE_CHECKING:
+    from stacks.registry import RegistryStack
 
 CHAMPION = "Champion"
 CHALLENGER = "Challenger"
@@ -54,6 +57,7 @@ class HostingStack(Stack):
         *,
         config: EnvironmentConfig,
         artifacts: EncryptedBucket,
+        registry: RegistryStack | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -67,7 +71,20 @@ class HostingStack(Stack):
         )
         variants = [self._variant(config, self.model, CHAMPION)]
         challenger = config.challenger
-        if challenger is not None:
+        if challenger is not None and registry is not None:
+            # The group's newest approved version, as recorded at approval and
+            # resolved by CloudFormation at each deploy of this stack.
+            self.challenger_model = Model(
+                self,
+                "ChallengerPackage",
+                model_package=registry.registry.version_from_arn(
+                    registry.trigger.approved_version(self)
+                ),
+            )
+        elif challenger is not None:
+            # EnvironmentConfig.check_challenger: all three are set without a registry.
+            assert challenger.preprocess_image and challenger.preprocess_data_key
+            assert challenger.model_data_key
             self.challenger_model = Model(
                 self,
                 "ChallengerPipeline",
@@ -82,6 +99,7 @@ class HostingStack(Stack):
                     ),
                 ],
             )
+        if challenger is not None:
             variants = [
                 self._variant(config, self.model, CHAMPION, 100 - challenger.weight),
                 self._variant(config, self.challenger_model, CHALLENGER, challenger.weight),

@@ -28,6 +28,7 @@ def test_every_stack_is_created(deployed: dict[str, Any]) -> None:
         "dev-batch": "CREATE_COMPLETE",
         "dev-components": "CREATE_COMPLETE",
         "prod-artifacts": "CREATE_COMPLETE",
+        "prod-registry": "CREATE_COMPLETE",
         "prod-hosting": "CREATE_COMPLETE",
         "prod-batch": "CREATE_COMPLETE",
         "prod-components": "CREATE_COMPLETE",
@@ -47,7 +48,7 @@ def test_every_stack_is_created(deployed: dict[str, Any]) -> None:
         ("dev-fraud-detection", {"Champion": (1.0, 1)}, 1, "ml.m5.large", None),
         (
             "prod-fraud-detection",
-            {"Champion": (50.0, 1), "Challenger": (50.0, 2)},
+            {"Champion": (50.0, 1), "Challenger": (50.0, 1)},
             2,
             "ml.m5.xlarge",
             20,
@@ -75,6 +76,29 @@ def test_endpoint_serves_its_variants_from_the_artifacts_bucket(
             assert url.startswith(f"s3://{env}-artifacts-modelartifacts")
             bucket, key = url.removeprefix("s3://").split("/", 1)
             s3.head_object(Bucket=bucket, Key=key)
+
+
+def test_prods_challenger_is_the_approved_registry_version(deployed: dict[str, Any]) -> None:
+    emulator = deployed["emulator"]
+    challenger = deployed["summary"]["endpoints"]["prod-fraud-detection"]["variants"]["Challenger"]
+    (package,) = challenger["model_packages"]
+    assert package.endswith(":model-package/fraud-detection/1")
+    recorded = emulator.client("ssm").get_parameter(
+        Name="/cdk-sagemaker-hosting/fraud-detection/approved-version"
+    )["Parameter"]["Value"]
+    assert recorded == package
+    metadata = emulator.client("sagemaker").describe_model_package(ModelPackageName=package)[
+        "CustomerMetadataProperties"
+    ]
+    assert metadata["cdk-sagemaker-hosting:rollout"] == "recorded"
+    # The version's artifact is in the registry's bucket, under the group's prefix.
+    url = emulator.client("sagemaker").describe_model_package(ModelPackageName=package)[
+        "InferenceSpecification"
+    ]["Containers"][0]["ModelDataUrl"]
+    assert url.startswith("s3://prod-registry-registryartifacts")
+    assert "/fraud-detection/" in url
+    assert "model-package-group" in local_deploy.STAND_INS
+    assert "approval-event" in local_deploy.STAND_INS
 
 
 def test_model_is_network_isolated_with_its_own_role_and_managed_policy(
@@ -127,8 +151,9 @@ def test_endpoint_config_volume_and_every_key_are_kms_with_rotation(
     # per environment: artifacts, endpoint, forecast data and forecast workflow keys;
     # in prod also capture, alarm-topic, promotion and drift-monitor keys
     # and the components endpoint's key per environment; in prod the HTTPS
-    # front's and the components' alarm-topic keys
-    assert len(summary["kms_keys"]) == 16
+    # front's and the components' alarm-topic keys; in prod the registry's
+    # artifact key and its promotion trigger's key
+    assert len(summary["kms_keys"]) == 18
     assert all(summary["kms_keys"].values())
 
 
@@ -172,13 +197,13 @@ def test_summary_names_what_the_emulator_skipped(
         "AWS::ApiGateway::Stage": 1,
         "AWS::ApplicationAutoScaling::ScalableTarget": 6,
         "AWS::ApplicationAutoScaling::ScalingPolicy": 8,
-        "AWS::CloudWatch::Alarm": 49,
+        "AWS::CloudWatch::Alarm": 50,
         "AWS::CloudWatch::CompositeAlarm": 3,
         "AWS::Lambda::EventInvokeConfig": 1,
-        "AWS::Lambda::Permission": 1,
-        "AWS::S3::BucketPolicy": 10,
-        "AWS::SNS::TopicPolicy": 4,
-        "AWS::SQS::QueuePolicy": 4,
+        "AWS::Lambda::Permission": 2,
+        "AWS::S3::BucketPolicy": 12,
+        "AWS::SNS::TopicPolicy": 5,
+        "AWS::SQS::QueuePolicy": 5,
         # moto has no inference components at all (neither API nor resource).
         "AWS::SageMaker::InferenceComponent": 4,
         "AWS::WAFv2::LoggingConfiguration": 1,
@@ -197,7 +222,7 @@ def test_summary_names_what_the_emulator_skipped(
     local_deploy.print_summary(deployed["summary"])
     out = capsys.readouterr().out
     assert "NOT EMULATED" in out
-    assert "AWS::S3::BucketPolicy x10" in out
+    assert "AWS::S3::BucketPolicy x12" in out
     assert "ACCEPTED BUT NOT STORED" in out
     assert "Dashboards: " in out
     assert "getatt-not-emulated, ref-not-emulated, schedule-rule-events, kms-key-policy" in out

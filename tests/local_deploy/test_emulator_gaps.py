@@ -131,6 +131,8 @@ def test_every_fix_is_covered_here() -> None:
         "change-set-depends-on",
         "lambda-without-docker",
         "state-machines-from-cloudformation",
+        "item-batcher",
+        "sagemaker-sync",
     )
 
 
@@ -499,3 +501,139 @@ def test_ref_not_emulated(fixed: bool) -> None:
             assert value == "not-emulated:Alarm"
         else:
             assert value == "None", "moto now resolves Ref of skipped resources"
+
+
+def batched_map(batcher: dict[str, Any]) -> dict[str, Any]:
+    """A Distributed Map over ``$.items`` whose children return their input, batched."""
+    return {
+        "StartAt": "Batches",
+        "States": {
+            "Batches": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemSelector": {"run.$": "$.run", "item.$": "$$.Map.Item.Value"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Echo",
+                    "States": {"Echo": {"Type": "Pass", "End": True}},
+                },
+                "ItemBatcher": batcher,
+                "End": True,
+            }
+        },
+    }
+
+
+def run_to_the_end(definition: dict[str, Any], execution_input: dict[str, Any]) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions", REGION)
+    arn = sfn.create_state_machine(
+        name=f"batched-{time.monotonic_ns()}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    # The definition is kept as given, whatever the interpreter parses.
+    assert sfn.describe_state_machine(stateMachineArn=arn)["definition"] == json.dumps(definition)
+    started = sfn.start_execution(stateMachineArn=arn, input=json.dumps(execution_input))
+    for _ in range(100):
+        execution = sfn.describe_execution(executionArn=started["executionArn"])
+        if execution["status"] != "RUNNING":
+            return dict(execution)
+        time.sleep(0.1)
+    raise AssertionError("the execution did not end in 10 s")
+
+
+def item(n: int) -> dict[str, Any]:
+    return {"run": "r1", "item": n}
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_item_batcher(fixed: bool) -> None:
+    with contextlib.ExitStack() as stack:
+        if fixed:
+            for target, attribute, replacement in PATCHES:
+                stack.enter_context(mock.patch.object(target, attribute, replacement))
+        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        five = {"run": "r1", "n": 4, "items": [1, 2, 3, 4, 5]}
+        if not fixed:
+            with pytest.raises(Exception, match=r'ASLParserException.*at "ItemBatcher"'):
+                run_to_the_end(batched_map({"MaxItemsPerBatch": 2}), five)
+            return
+        # The ItemSelector applies to each item, then items are batched in order.
+        by_count = run_to_the_end(
+            batched_map({"MaxItemsPerBatch": 2, "BatchInput": {"run.$": "$.run", "fixed": 1}}),
+            five,
+        )
+        shared = {"BatchInput": {"run": "r1", "fixed": 1}}
+        assert json.loads(by_count["output"]) == [
+            {**shared, "Items": [item(1), item(2)]},
+            {**shared, "Items": [item(3), item(4)]},
+            {**shared, "Items": [item(5)]},
+        ]
+        by_path = run_to_the_end(batched_map({"MaxItemsPerBatchPath": "$.n"}), five)
+        assert [len(b["Items"]) for b in json.loads(by_path["output"])] == [4, 1]
+        # {"Items":[two items]} is 57 bytes as compact JSON, three are 80.
+        by_size = run_to_the_end(batched_map({"MaxInputBytesPerBatch": 60}), five)
+        assert [len(b["Items"]) for b in json.loads(by_size["output"])] == [2, 2, 1]
+        both = run_to_the_end(
+            batched_map({"MaxItemsPerBatch": 3, "MaxInputBytesPerBatch": 60}), five
+        )
+        assert [len(b["Items"]) for b in json.loads(both["output"])] == [2, 2, 1]
+        too_big = run_to_the_end(batched_map({"MaxInputBytesPerBatch": 20}), five)
+        assert (too_big["status"], too_big["error"]) == ("FAILED", "States.DataLimitExceeded")
+
+
+#: One batch transform as the BatchTransform construct writes it, reduced to its task.
+TRANSFORM = {
+    "StartAt": "Transform",
+    "States": {
+        "Transform": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sagemaker:createTransformJob.sync",
+            "Parameters": {
+                "TransformJobName.$": "$.name",
+                "ModelName": "forecast",
+                "TransformInput": {
+                    "DataSource": {
+                        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://data-b/in/"}
+                    }
+                },
+                "TransformOutput": {"S3OutputPath": "s3://data-b/out/"},
+                "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+            },
+            "End": True,
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_sagemaker_sync(fixed: bool) -> None:
+    with contextlib.ExitStack() as stack:
+        if fixed:
+            for target, attribute, replacement in PATCHES:
+                stack.enter_context(mock.patch.object(target, attribute, replacement))
+        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        s3 = boto3.client("s3", REGION)
+        s3.create_bucket(Bucket="data-b")
+        s3.put_object(Bucket="data-b", Key="in/week.csv", Body=b"1,2\n")
+        done = run_to_the_end(TRANSFORM, {"name": "weekly-1"})
+        jobs = boto3.client("sagemaker", REGION).list_transform_jobs()["TransformJobSummaries"]
+        if not fixed:
+            assert (done["status"], done["error"]) == ("FAILED", "States.Runtime")
+            assert "Unsupported sync callback" in done["cause"]
+            assert jobs == [], "moto now runs SageMaker .sync jobs: drop the fix"
+            return
+        assert done["status"] == "SUCCEEDED"
+        output = json.loads(done["output"])
+        assert (output["TransformJobName"], output["TransformJobStatus"]) == (
+            "weekly-1",
+            "Completed",
+        )
+        assert isinstance(output["CreationTime"], int)
+        # The rehearsal's stand-in fails a job with no input, as SageMaker does.
+        s3.delete_object(Bucket="data-b", Key="in/week.csv")
+        failed = run_to_the_end(TRANSFORM, {"name": "weekly-2"})
+        assert (failed["status"], failed["error"]) == ("FAILED", "States.TaskFailed")
+        cause = json.loads(failed["cause"])
+        assert cause["TransformJobStatus"] == "Failed"
+        assert cause["FailureReason"].startswith("ClientError: No S3 objects found under S3 URL")

@@ -71,11 +71,45 @@ def test_the_summary_shows_current_beside_initial_weights(deployed: dict[str, An
     assert all(v["instances"] == v["initial_instances"] for v in variants.values())
 
 
-def test_the_interpreter_refuses_the_drift_check_for_its_item_batcher(
-    deployed: dict[str, Any],
-) -> None:
-    # moto 5.2.5's ASL grammar has no ItemBatcher: when this fails, execute the drift check.
-    refused = local_deploy.not_executable(deployed["emulator"])
-    assert {name.split("-")[0] for name in refused} == {"prodhosting"}
-    (reason,) = refused.values()
-    assert "ItemBatcher" in reason
+def test_every_deployed_state_machine_is_executable(deployed: dict[str, Any]) -> None:
+    # With the item-batcher fix the interpreter parses the drift check's Distributed Map.
+    assert local_deploy.not_executable(deployed["emulator"]) == {}
+
+
+@pytest.fixture(scope="module")
+def drift(deployed: dict[str, Any]) -> dict[str, Any]:
+    return local_deploy.drift_executions(deployed["emulator"])
+
+
+def assert_reports_as_the_cli(run: dict[str, Any]) -> None:
+    """Champion as trained, Challenger shifted; each report equal to the drift command's."""
+    variants = run["variants"]
+    assert {name: v["verdict"] for name, v in variants.items()} == {
+        "Champion": "no_drift",
+        "Challenger": "drift",
+    }
+    for found in variants.values():
+        assert found["differs_from_cli"] == []
+        assert found["objects"] == run["objects"] // 2
+
+
+def test_the_drift_check_reads_a_small_window_in_one_pass(drift: dict[str, Any]) -> None:
+    run = drift["executions"]["one pass"]
+    assert (run["status"], run["error"]) == ("SUCCEEDED", None)
+    # The schedule's input as synthesised: its InputTransformer keeps the event's time.
+    assert list(run["input"]) == ["time"]
+    assert run["path"] == ["Plan", "OneOrMany", "Check"]
+    assert run["output"]["plan"]["mode"] == "single"
+    assert run["batches"] == 0
+    assert_reports_as_the_cli(run)
+
+
+def test_the_drift_check_maps_a_large_window_in_batches(drift: dict[str, Any]) -> None:
+    run = drift["executions"]["Distributed Map"]
+    assert (run["status"], run["error"]) == ("SUCCEEDED", None)
+    assert run["path"] == ["Plan", "OneOrMany", "CountBatches", "Finish"]
+    assert run["output"]["plan"]["mode"] == "map"
+    # 202 objects, more than the 200 one invocation reads, in batches of 50.
+    assert run["objects"] == 202
+    assert run["batches"] == 5
+    assert_reports_as_the_cli(run)

@@ -97,7 +97,7 @@ def test_config_rejects_unknown_and_missing_keys() -> None:
         load_environments(None)
 
 
-def test_prod_is_an_ab_test_of_the_champion_against_a_pipeline_challenger(
+def test_prod_is_an_ab_test_of_the_champion_against_the_approved_registry_version(
     reference_templates: dict[str, Any],
 ) -> None:
     template = reference_templates["prod-hosting"]
@@ -109,13 +109,46 @@ def test_prod_is_an_ab_test_of_the_champion_against_a_pipeline_challenger(
     champion, challenger = config["ProductionVariants"]
     assert (champion["VariantName"], champion["InitialVariantWeight"]) == ("Champion", 50)
     assert (challenger["VariantName"], challenger["InitialVariantWeight"]) == ("Challenger", 50)
-    pipeline = template["Resources"][challenger["ModelName"]["Fn::GetAtt"][0]]["Properties"]
-    assert pipeline["InferenceExecutionConfig"] == {"Mode": "Serial"}
-    images = [c["Image"].rsplit("/", 1)[1] for c in pipeline["Containers"]]
-    assert images == ["sagemaker-scikit-learn:1.2-1-cpu-py3", "sagemaker-xgboost:1.7-1"]
+    package = template["Resources"][challenger["ModelName"]["Fn::GetAtt"][0]]["Properties"]
+    container = package["PrimaryContainer"]
+    # The version recorded at approval, resolved by CloudFormation at each deploy.
+    parameter = template["Parameters"][container["ModelPackageName"]["Ref"]]
+    assert parameter == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": "/cdk-sagemaker-hosting/fraud-detection/approved-version",
+    }
+    registry = reference_templates["prod-registry"]["Resources"]
+    (group,) = [r for r in registry.values() if r["Type"] == "AWS::SageMaker::ModelPackageGroup"]
+    assert group["Properties"]["ModelPackageGroupName"] == "fraud-detection"
+    (trigger,) = [r for r in registry.values() if r["Type"] == "AWS::Lambda::Function"]
+    variables = trigger["Properties"]["Environment"]["Variables"]
+    assert variables["PARAMETER_NAME"] == parameter["Default"]
     capture = config["DataCaptureConfig"]
     assert capture["InitialSamplingPercentage"] == 20
     assert capture["CaptureContentTypeHeader"]["CsvContentTypes"] == ["text/csv"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"registry": {"group_name": "g"}},
+            r"prod\.registry: the registry's approved version is hosted as the challenger",
+        ),
+        (
+            {"registry": {"group_name": "g"}, "challenger": {"model_data_key": "k"}},
+            r"prod\.challenger: \['model_data_key'\] would be ignored",
+        ),
+        (
+            {"challenger": {"model_data_key": "k"}},
+            r"prod\.challenger: missing \['preprocess_image', 'preprocess_data_key'\]",
+        ),
+        ({"registry": {"group": "g"}}, r"prod: .*unexpected keyword argument 'group'"),
+    ],
+)
+def test_config_names_a_challenger_without_one_source(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        EnvironmentConfig.from_mapping("prod", {"model_image": "x", "model_data_key": "k", **raw})
 
 
 def test_prod_updates_are_canaries_that_roll_back_on_each_variants_alarms(

@@ -2,7 +2,8 @@
 
 * ``dev-artifacts``, ``dev-hosting``, ``dev-batch``, ``prod-hosting``,
   ``dev-components`` and ``prod-components`` (which differ in more than
-  names: instance counts, copies, monitoring) are snapshotted (JSON, asset
+  names: instance counts, copies, monitoring) and ``prod-registry`` (prod
+  only) are snapshotted (JSON, asset
   hashes normalised), one file each.
 * ``prod-artifacts`` and ``prod-batch`` differ from their dev twins only in
   names: they are not snapshotted, but checked equal to the dev template after
@@ -47,6 +48,7 @@ SNAPSHOTTED = [
     "dev-components",
     "prod-hosting",
     "prod-components",
+    "prod-registry",
 ]
 #: Stack -> the snapshotted stack it equals after :data:`DEV_TO_PROD`.
 RENAMED = {"prod-artifacts": "dev-artifacts", "prod-batch": "dev-batch"}
