@@ -191,7 +191,7 @@ def reference_variant(result: JoinResult, reference: str | None = None) -> str |
         return reference
     if not variants:
         return None
-    return max(variants, key=lambda v: (result.variant_counts(v).records, [-ord(c) for c in v]))
+    return min(variants, key=lambda v: (-result.variant_counts(v).records, v))
 
 
 def compare(

@@ -12,7 +12,7 @@ import pytest
 from cdk_sagemaker_hosting._lambda.quality import records
 from cdk_sagemaker_hosting._lambda.quality.counts import new_counts
 from cdk_sagemaker_hosting._lambda.quality.records import Join, JoinResult, line_batches
-from cdk_sagemaker_hosting._lambda.quality.report import window_report
+from cdk_sagemaker_hosting._lambda.quality.report import reference_variant, window_report
 
 from tests.quality.helpers import capture_line, truth_line
 
@@ -576,3 +576,15 @@ def test_hour_folders_of_a_window() -> None:
         "2026/11/30/07/",
         "2026/11/30/08/",
     ]
+
+
+def test_the_reference_variant_has_most_joined_records_ties_by_name() -> None:
+    sizes = {"AB": 3, "A": 3, "B": 2}
+    join = Join("binary")
+    for variant, n in sizes.items():
+        join.add_capture([capture_line(f"{variant}{i}", "0.5") for i in range(n)], variant)
+    join.add_ground_truth([truth_line(f"{v}{i}", "1") for v, n in sizes.items() for i in range(n)])
+    result = finish(join)
+    assert reference_variant(result) == "A"
+    assert reference_variant(result, "B") == "B"
+    assert reference_variant(Join("binary").finish(lambda: new_counts("binary"))) is None
