@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,9 +17,17 @@ from cdk_sagemaker_hosting._lambda.quality.counts import (
     counts_from_json,
     new_counts,
 )
+from cdk_sagemaker_hosting._lambda.quality.records import Join
+from cdk_sagemaker_hosting._lambda.quality.report import window_report
 from sklearn import metrics as sk
 
-from tests.quality.helpers import binary_data, multiclass_data, regression_data
+from tests.quality.helpers import (
+    binary_data,
+    capture_line,
+    multiclass_data,
+    regression_data,
+    truth_line,
+)
 
 EXACT = 1e-9
 
@@ -183,3 +192,61 @@ def test_binary_counts_refuse_merging_other_bins() -> None:
 def test_binary_counts_refuse_bad_settings(threshold: float, bins: int, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         BinaryCounts(threshold, bins)
+
+
+def _sklearn(problem: str, predictions: list[Any], labels: list[Any]) -> dict[str, float]:
+    if problem == "binary":
+        predicted = [int(s >= 0.5) for s in predictions]
+        return {
+            "accuracy": sk.accuracy_score(labels, predicted),
+            "precision": sk.precision_score(labels, predicted),
+            "recall": sk.recall_score(labels, predicted),
+            "f1": sk.f1_score(labels, predicted),
+        }
+    if problem == "multiclass":
+        return {
+            "accuracy": sk.accuracy_score(labels, predictions),
+            "macro_f1": sk.f1_score(labels, predictions, average="macro"),
+            "weighted_f1": sk.f1_score(labels, predictions, average="weighted"),
+        }
+    return {
+        "mae": sk.mean_absolute_error(labels, predictions),
+        "mse": sk.mean_squared_error(labels, predictions),
+        "r2": sk.r2_score(labels, predictions),
+        "mape": sk.mean_absolute_percentage_error(labels, predictions),
+    }
+
+
+@pytest.mark.parametrize("problem", ["binary", "multiclass", "regression"])
+def test_each_variant_and_the_window_equal_scikit_learn(problem: str) -> None:
+    """Two variants joined in one window: each one's metrics and the whole window's."""
+    make = {"binary": binary_data, "multiclass": multiclass_data, "regression": regression_data}
+    data = {"Champion": make[problem](3000, seed=11), "Challenger": make[problem](1000, seed=12)}
+    join = Join(problem)
+    for variant, (predictions, _) in data.items():
+        join.add_capture(
+            [capture_line(f"{variant}-{i}", repr(p)) for i, p in enumerate(predictions)]
+            if problem != "multiclass"
+            else [capture_line(f"{variant}-{i}", p) for i, p in enumerate(predictions)],
+            variant,
+        )
+    join.add_ground_truth(
+        [
+            truth_line(f"{variant}-{i}", str(y))
+            for variant, (_, labels) in data.items()
+            for i, y in enumerate(labels)
+        ]
+    )
+    result = join.finish(lambda: new_counts(problem))
+    report = window_report(result)
+    for variant, (predictions, labels) in data.items():
+        expected = _sklearn(problem, predictions, labels)
+        got = report["variants"][variant]["metrics"]
+        assert {m: got[m] for m in expected} == pytest.approx(expected, abs=EXACT, rel=EXACT)
+    everything = _sklearn(
+        problem,
+        data["Champion"][0] + data["Challenger"][0],
+        data["Champion"][1] + data["Challenger"][1],
+    )
+    got = report["metrics"]
+    assert {m: got[m] for m in everything} == pytest.approx(everything, abs=EXACT, rel=EXACT)
