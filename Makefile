@@ -60,6 +60,7 @@ bench: setup
 	$(PY) -m scripts.bench --out bench-results.json
 	$(PY) -m scripts.bench_drift --out bench-drift-results.json
 	$(PY) -m scripts.bench_quality --out bench-quality-results.json
+	$(PY) -m scripts.bench_rollback --out bench-rollback-results.json
 
 ## docs: the API reference from the docstrings, into build/docs (git-ignored); fails on any warning
 docs: $(VENV)/.installed
