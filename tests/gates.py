@@ -282,6 +282,7 @@ PSEUDO_PARAMETERS = {
 #: The property holding a resource's physical name, when it has one.
 NAME_PROPERTIES = {
     "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CodeBuild::Project": "Name",
     "AWS::CloudWatch::CompositeAlarm": "AlarmName",
     "AWS::Events::Rule": "Name",
     "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
@@ -301,6 +302,7 @@ NAME_PROPERTIES = {
 # {path} an IAM path. As CloudFormation returns them (a log group's ARN ends in ":*").
 _ARNS = {
     "AWS::CloudWatch::Alarm": "arn:{p}:cloudwatch:{r}:{a}:alarm:{n}",
+    "AWS::CodeBuild::Project": "arn:{p}:codebuild:{r}:{a}:project/{n}",
     "AWS::CloudWatch::CompositeAlarm": "arn:{p}:cloudwatch:{r}:{a}:alarm:{n}",
     "AWS::Events::Rule": "arn:{p}:events:{r}:{a}:rule/{n}",
     "AWS::IAM::ManagedPolicy": "arn:{p}:iam::{a}:policy{path}{n}",
@@ -320,6 +322,7 @@ _ARNS = {
 #: What ``Ref`` returns, by resource type (CloudFormation's documentation of each type).
 _REFS = {
     "AWS::CloudWatch::Alarm": "{n}",
+    "AWS::CodeBuild::Project": "{n}",
     "AWS::CloudWatch::CompositeAlarm": "{n}",
     "AWS::IAM::ManagedPolicy": _ARNS["AWS::IAM::ManagedPolicy"],
     "AWS::IAM::Role": "{n}",
@@ -339,6 +342,7 @@ _REFS = {
 _ATTRIBUTES = {
     ("AWS::CloudWatch::Alarm", "Arn"): _ARNS["AWS::CloudWatch::Alarm"],
     ("AWS::CloudWatch::CompositeAlarm", "Arn"): _ARNS["AWS::CloudWatch::CompositeAlarm"],
+    ("AWS::CodeBuild::Project", "Arn"): _ARNS["AWS::CodeBuild::Project"],
     ("AWS::Events::Rule", "Arn"): _ARNS["AWS::Events::Rule"],
     ("AWS::IAM::Role", "Arn"): _ARNS["AWS::IAM::Role"],
     ("AWS::KMS::Key", "Arn"): _ARNS["AWS::KMS::Key"],
