@@ -328,30 +328,46 @@ def _capture_fields(line: str, strict: bool) -> tuple[Any, Any]:
     return record["captureData"]["endpointOutput"], record["eventMetadata"]
 
 
+#: At most this many distinct values remembered per reader (labels, classes: a few).
+MEMO_SIZE = 4096
+
+
 def _payload_reader(
-    read: Callable[[Any], Any], attribute: str | None, column: int
+    read: Callable[[Any], Any], attribute: str | None, column: int, *, memo: bool = False
 ) -> Callable[[Any], Any]:
-    """``read`` of a payload's value, with a fast path for a one-field CSV payload."""
-    json_types: dict[Any, bool] = {}
+    """``read`` of a payload's value, with a fast path for a one-field CSV payload.
+
+    ``memo``: remember what each distinct one-field text reads as (up to
+    :data:`MEMO_SIZE` of them): labels and classes repeat, scores do not.
+    """
+    json_types: dict[str, bool] = {}
+    seen: dict[str, Any] | None = {} if memo else None
+    fast = column == 0
 
     def value(payload: Any) -> Any:
-        if type(payload) is dict and column == 0 and payload.get("encoding", "CSV") == "CSV":
+        if fast and type(payload) is dict and payload.get("encoding", "CSV") == "CSV":
             data = payload.get("data")
             content_type = payload.get("observedContentType", "")
-            is_json = json_types.get(content_type)
-            if is_json is None:
-                is_json = json_types[content_type] = "json" in str(content_type).lower()
-            if (
-                not is_json
-                and type(data) is str
-                and "," not in data
-                and '"' not in data
-                and "\n" not in data
-            ):
-                return read(data.strip())
+            if type(data) is str and type(content_type) is str:
+                is_json = json_types.get(content_type)
+                if is_json is None:
+                    is_json = json_types[content_type] = "json" in content_type.lower()
+                if not is_json:
+                    if seen is not None:
+                        found = seen.get(data, _MISSING)
+                        if found is not _MISSING:
+                            return found
+                    if "," not in data and '"' not in data and "\n" not in data:
+                        result = read(data.strip())
+                        if seen is not None and len(seen) < MEMO_SIZE:
+                            seen[data] = result
+                        return result
         return read(raw_value(payload, attribute, column))
 
     return value
+
+
+_MISSING: Any = object()
 
 
 @dataclasses.dataclass
@@ -517,9 +533,11 @@ class Join:
         self.strict = strict
         read_prediction, read_label = READERS[problem]
         self._read_prediction = _payload_reader(
-            read_prediction, prediction_attribute, prediction_column
+            read_prediction, prediction_attribute, prediction_column, memo=problem == MULTICLASS
         )
-        self._read_label = _payload_reader(read_label, label_attribute, label_column)
+        self._read_label = _payload_reader(
+            read_label, label_attribute, label_column, memo=problem != REGRESSION
+        )
         # Classes of a multiclass problem are held as numbers into this list.
         self._classes: list[str] = []
         self._class_numbers: dict[str, int] = {}
@@ -630,7 +648,7 @@ class Join:
         partitions, partition = self.partitions, self.partition
         first = partition == 0
         crc = zlib.crc32
-        loads = json.loads
+        loads, scan = json.loads, _scan
         read = self._read_label
         number = self._class if self.problem == MULTICLASS else None
         slots, tags, labels, orphans = self._slots, self._tags, self._labels, self._orphans
@@ -639,7 +657,14 @@ class Join:
             if not line:
                 continue
             try:
-                record = loads(line)
+                try:
+                    record, end = scan(line, 0)
+                except StopIteration:
+                    record = loads(line)  # leading blanks; or not JSON: ValueError
+                else:
+                    if end != len(line) and not line[end:].isspace():
+                        msg = "text after the record"
+                        raise ValueError(msg)
                 data = record["groundTruthData"]
                 identifier = record["eventMetadata"].get(EVENT_ID)
             except (ValueError, KeyError, TypeError, AttributeError, IndexError):

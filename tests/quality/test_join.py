@@ -588,3 +588,53 @@ def test_the_reference_variant_has_most_joined_records_ties_by_name() -> None:
     assert reference_variant(result) == "A"
     assert reference_variant(result, "B") == "B"
     assert reference_variant(Join("binary").finish(lambda: new_counts("binary"))) is None
+
+
+@pytest.mark.parametrize(
+    ("truth", "reasons", "joined_count"),
+    [
+        ("  " + truth_line("e1", "1"), {}, 1),  # leading blanks: still a record
+        (truth_line("e1", "1") + "  ", {}, 1),
+        (truth_line("e1", "1") + " {}", {records.MALFORMED_GROUND_TRUTH: 1}, 0),
+        (truth_line("e1", "1").replace("{", "[", 1), {records.MALFORMED_GROUND_TRUTH: 1}, 0),
+    ],
+)
+def test_ground_truth_lines_read_whole(
+    truth: str, reasons: dict[str, int], joined_count: int
+) -> None:
+    join = Join("binary")
+    join.add_capture([capture_line("e1", "0.9")])
+    join.add_ground_truth([truth])
+    predictions, _ = join.pairs()
+    assert len(predictions) == joined_count
+    assert {r: n for r, n in join.rejected.items() if r != records.PREDICTION_WITHOUT_LABEL} == (
+        reasons
+    )
+
+
+@pytest.mark.parametrize("content_type", [["text/csv"], 7, None])
+def test_odd_content_types_take_the_slow_path(content_type: object) -> None:
+    line = json.loads(capture_line("e1", "0.9"))
+    line["captureData"]["endpointOutput"]["observedContentType"] = content_type
+    join = Join("binary")
+    join.add_capture([json.dumps(line, separators=(",", ":"))])
+    join.add_ground_truth([truth_line("e1", "1")])
+    assert join.pairs() == ([0.9], [1])
+
+
+def test_repeated_labels_and_classes_read_alike() -> None:
+    """Remembered values (labels, classes) are the values read the first time."""
+    join = Join("multiclass")
+    join.add_capture([capture_line(f"e{i}", " cat " if i % 2 else "dog") for i in range(6)])
+    join.add_ground_truth([truth_line(f"e{i}", "cat" if i % 3 else "  ") for i in range(6)])
+    predictions, labels = join.pairs()
+    assert sorted(zip(predictions, labels, strict=True)) == [
+        ("cat", "cat"),
+        ("cat", "cat"),
+        ("dog", "cat"),
+        ("dog", "cat"),
+    ]
+    assert dict(join.rejected) == {
+        records.UNPARSEABLE_LABEL: 2,
+        records.PREDICTION_WITHOUT_LABEL: 2,
+    }
