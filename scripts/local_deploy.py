@@ -19,6 +19,7 @@ import io
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -1087,6 +1088,184 @@ def print_drift(drift: dict[str, Any]) -> None:
             )
 
 
+def physical_ids(emulator: Emulator, stack: str) -> dict[str, str]:
+    """A deployed stack's physical resource IDs by logical ID."""
+    resources = emulator.client("cloudformation").describe_stack_resources(StackName=stack)
+    return {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in resources["StackResources"]
+        if r.get("PhysicalResourceId")
+    }
+
+
+def resolved(value: Any, ids: dict[str, str]) -> Any:
+    """A template value with ``Ref`` to the stack's own resources replaced by their IDs."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in ids:
+        return ids[value["Ref"]]
+    if isinstance(value, dict):
+        return {k: resolved(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v, ids) for v in value]
+    return value
+
+
+def failed_alarm_verdict(
+    emulator: Emulator, assembly: Path, stack: str, machine_arn: str, ended: dt.datetime
+) -> dict[str, Any]:
+    """The stack's alarm on ``machine_arn``'s failed runs, evaluated on the period of ``ended``.
+
+    moto's CloudFormation creates no alarm, Step Functions' ``AWS/States``
+    metrics are not emitted by the emulator, and moto evaluates no alarm: the
+    alarm is read from the template as synthesised (its ``Ref`` resolved to
+    the deployed resources), the one datapoint Step Functions emits for a
+    failed execution is published, and the alarm's rule is applied to what
+    ``GetMetricData`` returns.
+    """
+    template = json.loads((assembly / f"{stack}.template.json").read_text())
+    ids = physical_ids(emulator, stack)
+    watching = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        alarm = resolved(resource["Properties"], ids)
+        stats = {m["Id"]: m["MetricStat"] for m in alarm.get("Metrics", []) if "MetricStat" in m}
+        watched = {
+            d["Value"]
+            for stat in stats.values()
+            for d in stat["Metric"].get("Dimensions", [])
+            if d["Name"] == "StateMachineArn"
+        }
+        if watched == {machine_arn}:
+            watching.append((logical_id, alarm, stats))
+    if not watching:
+        return {"alarm": None, "state": "no alarm of the stack watches the state machine"}
+    logical_id, alarm, stats = watching[0]
+    cloudwatch = emulator.client("cloudwatch")
+    cloudwatch.put_metric_data(
+        Namespace="AWS/States",
+        MetricData=[
+            {
+                "MetricName": "ExecutionsFailed",
+                "Dimensions": [{"Name": "StateMachineArn", "Value": machine_arn}],
+                "Timestamp": ended,
+                "Value": 1.0,
+                "Unit": "Count",
+            }
+        ],
+    )
+    stand_in(
+        "failed-alarm",
+        "the batch transform's failure alarm: moto's CloudFormation creates no alarm, its "
+        "Step Functions emits no AWS/States metric and its CloudWatch evaluates no alarm, so "
+        "the ExecutionsFailed datapoint of the failed run is published (PutMetricData) and the "
+        "alarm as synthesised is evaluated on GetMetricData's answer by the rehearsal",
+    )
+    period = max(stat["Period"] for stat in stats.values())
+    start = ended - dt.timedelta(seconds=ended.timestamp() % period)
+    answer = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {"Id": metric_id, "MetricStat": stat, "ReturnData": True}
+            for metric_id, stat in stats.items()
+        ],
+        StartTime=start,
+        EndTime=start + dt.timedelta(seconds=period),
+    )
+    sums = {r["Id"]: sum(r["Values"]) for r in answer["MetricDataResults"]}
+    (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+    terms = re.fullmatch(r"FILL\((\w+), 0\)(?: \+ FILL\((\w+), 0\))*", expression)
+    if terms is None:
+        return {"alarm": logical_id, "state": f"not evaluated here: {expression}"}
+    value = sum(sums.get(i, 0.0) for i in re.findall(r"FILL\((\w+), 0\)", expression))
+    operators = {"GreaterThanOrEqualToThreshold": float.__ge__}
+    breaching = operators[alarm["ComparisonOperator"]](value, float(alarm["Threshold"]))
+    return {
+        "alarm": logical_id,
+        "expression": expression,
+        "value": value,
+        "threshold": alarm["Threshold"],
+        "state": "ALARM" if breaching else "OK",
+        "actions": alarm.get("AlarmActions", []),
+    }
+
+
+def batch_executions(
+    emulator: Emulator, assembly: Path, stack: str = "prod-batch"
+) -> dict[str, Any]:
+    """Run the deployed batch transform: without input (failed, its alarm), then with input.
+
+    Each execution starts from the deployed schedule's input. The Transform
+    state's ``createTransformJob.sync`` runs through the ``sagemaker-sync``
+    fix; the emulator's job completes at once, or fails as SageMaker does
+    when its input prefix holds nothing (``transform-job-outcome``).
+    """
+    cfn = emulator.client("cloudformation")
+    outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    (arn,) = [o["OutputValue"] for o in outputs if o["OutputKey"].endswith("StateMachineArn")]
+    sfn, s3 = emulator.client("stepfunctions"), emulator.client("s3")
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
+    transform = definition["States"]["Transform"]["Parameters"]
+    uri = transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    stand_in(
+        "transform-job",
+        "SageMaker's batch transform job: moto runs no container, so a job completes the "
+        "moment it is created and writes no output, or fails as SageMaker does when its "
+        "input prefix holds no object (scripts/moto_server.py transform-job-outcome)",
+    )
+    found: dict[str, Any] = {"machine": arn.rsplit(":", 1)[-1], "input": uri, "executions": {}}
+    scheduled = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    for scenario in ("failed (no input)", "succeeded"):
+        if scenario == "succeeded":
+            s3.put_object(
+                Bucket=bucket,
+                Key=f"{prefix}week.csv",
+                Body=b"product_id,stock,sales_last_week\np-1,40,12\np-2,7,9\n",
+            )
+        started = time.monotonic()
+        run = execute(
+            emulator,
+            arn,
+            schedule_input(emulator, arn, scheduled),
+            name=f"batch-{scenario.split()[0]}-{int(time.time())}",
+        )
+        seconds = time.monotonic() - started
+        result: dict[str, Any] = {**run.to_json(), "seconds": round(seconds, 1)}
+        if run.status == "FAILED":
+            ended = sfn.describe_execution(executionArn=run.arn)["stopDate"]
+            result["failed_alarm"] = failed_alarm_verdict(emulator, assembly, stack, arn, ended)
+        found["executions"][scenario] = result
+    return found
+
+
+def print_batch(batch: dict[str, Any]) -> None:
+    """The batch transform's executions."""
+    print(
+        f"Batch transform: executions of the deployed state machine {batch['machine']} "
+        f"(input {batch['input']})"
+    )
+    for scenario, run in batch["executions"].items():
+        print_execution(scenario, run, detail=False)
+        output = run.get("output") or {}
+        if run["status"] == "SUCCEEDED":
+            print(
+                f"      job {output.get('TransformJobName')}: {output.get('TransformJobStatus')} "
+                f"-> {output.get('TransformOutput', {}).get('S3OutputPath')}; {run['seconds']} s"
+            )
+        elif run.get("cause"):
+            try:
+                reason = json.loads(run["cause"]).get("FailureReason", run["cause"])
+            except ValueError:
+                reason = run["cause"]
+            print(f"      error {run['error']}: {reason[:160]}; {run['seconds']} s")
+        alarm = run.get("failed_alarm")
+        if alarm:
+            print(
+                f"      failure alarm {alarm['alarm']}: {alarm['state']} "
+                f"({alarm.get('expression')} = {alarm.get('value')} >= {alarm.get('threshold')}), "
+                f"notifies {', '.join(alarm.get('actions', [])) or 'nobody'}"
+            )
+
+
 def not_executable(emulator: Emulator) -> dict[str, str]:
     """Deployed state machines moto's ASL interpreter (with our fixes) cannot parse, and why."""
     sfn = emulator.client("stepfunctions")
@@ -1211,10 +1390,12 @@ def _weights_text(weights: dict[str, float]) -> str:
     return ", ".join(f"{name} {weight:g}" for name, weight in weights.items())
 
 
-def print_execution(label: str, run: dict[str, Any]) -> None:
-    """One execution: status, path through the states, outcome."""
+def print_execution(label: str, run: dict[str, Any], *, detail: bool = True) -> None:
+    """One execution: status, path through the states, outcome (unless ``detail`` is off)."""
     print(f"  {label}: {run['status']} (execution {run['name']}, input {json.dumps(run['input'])})")
     print(f"      path: {' > '.join(run['path'])}")
+    if not detail:
+        return
     if run.get("error"):
         cause = str(run.get("cause") or "")
         print(f"      error {run['error']}: {cause[:300]}")
@@ -1275,6 +1456,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         print_shift(summary["shift_executions"])
     if summary.get("drift"):
         print_drift(summary["drift"])
+    if summary.get("batch"):
+        print_batch(summary["batch"])
     print(
         f"Models: {len(summary['models'])}; buckets: {len(summary['buckets'])}; "
         f"KMS keys (rotation on): {sum(summary['kms_keys'].values())}/{len(summary['kms_keys'])}"
@@ -1317,6 +1500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 summary["endpoints"] = summarize_endpoints(emulator)
                 print("Executing the drift check's state machine (two windows):", flush=True)
                 summary["drift"] = drift_executions(emulator)
+                print("Executing the batch transform's state machine (two runs):", flush=True)
+                summary["batch"] = batch_executions(emulator, work / "cdk.out")
                 summary["stand_ins"] = [
                     f"Wait states and the handlers' sleeps last at most {MAX_WAIT} s "
                     "(MOTO_SFN_MAX_WAIT_SECONDS; the shift polls every 30 s in AWS)",

@@ -130,6 +130,18 @@ Fixes (moto 5.2.5):
     256 KiB; an item too large for a batch of its own fails the Map with
     ``States.DataLimitExceeded``. Each batch is one child execution.
 
+``map-tolerated-failures``
+    A Distributed Map ignores its failed children: a child that fails (a
+    ``Fail`` state, an uncaught error) counts as failed in the Map Run, but
+    the Map state succeeds with ``null`` for it, whatever
+    ``ToleratedFailureCount``/``ToleratedFailurePercentage`` say, so a drift
+    check whose batch failed would conclude on part of its data. As AWS
+    documents, the Map state now fails with
+    ``States.ExceedToleratedFailureThreshold`` when more items failed than
+    the count tolerates or a larger share than the percentage (none by
+    default; moto keeps 0 for a threshold not given, so a threshold of 0
+    beside a non-zero one is not applied); a failed child of a batch counts
+    every item of its batch.
 ``sagemaker-sync``
     The interpreter runs SageMaker integrations only as ``.waitForTaskToken``:
     ``arn:aws:states:::sagemaker:createTransformJob.sync`` (a batch
@@ -202,6 +214,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map import (
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
     distributed_iteration_component as sfn_distributed,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+    distributed_item_processor_worker as sfn_distributed_worker,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import (
     state_parallel as sfn_parallel,
 )
@@ -218,6 +233,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
     wait_function as sfn_wait,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded
 from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
 from moto.stepfunctions.parser.asl.parse import asl_parser as sfn_asl_parser
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for as sfn_boto_client
@@ -239,6 +255,7 @@ FIXES = (
     "lambda-without-docker",
     "state-machines-from-cloudformation",
     "item-batcher",
+    "map-tolerated-failures",
     "sagemaker-sync",
 )
 
@@ -678,6 +695,43 @@ def _map_run_in_batches(self: Any, env: Any, eval_input: Any) -> None:
     _map_run(self, env, batched)
 
 
+_eval_child = sfn_distributed_worker.DistributedItemProcessorWorker._eval_job
+_failures_lock = threading.Lock()
+
+
+def _eval_child_counting_failures(self: Any, env: Any, job: Any) -> None:
+    """A child of a Distributed Map; its items are counted in the Map Run, failed or not."""
+    _eval_child(self, env, job)
+    batch = job.job_input.get("Items") if isinstance(job.job_input, dict) else None
+    items = len(batch) if isinstance(batch, list) and self._map_run_record.batched else 1
+    with _failures_lock:
+        record = self._map_run_record
+        record.items_run = getattr(record, "items_run", 0) + items
+        if not isinstance(env.program_state(), ProgramEnded):
+            record.items_failed = getattr(record, "items_failed", 0) + items
+
+
+def _map_run_within_tolerance(self: Any, env: Any, eval_input: Any) -> None:
+    record = eval_input.map_run_record
+    record.batched = getattr(self, "item_batcher", None) is not None
+    _map_run_in_batches(self, env, eval_input)
+    failed, run = getattr(record, "items_failed", 0), getattr(record, "items_run", 0)
+    if not failed:
+        return
+    count, percentage = eval_input.tolerated_failure_count, eval_input.tolerated_failure_percentage
+    # moto keeps 0 for a threshold not given: one given alone applies alone.
+    exceeded = [failed > count] if count else []
+    exceeded += [100.0 * failed / max(run, 1) > percentage] if percentage else []
+    if not exceeded or any(exceeded):
+        env.stack.pop()  # the children's outputs
+        raise _map_failure(
+            env,
+            StatesErrorNameType.StatesExceedToleratedFailureThreshold,
+            f"The specified tolerated failure threshold was exceeded: {failed} of {run} "
+            f"items failed (tolerated: {count or 0} items, {percentage or 0:g} %)",
+        )
+
+
 #: Transform job statuses that end a ``.sync`` wait; all but ``Completed`` fail the task.
 _TRANSFORM_JOB_ENDS = ("Completed", "Failed", "Stopped")
 _state_task_service_for = sfn_task_factory.state_task_service_for
@@ -847,7 +901,12 @@ PATCHES: tuple[tuple[Any, str, Any], ...] = (
     ),
     (sfn_wait.WaitFunction, "_wait_interval", _wait_at_most),
     (sfn_asl_parser.AmazonStateLanguageParser, "parse", staticmethod(parse_definition)),
-    (sfn_distributed.DistributedIterationComponent, "_map_run", _map_run_in_batches),
+    (sfn_distributed.DistributedIterationComponent, "_map_run", _map_run_within_tolerance),
+    (
+        sfn_distributed_worker.DistributedItemProcessorWorker,
+        "_eval_job",
+        _eval_child_counting_failures,
+    ),
     (sfn_task_factory, "state_task_service_for", _state_task_service_with_sagemaker_sync),
     (
         sagemaker_models.SageMakerModelBackend,

@@ -132,6 +132,7 @@ def test_every_fix_is_covered_here() -> None:
         "lambda-without-docker",
         "state-machines-from-cloudformation",
         "item-batcher",
+        "map-tolerated-failures",
         "sagemaker-sync",
     )
 
@@ -637,3 +638,74 @@ def test_sagemaker_sync(fixed: bool) -> None:
         cause = json.loads(failed["cause"])
         assert cause["TransformJobStatus"] == "Failed"
         assert cause["FailureReason"].startswith("ClientError: No S3 objects found under S3 URL")
+
+
+def failing_children(**tolerance: int) -> dict[str, Any]:
+    """A Distributed Map over ``$.items`` whose children fail on items above 2."""
+    return {
+        "StartAt": "Children",
+        "States": {
+            "Children": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Small",
+                    "States": {
+                        "Small": {
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$", "NumericGreaterThan": 2, "Next": "Boom"}],
+                            "Default": "Done",
+                        },
+                        "Boom": {"Type": "Fail", "Error": "Boom", "Cause": "a child failed"},
+                        "Done": {"Type": "Succeed"},
+                    },
+                },
+                **tolerance,
+                "End": True,
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_map_tolerated_failures(fixed: bool) -> None:
+    with contextlib.ExitStack() as stack:
+        if fixed:
+            for target, attribute, replacement in PATCHES:
+                stack.enter_context(mock.patch.object(target, attribute, replacement))
+        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        four = {"items": [1, 2, 3, 4]}
+        untolerated = run_to_the_end(failing_children(), four)
+        if not fixed:
+            assert untolerated["status"] == "SUCCEEDED", "moto now fails the Map: drop the fix"
+            assert json.loads(untolerated["output"]) == [1, 2, None, None]
+            return
+        assert (untolerated["status"], untolerated["error"]) == (
+            "FAILED",
+            "States.ExceedToleratedFailureThreshold",
+        )
+        assert "2 of 4 items failed" in untolerated["cause"]
+        assert run_to_the_end(failing_children(**{"ToleratedFailureCount": 2}), four)["status"] == (
+            "SUCCEEDED"
+        )
+        assert run_to_the_end(failing_children(**{"ToleratedFailureCount": 1}), four)["status"] == (
+            "FAILED"
+        )
+        # 50.0, not 50: moto's grammar refuses an integer percentage (a gap not mended).
+        assert (
+            run_to_the_end(failing_children(**{"ToleratedFailurePercentage": 50.0}), four)["status"]
+            == "SUCCEEDED"
+        )
+        # A failed child of a batch fails every item of its batch: 3 and 4 together.
+        batched = failing_children(**{"ToleratedFailureCount": 1})
+        batched["States"]["Children"]["ItemBatcher"] = {"MaxItemsPerBatch": 2}
+        batched["States"]["Children"]["ItemProcessor"]["States"]["Small"]["Choices"][0][
+            "Variable"
+        ] = "$.Items[0]"
+        done = run_to_the_end(batched, four)
+        assert (done["status"], done["error"]) == (
+            "FAILED",
+            "States.ExceedToleratedFailureThreshold",
+        )
+        assert "2 of 4 items failed" in done["cause"]

@@ -8,6 +8,7 @@ stood in for by scripts/local_deploy.py and named in its summary.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -113,3 +114,37 @@ def test_the_drift_check_maps_a_large_window_in_batches(drift: dict[str, Any]) -
     assert run["objects"] == 202
     assert run["batches"] == 5
     assert_reports_as_the_cli(run)
+
+
+@pytest.fixture(scope="module")
+def batch(deployed: dict[str, Any]) -> dict[str, Any]:
+    return local_deploy.batch_executions(deployed["emulator"], deployed["assembly"])
+
+
+def test_a_batch_transform_without_input_fails_and_its_alarm_fires(batch: dict[str, Any]) -> None:
+    run = batch["executions"]["failed (no input)"]
+    assert (run["status"], run["error"]) == ("FAILED", "States.TaskFailed")
+    # The schedule's target has no input of its own: the Scheduled Event is the input.
+    assert run["input"]["detail-type"] == "Scheduled Event"
+    assert run["path"] == ["NameRun", "Transform"]
+    cause = json.loads(run["cause"])
+    assert cause["TransformJobStatus"] == "Failed"
+    assert cause["FailureReason"].startswith("ClientError: No S3 objects found under S3 URL")
+    alarm = run["failed_alarm"]
+    assert alarm["alarm"].startswith("WeeklyForecastFailedAlarm")
+    assert (alarm["state"], alarm["value"]) == ("ALARM", 1.0)
+    (action,) = alarm["actions"]
+    assert ":sns:" in action and "WeeklyForecastTopic" in action
+    assert {"schedule", "transform-job", "failed-alarm"} <= set(local_deploy.STAND_INS)
+
+
+def test_a_batch_transform_with_input_succeeds(batch: dict[str, Any]) -> None:
+    run = batch["executions"]["succeeded"]
+    assert (run["status"], run["error"]) == ("SUCCEEDED", None)
+    assert run["path"] == ["NameRun", "Transform"]
+    assert "failed_alarm" not in run
+    job = run["output"]
+    assert job["TransformJobStatus"] == "Completed"
+    assert job["TransformJobName"].startswith("prod-forecast-")
+    output = job["TransformOutput"]["S3OutputPath"]
+    assert output.endswith(f"/inventory-forecast/output/{job['TransformJobName']}/")
