@@ -154,6 +154,23 @@ Fixes (moto 5.2.5):
     as its cause, as the interpreter's own Glue and Batch ``.sync``
     integrations do). Other SageMaker ``.sync`` actions are still refused.
 
+Gaps of the ASL interpreter not mended here (moto 5.2.5), smallest reproductions
+(``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``):
+
+* No mocked responses. The interpreter ships the mock-configuration classes
+  (``moto/stepfunctions/parser/mocking``), but ``load_mock_test_case_for``
+  never loads a configuration (``raw_mock_config = None``) and the backend's
+  ``StartExecution`` does not read a test case: ``start_execution(
+  stateMachineArn=arn + "#HappyPath")`` answers ``StateMachineDoesNotExist``.
+  Services the emulator cannot run are stood in for on the emulator's side
+  instead (``sagemaker-sync``, ``transform-job-outcome``).
+* ``{"Type": "Map", ..., "ToleratedFailurePercentage": 50}`` is refused
+  (``ASLParserException ... no viable alternative at input
+  '"ToleratedFailurePercentage":50'``); ``50.0`` is accepted.
+* SageMaker ``.sync`` actions other than ``createTransformJob`` (training,
+  processing, ``createEndpoint``...): ``States.Runtime``, "Unsupported sync
+  callback procedure". None of our state machines uses one.
+
 Rehearsal setting (not a fix: AWS waits as long as the definition says):
 
 ``MOTO_SFN_MAX_WAIT_SECONDS``
