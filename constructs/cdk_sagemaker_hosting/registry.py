@@ -1308,6 +1308,12 @@ class PromotionPipeline(Construct):
         self._pipeline_policy.add_to_principal_policy(
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[actions_role.role_arn])
         )
+        compliance.acknowledge(
+            self._pipeline_policy.policy,
+            "CodePipeline runs each action as its action role (named exactly): assuming it is "
+            "how a pipeline works, and the role holds only the actions' own permissions.",
+            parliament=["CREDENTIALS_EXPOSURE"],
+        )
         key = self.encryption_key.key_arn
         artifacts = self.artifacts.bucket.arn_for_objects("*")
         # The artifact store: the pipeline and its actions read and write each execution's objects.
@@ -1670,6 +1676,13 @@ class PromotionPipeline(Construct):
             grantee.add_to_principal_policy(
                 iam.PolicyStatement(actions=["sts:AssumeRole"], resources=roles)
             )
+            compliance.acknowledge(
+                grantee.policy,
+                "The smoke test and bake of a stage in another account run as that stage's "
+                "check_role, named exactly; its credentials last one check and can do only "
+                "what that role allows (invoke the endpoint, read alarms).",
+                parliament=["CREDENTIALS_EXPOSURE"],
+            )
         compliance.acknowledge_resource(
             grantee.policy,
             "The versions of the one model package group (model-package/<group>/*): which "
@@ -1684,7 +1697,6 @@ class PromotionPipeline(Construct):
             "kms:GenerateDataKey* on that one key.",
             "AwsSolutions-IAM5[Resource::*]",
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            parliament=["RESOURCE_STAR"],
         )
         return function
 
@@ -1846,6 +1858,13 @@ class PromotionPipeline(Construct):
         ]
         principal.add_to_principal_policy(
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=roles)
+        )
+        compliance.acknowledge(
+            principal.policy,
+            "cdk deploy runs as the stage account's CDK bootstrap roles (or the deploy_roles "
+            "given), named exactly: that is how the CDK deploys to another account, and those "
+            "roles' own policies and trust (cdk bootstrap --trust) bound what it may do.",
+            parliament=["CREDENTIALS_EXPOSURE"],
         )
         compliance.acknowledge(
             project,
