@@ -15,13 +15,13 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_iam as iam
 from cdk_sagemaker_hosting import (
     AsyncInference,
     CompilationTarget,
     CompiledModel,
     ContainerDefinition,
     ContainerImage,
+    DataCapture,
     DeploymentConfig,
     EncryptedBucket,
     Endpoint,
@@ -29,15 +29,12 @@ from cdk_sagemaker_hosting import (
     InstanceVariant,
     Model,
     ModelData,
-    ModelRegistry,
-    PromotionPipeline,
-    RolloutStage,
     RoutingStrategy,
     ServerlessVariant,
-    SmokeTest,
     TrafficRouting,
 )
 from cdk_sagemaker_hosting.compliance import acknowledge
+from cdk_sagemaker_hosting.quality import ModelQualityMonitor, QualityBaseline, QualityThreshold
 
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.3-cpu-py311"
 OPTIONS = [
@@ -49,9 +46,9 @@ OPTIONS = [
     "vpc",
     "local-storage",
     "scaling",
+    "quality",
     "asset",
     "neo",
-    "promotion",
 ]
 #: Neo's PyTorch inference image for CPU instances (us-east-1; SageMaker's Neo image table).
 NEO_IMAGE = "785573368785.dkr.ecr.us-east-1.amazonaws.com/sagemaker-inference-pytorch:2.0-cpu-py3"
@@ -83,47 +80,7 @@ def _single_region(bucket: EncryptedBucket) -> None:
         )
 
 
-def _promotion(stack: cdk.Stack) -> None:
-    """A registry and its staged rollout in one account; production in another."""
-    registry = ModelRegistry(
-        stack, "Registry", group_name="churn", reader_accounts=["555555555555"]
-    )
-    _single_region(registry.artifacts_bucket)
-    promotion = PromotionPipeline(
-        stack,
-        "Promotion",
-        registry=registry,
-        stages=[
-            RolloutStage(
-                name="Staging",
-                stacks=["Staging/*"],
-                endpoint_name="churn-staging",
-                smoke_test=SmokeTest(payload="3,1,0.5", content_type="text/csv"),
-                bake=cdk.Duration.minutes(30),
-                alarm_names=["churn-staging-errors"],
-            ),
-            RolloutStage(
-                name="Production",
-                stacks=["Production/*"],
-                account="555555555555",
-                approval=True,
-                bake=cdk.Duration.minutes(60),
-                alarm_names=["churn-prod-errors", "churn-prod-shift-failed"],
-                check_role=iam.Role.from_role_arn(
-                    stack,
-                    "ProductionCheck",
-                    "arn:aws:iam::555555555555:role/churn-promotion-check",
-                    mutable=False,
-                ),
-            ),
-        ],
-    )
-    for created in (promotion.artifacts, promotion.source):
-        assert created is not None
-        _single_region(created)
-
-
-def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:
+def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:  # noqa: PLR0912 - one branch per option
     """One stack per option, named ``showcase-<option>``."""
     stacks = []
     for option in OPTIONS:
@@ -288,6 +245,55 @@ def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:
                 max_capacity=6,
                 time_zone=cdk.TimeZone.EUROPE_BERLIN,
             )
+        elif option == "quality":
+            # An A/B endpoint whose challenger's quality is judged against ground truth
+            # every 10 minutes, labels arriving up to a day late; reports in their own bucket.
+            capture = EncryptedBucket(stack, "Capture")
+            labels = EncryptedBucket(stack, "Labels")
+            reports = EncryptedBucket(stack, "Reports")
+            for created in (capture, labels, reports):
+                _single_region(created)
+            endpoint = Endpoint(
+                stack,
+                "Endpoint",
+                variants=[
+                    InstanceVariant(
+                        model=Model(stack, name, image=image, model_data=data),
+                        variant_name=name,
+                        initial_weight=weight,
+                    )
+                    for name, weight in (("Champion", 9), ("Challenger", 1))
+                ],
+                data_capture=DataCapture(destination=capture, sampling_percentage=50),
+            )
+            ModelQualityMonitor(
+                stack,
+                "Quality",
+                endpoint=endpoint,
+                problem_type="multiclass",
+                join_on="inferenceId",
+                prediction_attribute="predicted_label",
+                label_column=1,
+                ground_truth_bucket=labels,
+                ground_truth_prefix="ground-truth/churn/",
+                baseline=QualityBaseline.from_constraints_object(
+                    labels, "baselines/churn/constraints.json"
+                ),
+                thresholds={"weighted_f1": QualityThreshold(absolute=0.7)},
+                reference_variant="Champion",
+                min_records=200,
+                window=cdk.Duration.minutes(10),
+                label_delay=cdk.Duration.days(1),
+                capture_delay=cdk.Duration.minutes(2),
+                report_bucket=reports,
+                report_prefix="quality/churn/",
+                max_objects_per_invocation=100,
+                objects_per_batch=20,
+                max_concurrency=5,
+                partition_size_mb=128,
+                metric_namespace="Showcase/ModelQuality",
+                scratch_expiration=cdk.Duration.days(3),
+            )
         elif option == "asset":
             model = Model(
                 stack, "Model", image=image, model_data=ModelData.from_asset(_archive(workdir))
@@ -312,7 +318,5 @@ def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:
                 model_data=ModelData.from_compilation(compiled),
             )
             Endpoint(stack, "Endpoint", model=model, instance_type="ml.c5.xlarge")
-        elif option == "promotion":
-            _promotion(stack)
         stacks.append(stack)
     return stacks
