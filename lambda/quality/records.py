@@ -54,7 +54,7 @@ import re
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from itertools import compress
 from typing import Any
 
@@ -771,16 +771,6 @@ class Join:
         for reasons in self._variant_rejected.values():
             total.update(reasons)
         return +total
-
-    @property
-    def predictions(self) -> Mapping[str, int]:
-        """The IDs of the predictions held (duplicated ones too), for ``identifier in``."""
-        return self._slots
-
-    @property
-    def repeated_predictions(self) -> Mapping[str, int]:
-        """Deprecated: always empty (:attr:`predictions` holds repeated IDs too)."""
-        return {}
 
     def finish(self, new_counts: Callable[[], Counts]) -> JoinResult:
         """Count the joined pairs (``new_counts()`` makes each variant's counts), and the rest.
