@@ -15,6 +15,7 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
 from cdk_sagemaker_hosting import (
     AsyncInference,
     CompilationTarget,
@@ -29,8 +30,12 @@ from cdk_sagemaker_hosting import (
     InstanceVariant,
     Model,
     ModelData,
+    ModelRegistry,
+    PromotionPipeline,
+    RolloutStage,
     RoutingStrategy,
     ServerlessVariant,
+    SmokeTest,
     TrafficRouting,
 )
 from cdk_sagemaker_hosting.compliance import acknowledge
@@ -49,6 +54,7 @@ OPTIONS = [
     "quality",
     "asset",
     "neo",
+    "promotion",
 ]
 #: Neo's PyTorch inference image for CPU instances (us-east-1; SageMaker's Neo image table).
 NEO_IMAGE = "785573368785.dkr.ecr.us-east-1.amazonaws.com/sagemaker-inference-pytorch:2.0-cpu-py3"
@@ -78,6 +84,46 @@ def _single_region(bucket: EncryptedBucket) -> None:
             "NIST.800.53.R5-S3BucketReplicationEnabled",
             "PCI.DSS.321-S3BucketReplicationEnabled",
         )
+
+
+def _promotion(stack: cdk.Stack) -> None:
+    """A registry and its staged rollout in one account; production in another."""
+    registry = ModelRegistry(
+        stack, "Registry", group_name="churn", reader_accounts=["555555555555"]
+    )
+    _single_region(registry.artifacts_bucket)
+    promotion = PromotionPipeline(
+        stack,
+        "Promotion",
+        registry=registry,
+        stages=[
+            RolloutStage(
+                name="Staging",
+                stacks=["Staging/*"],
+                endpoint_name="churn-staging",
+                smoke_test=SmokeTest(payload="3,1,0.5", content_type="text/csv"),
+                bake=cdk.Duration.minutes(30),
+                alarm_names=["churn-staging-errors"],
+            ),
+            RolloutStage(
+                name="Production",
+                stacks=["Production/*"],
+                account="555555555555",
+                approval=True,
+                bake=cdk.Duration.minutes(60),
+                alarm_names=["churn-prod-errors", "churn-prod-shift-failed"],
+                check_role=iam.Role.from_role_arn(
+                    stack,
+                    "ProductionCheck",
+                    "arn:aws:iam::555555555555:role/churn-promotion-check",
+                    mutable=False,
+                ),
+            ),
+        ],
+    )
+    for created in (promotion.artifacts, promotion.source):
+        assert created is not None
+        _single_region(created)
 
 
 def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:  # noqa: PLR0912 - one branch per option
@@ -318,5 +364,7 @@ def add_showcase_stacks(app: cdk.App, workdir: Path) -> list[cdk.Stack]:  # noqa
                 model_data=ModelData.from_compilation(compiled),
             )
             Endpoint(stack, "Endpoint", model=model, instance_type="ml.c5.xlarge")
+        elif option == "promotion":
+            _promotion(stack)
         stacks.append(stack)
     return stacks
