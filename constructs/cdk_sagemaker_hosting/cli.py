@@ -6,6 +6,7 @@ from a terminal, against AWS or a local emulator (``AWS_ENDPOINT_URL``)::
     cdk-sagemaker-hosting shift --endpoint NAME --from A --to B --steps 10,50,100
     cdk-sagemaker-hosting baseline --data train.csv --out baseline.json
     cdk-sagemaker-hosting drift --baseline baseline.json --capture DIR_OR_S3_URI
+    cdk-sagemaker-hosting quality-baseline --data validation.csv --problem binary --out c.json
     cdk-sagemaker-hosting quality --capture DIR --ground-truth DIR --problem binary
     cdk-sagemaker-hosting promote --group NAME [--version N] [--pipeline NAME]
     cdk-sagemaker-hosting --version
