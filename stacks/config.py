@@ -86,6 +86,10 @@ class EnvironmentConfig:
     :param drift_baseline_key: with data capture, check the captured requests
         for drift every hour against the baseline at this key of the capture
         bucket (built by ``cdk-sagemaker-hosting baseline``); default: no check.
+    :param quality_ground_truth_prefix: with data capture, join each variant's
+        captured predictions every hour with the labels written under this
+        prefix of the capture bucket (Model Monitor's ground-truth layout) and
+        judge their quality, the challenger beside the champion; default: no check.
     :param canary_instances: blue/green canary size on update, with rollback on
         the variants' alarms; default: SageMaker's all-at-once.
     :param scaling: auto scaling of the variants; default: fixed instance counts.
@@ -108,6 +112,7 @@ class EnvironmentConfig:
     challenger: ChallengerConfig | None = None
     data_capture_percentage: int | None = None
     drift_baseline_key: str | None = None
+    quality_ground_truth_prefix: str | None = None
     canary_instances: int | None = None
     scaling: ScalingConfig | None = None
     monitoring: bool = False

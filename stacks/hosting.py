@@ -20,6 +20,8 @@ from cdk_sagemaker_hosting import (
     MetricComparison,
     Model,
     ModelData,
+    ModelQualityMonitor,
+    QualityThreshold,
     TrafficRouting,
     TrafficShift,
 )
@@ -46,8 +48,11 @@ class HostingStack(Stack):
     blue/green canary that rolls back on the variants' error and latency
     alarms; with ``scaling`` every variant tracks invocations per instance;
     with ``drift_baseline_key``, a ``DriftMonitor`` checks the captured
-    requests every hour; with a challenger and monitoring, a ``PromoteChallenger`` state machine
-    shifts traffic to the challenger step by step, rolling back on alarms.
+    requests every hour; with ``quality_ground_truth_prefix``, a
+    ``ModelQualityMonitor`` joins each variant's predictions with the labels
+    written there and judges them every hour; with a challenger and monitoring,
+    a ``PromoteChallenger`` state machine shifts traffic to the challenger step
+    by step, rolling back on alarms.
     """
 
     def __init__(
@@ -175,6 +180,11 @@ class HostingStack(Stack):
                     )
                 )
             CfnOutput(self, "DataCaptureBucketName", value=data_capture.destination.bucket_name)
+        self.quality = (
+            self._quality(data_capture, config.quality_ground_truth_prefix, names)
+            if data_capture is not None and config.quality_ground_truth_prefix
+            else None
+        )
         self.promotion = None
         if challenger is not None and self.monitoring is not None:
             # Promote the challenger step by step, on the challenger's own
@@ -198,6 +208,40 @@ class HostingStack(Stack):
             )
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name)
         self.api = self._https_front() if config.https_front else None
+
+    def _quality(
+        self, data_capture: DataCapture, ground_truth_prefix: str, names: list[str]
+    ) -> ModelQualityMonitor:
+        """Each variant's fraud scores judged against labels, the challenger beside the champion.
+
+        Labels (chargebacks, analysts' decisions) may arrive up to a day late;
+        a window of predictions is judged once its labels had that long.
+        """
+        quality = ModelQualityMonitor(
+            self,
+            "QualityMonitor",
+            endpoint=self.endpoint,
+            problem_type="binary",
+            ground_truth_bucket=data_capture.destination,
+            ground_truth_prefix=ground_truth_prefix,
+            thresholds={
+                "roc_auc": QualityThreshold(absolute=0.8),
+                "recall": QualityThreshold(absolute=0.6),
+            },
+            reference_variant=CHAMPION,
+            label_delay=Duration.days(1),
+            topic=self.monitoring.topic if self.monitoring else None,
+        )
+        if self.monitoring is not None and self.monitoring.dashboard is not None:
+            self.monitoring.dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Model quality: ROC AUC per variant (hourly windows, labels a day late)",
+                    left=[quality.metric("roc_auc", name) for name in names],
+                    left_y_axis=cloudwatch.YAxisProps(min=0, max=1),
+                    width=24,
+                )
+            )
+        return quality
 
     def _https_front(self) -> EndpointApi:
         """An HTTPS front for callers that cannot sign SageMaker requests (IAM, AWS WAF).

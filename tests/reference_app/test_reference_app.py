@@ -221,9 +221,10 @@ def test_prod_variants_scale_on_invocations_and_are_watched(
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     # per variant: 5XX, 4XX rate, model and overhead latency, CPU, memory, disk, at max;
     # the promotion's dead-letter alarm; per variant dataset drift, and the drift
-    # monitor's failed-run and dead-letter alarms; the HTTPS front's 4XX and 5XX
-    # rates and latency
-    template.resource_count_is("AWS::CloudWatch::Alarm", 25)
+    # monitor's failed-run and dead-letter alarms; per variant degraded quality, and
+    # the quality monitor's failed-run and dead-letter alarms; the HTTPS front's
+    # 4XX and 5XX rates and latency
+    template.resource_count_is("AWS::CloudWatch::Alarm", 29)
 
 
 def test_prod_has_an_https_front_that_joins_the_endpoints_topic(
@@ -283,3 +284,30 @@ def test_prod_promotes_the_challenger_on_its_alarms(reference_templates: dict[st
         for f in reference_templates["dev-hosting"]["Resources"].values()
         if f["Type"] == "AWS::Lambda::Function"
     )
+
+
+def test_prod_judges_each_variants_quality_against_ground_truth(
+    reference_templates: dict[str, Any],
+) -> None:
+    from cdk_sagemaker_hosting._lambda.quality.monitor import Config
+
+    template = reference_templates["prod-hosting"]
+    (function,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"]["Handler"] == "quality.index.handler"
+    ]
+    parts = function["Properties"]["Environment"]["Variables"]["QUALITY_CONFIG"]["Fn::Join"][1]
+    config = Config.from_json(json.loads("".join(p if isinstance(p, str) else "x" for p in parts)))
+    assert config.variants == ("Champion", "Challenger")
+    assert config.reference_variant == "Champion"
+    assert config.ground_truth_prefix == "ground-truth/fraud-detection/"
+    assert (config.window_seconds, config.label_delay_seconds) == (3600, 86400)
+    assert set(config.thresholds) == {"roc_auc", "recall"}
+    assert not [
+        r
+        for r in reference_templates["dev-hosting"]["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Handler") == "quality.index.handler"
+    ]
