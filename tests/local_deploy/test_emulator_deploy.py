@@ -152,8 +152,8 @@ def test_endpoint_config_volume_and_every_key_are_kms_with_rotation(
     # in prod also capture, alarm-topic, promotion and drift-monitor keys
     # and the components endpoint's key per environment; in prod the HTTPS
     # front's and the components' alarm-topic keys; in prod the registry's
-    # artifact key and its promotion trigger's key
-    assert len(summary["kms_keys"]) == 18
+    # artifact key and its promotion trigger's key; in prod the quality monitor's key
+    assert len(summary["kms_keys"]) == 19
     assert all(summary["kms_keys"].values())
 
 
@@ -197,13 +197,13 @@ def test_summary_names_what_the_emulator_skipped(
         "AWS::ApiGateway::Stage": 1,
         "AWS::ApplicationAutoScaling::ScalableTarget": 6,
         "AWS::ApplicationAutoScaling::ScalingPolicy": 8,
-        "AWS::CloudWatch::Alarm": 50,
+        "AWS::CloudWatch::Alarm": 54,
         "AWS::CloudWatch::CompositeAlarm": 3,
         "AWS::Lambda::EventInvokeConfig": 1,
         "AWS::Lambda::Permission": 2,
         "AWS::S3::BucketPolicy": 12,
         "AWS::SNS::TopicPolicy": 5,
-        "AWS::SQS::QueuePolicy": 5,
+        "AWS::SQS::QueuePolicy": 6,
         # moto has no inference components at all (neither API nor resource).
         "AWS::SageMaker::InferenceComponent": 4,
         "AWS::WAFv2::LoggingConfiguration": 1,
