@@ -32,18 +32,18 @@ DEPLOYED = f"/cdk-sagemaker-hosting/{GROUP}/deployed-version"
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> tuple[PipelineStack, Template, dict[str, Any]]:
+def pipeline() -> tuple[PipelineStack, Template, Any]:
     stage = cdk.Stage(new_app(), "Tooling", env=cdk.Environment(account=TOOLING, region=REGION))
     stack = PipelineStack(stage, "pipeline")
     template = Template.from_stack(stack)
     return stack, template, template.to_json()
 
 
-def resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
+def resources(template: Any, kind: str) -> dict[str, Any]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
-def the_pipeline(template: dict[str, Any]) -> dict[str, Any]:
+def the_pipeline(template: Any) -> Any:
     (props,) = [
         v["Properties"] for v in resources(template, "AWS::CodePipeline::Pipeline").values()
     ]
@@ -132,7 +132,7 @@ def test_the_deploy_runs_cdk_deploy_with_the_version_in_the_context(pipeline: An
         assert props["LogsConfig"]["CloudWatchLogs"]["Status"] == "ENABLED"
 
 
-def statements(template: dict[str, Any], role_fragment: str) -> list[dict[str, Any]]:
+def statements(template: Any, role_fragment: str) -> list[dict[str, Any]]:
     """The statements of the managed policies of roles whose logical ID has the fragment."""
     found = []
     for policy in resources(template, "AWS::IAM::ManagedPolicy").values():

@@ -156,7 +156,7 @@ class Pipeline:
         if stages is None or stages[-1] == list(STAGES)[-1]:
             record["state"] = "Succeeded"
             self.world.pipeline_event(core.EXECUTION_CHANGE, execution, "SUCCEEDED")
-        return record["state"]
+        return str(record["state"])
 
     def _job(self, execution: str, stage: str, params: dict[str, Any]) -> bool:
         token = None
