@@ -506,6 +506,8 @@ def publisher(
 SUPERSEDED = "superseded"
 #: The stage-level and execution-level events of CodePipeline the handler reads.
 STAGE_CHANGE = "CodePipeline Stage Execution State Change"
+#: The pipeline's first stage, which reads the app (``PromotionPipeline``'s).
+SOURCE_STAGE = "Source"
 EXECUTION_CHANGE = "CodePipeline Pipeline Execution State Change"
 
 
@@ -756,8 +758,27 @@ def on_pipeline_event(  # noqa: PLR0911 - one return per kind of state change
             outcome |= {"result": SUPERSEDED, "reason": metadata.get(REASON, "superseded")}
             publish(outcome)
             return outcome
+        if stage == SOURCE_STAGE:
+            # The app's source could not be read: nothing of the version's doing. The
+            # record keeps it, and the next approval event or promote starts it again.
+            reason = (
+                f"the {SOURCE_STAGE} stage failed (execution {execution}): the app was not read"
+            )
+            outcome |= {"result": "stopped", "stage": stage, "reason": reason}
+            outcome["write_back"] = write_back(
+                sagemaker, version, {ROLLOUT: "stopped", REASON: reason}
+            )
+            publish(outcome)
+            return outcome
         if metadata.get(f"{PREFIX}{stage}") != "failed":
-            record_stage(sagemaker, version, stage, "failed", f"execution {execution}")
+            record_stage(
+                sagemaker,
+                version,
+                stage,
+                "failed",
+                f"an approval deploy or check action failed in execution {execution}: see the "
+                "pipeline",
+            )
         reason = metadata.get(f"{PREFIX}{stage}-reason") or f"stage {stage} failed"
         outcome |= {"result": "failed", "stage": stage, "reason": reason}
         outcome["write_back"] = write_back(
@@ -770,15 +791,8 @@ def on_pipeline_event(  # noqa: PLR0911 - one return per kind of state change
         outcome |= {"result": "ignored", "reason": f"stage state {state}"}
         return outcome
     if state == "SUCCEEDED":
-        if config.deployed_parameter:
-            ssm.put_parameter(
-                Name=config.deployed_parameter,
-                Value=version,
-                Type="String",
-                Overwrite=True,
-                Description=f"The version of {config.group_name} every stage runs",
-            )
         outcome |= {"result": "deployed", "reason": f"{version} went through every stage"}
+        outcome["record"] = _deployed(sagemaker, ssm, config, version)
         outcome["write_back"] = write_back(
             sagemaker, version, {ROLLOUT: "deployed", DEPLOYED_AT: stamp}
         )
@@ -809,6 +823,37 @@ def _execution_version(codepipeline: Any, config: Config, execution: str) -> str
             value = str(variable.get("resolvedValue", ""))
             return value if value.startswith("arn:") else None
     return None
+
+
+def _deployed(sagemaker: Any, ssm: Any, config: Config, version: str) -> dict[str, Any]:
+    """``version`` went through every stage: it is the deployed one, and the record follows.
+
+    The record follows only when it still names the version deployed before
+    (a rollout that failed meanwhile put it back there) and ``version`` is
+    still approved: a record naming a newer version in flight, or an older
+    one after a rejection of ``version``, is kept.
+    """
+    before = recorded(ssm, config, config.deployed_parameter) if config.deployed_parameter else None
+    if config.deployed_parameter:
+        ssm.put_parameter(
+            Name=config.deployed_parameter,
+            Value=version,
+            Type="String",
+            Overwrite=True,
+            Description=f"The version of {config.group_name} every stage runs",
+        )
+    record = recorded(ssm, config)
+    status = sagemaker.describe_model_package(ModelPackageName=version).get("ModelApprovalStatus")
+    if record in {before, None} and record != version and status == "Approved":
+        ssm.put_parameter(
+            Name=config.parameter_name,
+            Value=version,
+            Type="String",
+            Overwrite=True,
+            Description=f"The approved version of {config.group_name} the app deploys",
+        )
+        return {"restored": version, "was": record}
+    return {"kept": record}
 
 
 def _restore(ssm: Any, config: Config, failed: str) -> dict[str, Any]:

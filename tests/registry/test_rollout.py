@@ -489,3 +489,73 @@ def test_events_of_another_pipeline_are_refused(world: World) -> None:
             config=CONFIG,
             now=lambda: 0.0,
         )
+
+
+def test_a_rollout_that_fails_while_an_older_one_finishes_production(world: World) -> None:
+    """Version 2 is past production's Verify when 3 is approved; 3 fails in staging.
+
+    The failure puts the record back on the deployed version (1); version 2
+    then finishes production, becomes the deployed version, and the record
+    follows it: record, deployed record and production agree again.
+    """
+    deployed_v1(world)
+    world.registry.add("Approved")
+    second = world.approve(2)["execution"]
+    world.pipeline.run(second, ["Staging"])
+    assert world.pipeline._job(second, "Production", {"action": "verify"})
+    world.registry.add("Approved")
+    world.endpoints["Staging"].broken.add(arn(3))
+    third = world.approve(3)["execution"]
+    assert world.pipeline.run(third) == "Failed"
+    assert world.record() == arn(1) and meta(world.registry, 3)["rollout"] == "failed"
+    # Version 2 finishes production (deploy, check) and the execution succeeds.
+    world.deploy("Production", arn(2))
+    params = {"action": "check", "poll_seconds": 60, **STAGES["Production"]}
+    assert world.pipeline._job(second, "Production", params)
+    outcome = world.pipeline_event(core.EXECUTION_CHANGE, second, "SUCCEEDED")
+    assert outcome["record"] == {"restored": arn(2), "was": arn(1)}
+    assert world.record() == world.deployed() == world.running()["Production"] == arn(2)
+
+
+def test_a_version_rejected_while_it_finishes_production_does_not_take_the_record(
+    world: World,
+) -> None:
+    deployed_v1(world)
+    world.registry.add("Approved")
+    second = world.approve(2)["execution"]
+    world.pipeline.run(second, ["Staging"])
+    assert world.pipeline._job(second, "Production", {"action": "verify"})
+    world.registry.set(2, "Rejected")
+    back = world.approve(2, "Rejected")
+    assert world.record() == arn(1)
+    world.deploy("Production", arn(2))
+    outcome = world.pipeline_event(core.EXECUTION_CHANGE, second, "SUCCEEDED")
+    assert outcome["record"] == {"kept": arn(1)}
+    # The execution the rejection started puts version 1 back everywhere.
+    assert world.pipeline.run(back["execution"]) == "Succeeded"
+    assert world.running() == {"Staging": arn(1), "Production": arn(1)}
+    assert world.record() == world.deployed() == arn(1)
+
+
+def test_a_source_stage_failure_stops_the_rollout_but_keeps_the_version(world: World) -> None:
+    deployed_v1(world)
+    world.registry.add("Approved")
+    execution = world.approve(2)["execution"]
+    outcome = world.pipeline_event(core.STAGE_CHANGE, execution, "FAILED", "Source")
+    assert outcome["result"] == "stopped"
+    assert meta(world.registry, 2)["rollout"] == "stopped"
+    # Not the version's fault: the record keeps it and it is picked again.
+    assert world.record() == arn(2)
+    assert core.newest_approved(world.registry, CONFIG) == arn(2)
+
+
+def test_a_failed_deploy_says_so_on_the_version(world: World) -> None:
+    deployed_v1(world)
+    world.registry.add("Approved")
+    execution = world.approve(2)["execution"]
+    assert world.pipeline._job(execution, "Staging", {"action": "verify"})
+    # CodeBuild's cdk deploy fails (CloudFormation rolled the stack back).
+    world.pipeline._fail(execution, "Staging")
+    metadata = meta(world.registry, 2)
+    assert metadata["Staging"] == "failed" and "execution exec-2" in metadata["Staging-reason"]
+    assert world.record() == arn(1)
