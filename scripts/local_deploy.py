@@ -1090,8 +1090,9 @@ def print_drift(drift: dict[str, Any]) -> None:
 
 # --- the model-quality check (helper D; wire into main() beside the drift check) --------
 
-#: The demo's traffic: joined records per variant and the challenger's weaker scores.
-QUALITY_RECORDS = 600
+#: The quality check's scenarios: capture objects per variant and records per object. The
+#: prod monitor joins up to 200 objects in one invocation and fans out beyond (two Maps).
+QUALITY_SCENARIOS = {"one pass": (3, 200), "Distributed Map": (101, 6)}
 
 
 def quality_capture_line(event_id: str, score: float, at: dt.datetime) -> str:
@@ -1120,29 +1121,35 @@ def quality_capture_line(event_id: str, score: float, at: dt.datetime) -> str:
 
 
 def write_quality_window(
-    emulator: Emulator, config: Any, start: dt.datetime, end: dt.datetime
+    emulator: Emulator,
+    config: Any,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    objects: int,
+    records: int,
 ) -> dict[str, int]:
-    """Captured fraud scores of both variants in ``[start, end)``, and their labels after ``end``.
+    """Captured fraud scores of both variants in ``[start, end)``, and their labels.
 
-    The champion's scores separate fraud well (ROC AUC about 0.95); the
-    challenger's barely (about 0.65, below the prod threshold of 0.8): a
-    known degradation. Labels land in the ground-truth hour folder after the
-    window, within the label delay, in Model Monitor's layout.
+    The champion's scores separate fraud well (ROC AUC about 0.93); the
+    challenger's barely (about 0.77, below the prod threshold of 0.8): a
+    known degradation. Labels land in the ground-truth hour folder of the
+    window's start (within the label delay), in Model Monitor's layout.
     """
     s3 = emulator.client("s3")
-    rng = random.Random(16)  # noqa: S311 - demo data
+    rng = random.Random(f"{start:%Y%m%d%H%M}")  # noqa: S311 - demo data
     span = (end - start).total_seconds()
     written = {"capture_objects": 0, "labels": 0}
-    labels_hour = end.replace(minute=0, second=0, microsecond=0)
+    labels_hour = start.replace(minute=0, second=0, microsecond=0)
     for variant, spread in (("Champion", 0.18), ("Challenger", 0.42)):
         truths = []
-        for part in range(3):
-            at = start + dt.timedelta(seconds=span * (part + 0.5) / 3)
+        for part in range(objects):
+            at = start + dt.timedelta(seconds=span * (part + 0.5) / objects)
             lines = []
-            for i in range(QUALITY_RECORDS // 3):
+            for i in range(records):
                 fraud = rng.random() < 0.3
                 score = min(1.0, max(0.0, rng.gauss(0.7 if fraud else 0.3, spread)))
-                event_id = f"{variant}-{part}-{i}"
+                event_id = f"{start:%H%M}-{variant}-{part}-{i}"
                 lines.append(quality_capture_line(event_id, score, at))
                 truths.append(
                     json.dumps(
@@ -1159,71 +1166,99 @@ def write_quality_window(
             )
             s3.put_object(Bucket=config.capture_bucket, Key=key, Body="\n".join(lines).encode())
             written["capture_objects"] += 1
-        key = f"{config.ground_truth_prefix}{labels_hour:%Y/%m/%d/%H}/labels-{variant}.jsonl"
+        key = (
+            f"{config.ground_truth_prefix}{labels_hour:%Y/%m/%d/%H}/"
+            f"labels-{start:%H%M}-{variant}.jsonl"
+        )
         s3.put_object(Bucket=config.ground_truth_bucket, Key=key, Body="\n".join(truths).encode())
         written["labels"] += len(truths)
     return written
 
 
 def quality_demo(emulator: Emulator) -> dict[str, Any]:
-    """Run the deployed model-quality check on a window with a known degradation of the challenger.
+    """Run the deployed model-quality check on two windows with a degraded challenger.
 
     The configuration is the deployed function's own (``QUALITY_CONFIG``).
-    The execution starts from the deployed schedule's input for the current
-    hour; the window it judges ends a label delay (prod: a day) and the
-    capture delay before that. The report is read from where the check wrote
-    it and printed as the ``quality`` command prints a table.
+    Each execution starts from the deployed schedule's input for a chosen
+    hour (the current one, then the next); the window it judges ends a
+    label delay (prod: a day) and the capture delay before that. The first
+    window is joined in one pass, the second, with more objects than one
+    invocation takes, through the split and join Distributed Maps. Each
+    report is read from where the check wrote it, as a table.
     """
     from cdk_sagemaker_hosting._lambda.quality import monitor, render  # noqa: PLC0415
 
     deployed = function_environment(emulator, "QUALITY_CONFIG")
     config = monitor.Config.from_json(json.loads(deployed["env"]["QUALITY_CONFIG"]))
-    scheduled = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    start, end, labels_end = monitor.window(config, scheduled)
-    written = write_quality_window(emulator, config, start, end)
     machines = emulator.client("stepfunctions").list_state_machines()["stateMachines"]
     (arn,) = [m["stateMachineArn"] for m in machines if "QualityMonitor" in m["name"]]
-    run = execute(
-        emulator,
-        arn,
-        schedule_input(emulator, arn, scheduled),
-        name=f"quality-{int(time.time())}",
-    )
-    found: dict[str, Any] = {
-        "machine": arn.rsplit(":", 1)[-1],
-        "execution": run.to_json(),
-        "window": {"start": f"{start:%Y-%m-%dT%H:%M:%SZ}", "end": f"{end:%Y-%m-%dT%H:%M:%SZ}"},
-        "labels_until": f"{labels_end:%Y-%m-%dT%H:%M:%SZ}",
-        "written": written,
-        "report": None,
-    }
-    key = config.report_key(start)
     s3 = emulator.client("s3")
-    try:
-        report = json.loads(s3.get_object(Bucket=config.report_bucket, Key=key)["Body"].read())
-    except s3.exceptions.NoSuchKey:
-        return found
-    found["report"] = f"s3://{config.report_bucket}/{key}"
-    found["verdicts"] = {v: part["verdict"] for v, part in report["variants"].items()}
-    found["table"] = render.table(report)
+    top = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    found: dict[str, Any] = {"machine": arn.rsplit(":", 1)[-1], "executions": {}}
+    for hours_on, (scenario, (objects, records)) in enumerate(QUALITY_SCENARIOS.items()):
+        scheduled = top + dt.timedelta(hours=hours_on)
+        start, end, labels_end = monitor.window(config, scheduled)
+        written = write_quality_window(
+            emulator, config, start, end, objects=objects, records=records
+        )
+        started = time.monotonic()
+        run = execute(
+            emulator,
+            arn,
+            schedule_input(emulator, arn, scheduled),
+            name=f"quality-{scenario.split()[-1].lower()}-{int(time.time())}",
+        )
+        runs = config.run_prefix(run.name)
+        scratch = {
+            part: s3.list_objects_v2(Bucket=config.report_bucket, Prefix=runs + part).get(
+                "KeyCount", 0
+            )
+            for part in ("shards/", "partials/")
+        }
+        execution: dict[str, Any] = {
+            **run.to_json(),
+            "seconds": round(time.monotonic() - started, 1),
+            "window": {"start": f"{start:%Y-%m-%dT%H:%M:%SZ}", "end": f"{end:%Y-%m-%dT%H:%M:%SZ}"},
+            "labels_until": f"{labels_end:%Y-%m-%dT%H:%M:%SZ}",
+            "written": written,
+            "shards": scratch["shards/"],
+            "partials": scratch["partials/"],
+            "report": None,
+        }
+        key = config.report_key(start)
+        try:
+            report = json.loads(s3.get_object(Bucket=config.report_bucket, Key=key)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            found["executions"][scenario] = execution
+            continue
+        execution["report"] = f"s3://{config.report_bucket}/{key}"
+        execution["verdicts"] = {v: part["verdict"] for v, part in report["variants"].items()}
+        execution["table"] = render.table(report)
+        found["executions"][scenario] = execution
     return found
 
 
 def print_quality(quality: dict[str, Any]) -> None:
-    """The model-quality check's execution and its report."""
-    print(f"Model quality: execution of the deployed state machine {quality['machine']}")
-    print_execution("one window", quality["execution"])
-    window = quality["window"]
-    print(
-        f"      predictions {window['start']} to {window['end']}, labels until "
-        f"{quality['labels_until']}; {quality['written']['capture_objects']} capture objects, "
-        f"{quality['written']['labels']} labels written"
-    )
-    if quality["report"] is None:
-        print("      no report written")
-        return
-    print(f"      report {quality['report']}: {quality['verdicts']}")
-    print(quality["table"])
+    """The model-quality check's executions and their reports."""
+    print(f"Model quality: executions of the deployed state machine {quality['machine']}")
+    for scenario, run in quality["executions"].items():
+        print_execution(scenario, run, detail=run["report"] is None)
+        window, written = run["window"], run["written"]
+        fanned = (
+            f", {run['shards']} shard objects and {run['partials']} partial counts"
+            if run["partials"]
+            else ""
+        )
+        print(
+            f"      predictions {window['start']} to {window['end']}, labels until "
+            f"{run['labels_until']}; {written['capture_objects']} capture objects and "
+            f"{written['labels']} labels written{fanned}; {run['seconds']} s"
+        )
+        if run["report"] is None:
+            print("      no report written")
+            continue
+        print(f"      report {run['report']}: {run['verdicts']}")
+        print("\n".join(f"      {line}" for line in run["table"].splitlines()))
 
 
 def physical_ids(emulator: Emulator, stack: str) -> dict[str, str]:
