@@ -1175,24 +1175,24 @@ class PromotionPipeline(Construct):
         self.pipeline_arn = Arn.format(
             ArnComponents(service="codepipeline", resource=self.pipeline_name), stack
         )
+        self.artifacts_key = self._artifacts_key(removal_policy)
         self.artifacts = EncryptedBucket(
-            self, "Artifacts", encryption_key=self.encryption_key, removal_policy=removal_policy
+            self, "Artifacts", encryption_key=self.artifacts_key, removal_policy=removal_policy
         )
-        user_source = source_action
-        if user_source is not None:
-            outputs = list(user_source.action_properties.outputs or [])
+        if source_action is not None:
+            outputs = list(source_action.action_properties.outputs or [])
             if len(outputs) != 1:
                 validation.fail(
                     self,
                     "source_action",
-                    user_source.action_properties.action_name,
+                    source_action.action_properties.action_name,
                     f"has {len(outputs)} output artifacts; the deploy builds from exactly one",
                 )
-            if user_source.action_properties.role is None:
+            if source_action.action_properties.role is None:
                 validation.fail(
                     self,
                     "source_action",
-                    user_source.action_properties.action_name,
+                    source_action.action_properties.action_name,
                     "has no role: give it one (role=...) with the permissions it needs (a "
                     "managed policy); the pipeline's role may assume it",
                 )
@@ -1220,12 +1220,12 @@ class PromotionPipeline(Construct):
         self._make_roles()
 
         source_output: codepipeline.Artifact
-        if user_source is None:
+        if source_action is None:
             self.source: EncryptedBucket | None = EncryptedBucket(
-                self, "Source", encryption_key=self.encryption_key, removal_policy=removal_policy
+                self, "Source", encryption_key=self.artifacts_key, removal_policy=removal_policy
             )
             source_output = codepipeline.Artifact("App")
-            user_source = actions.S3SourceAction(
+            source_action = actions.S3SourceAction(
                 action_name="Source",
                 bucket=self.source.bucket,
                 bucket_key=source_key,
@@ -1237,17 +1237,17 @@ class PromotionPipeline(Construct):
             self._grant_source(self.source, source_key)
         else:
             self.source = None
-            source_output = next(iter(user_source.action_properties.outputs or []))
-            assert user_source.action_properties.role is not None
+            source_output = next(iter(source_action.action_properties.outputs or []))
+            assert source_action.action_properties.role is not None
             self._pipeline_policy.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["sts:AssumeRole"],
-                    resources=[user_source.action_properties.role.role_arn],
+                    resources=[source_action.action_properties.role.role_arn],
                 )
             )
 
         pipeline_stages = [
-            codepipeline.StageProps(stage_name="Source", actions=[user_source]),
+            codepipeline.StageProps(stage_name="Source", actions=[source_action]),
             *(
                 self._stage(stage, source_output, list(install_commands), context_key)
                 for stage in stages
@@ -1271,7 +1271,40 @@ class PromotionPipeline(Construct):
             ],
             stages=pipeline_stages,
         )
+        self._notify_approvals()
         self._watch_pipeline()
+
+    def _notify_approvals(self) -> None:
+        """Each approval action notifies the topic (the actions' role may publish to it)."""
+        from aws_cdk import aws_codepipeline as codepipeline  # noqa: PLC0415
+
+        cfn = self.pipeline.node.default_child
+        assert isinstance(cfn, codepipeline.CfnPipeline)
+        for i, stage in enumerate(self.stages, start=1):
+            if stage.approval:
+                cfn.add_property_override(
+                    f"Stages.{i}.Actions.0.Configuration.NotificationArn", self.topic.topic_arn
+                )
+
+    def _artifacts_key(self, removal_policy: RemovalPolicy) -> kms.IKey:
+        """The key of the artifact store and source: ``encryption_key``, unless of another stack.
+
+        CodePipeline's and CodeBuild's own grants on the artifact key go to
+        its policy (the roles they are handed are immutable): a key of another
+        stack would tie that stack to this one both ways, so the artifacts
+        then get a key of their own (``ArtifactsKey``).
+        """
+        from cdk_sagemaker_hosting.encryption import encryption_key as new_key  # noqa: PLC0415
+
+        key = self.encryption_key
+        if isinstance(key, kms.Key) and Stack.of(key) is not Stack.of(self):
+            return new_key(
+                self,
+                "ArtifactsKey",
+                f"Encrypts the pipeline artifacts and app source of {self.node.path}",
+                removal_policy,
+            )
+        return key
 
     def _make_roles(self) -> None:
         """The pipeline's role and the one role of its actions (managed policies, exact grants).
@@ -1314,7 +1347,7 @@ class PromotionPipeline(Construct):
             "how a pipeline works, and the role holds only the actions' own permissions.",
             parliament=["CREDENTIALS_EXPOSURE"],
         )
-        key = self.encryption_key.key_arn
+        key = self.artifacts_key.key_arn
         artifacts = self.artifacts.bucket.arn_for_objects("*")
         # The artifact store: the pipeline and its actions read and write each execution's objects.
         for principal in (self._pipeline_policy, self._actions_policy):
@@ -1720,7 +1753,8 @@ class PromotionPipeline(Construct):
             stage_actions.append(
                 actions.ManualApprovalAction(
                     action_name="Approve",
-                    notification_topic=self.topic,
+                    # The topic is set on the pipeline below: the action's own grant
+                    # would go to the topic's policy (immutable role).
                     additional_information=f"Deploy {version} to {stage.name}",
                     run_order=order,
                     role=self._actions_role,
@@ -1819,13 +1853,17 @@ class PromotionPipeline(Construct):
                 compute_type=codebuild.ComputeType.SMALL,
                 privileged=False,
             ),
-            encryption_key=self.encryption_key,
             logging=codebuild.LoggingOptions(
                 cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=logs)
             ),
             timeout=Duration.hours(2),
             role=role,
         )
+        # The key is set on the resource, not through the L2, whose grant would land in the
+        # key's policy (the role is immutable) and tie a key of another stack to this one.
+        cfn_project = project.node.default_child
+        assert isinstance(cfn_project, codebuild.CfnProject)
+        cfn_project.encryption_key = self.artifacts_key.key_arn
         principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -1840,8 +1878,8 @@ class PromotionPipeline(Construct):
         )
         principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[self.encryption_key.key_arn],
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[self.artifacts_key.key_arn],
             )
         )
         compliance.acknowledge_resource(

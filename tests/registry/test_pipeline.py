@@ -478,3 +478,38 @@ def test_explicit_deploy_roles_replace_the_bootstrap_roles() -> None:
         s for s in statements(template, "StagingDeployRole") if s["Action"] == "sts:AssumeRole"
     ]
     assert assume["Resource"] == f"arn:aws:iam::{STAGING}:role/deployer"
+
+
+def test_a_topic_and_key_of_another_stack_are_used_by_reference() -> None:
+    from cdk_sagemaker_hosting.encryption import encrypted_topic, encryption_key
+
+    app = new_app()
+    env = cdk.Environment(account=TOOLING, region=REGION)
+    shared = cdk.Stack(app, "Shared", env=env)
+    key = encryption_key(shared, "Key", "shared")
+    topic = encrypted_topic(shared, "Topic", key)
+    stack = cdk.Stack(app, "T", env=env)
+    PromotionPipeline(
+        stack,
+        "Promotion",
+        registry=imported_registry(stack),
+        stages=[staging(approval=True)],
+        encryption_key=key,
+        topic=topic,
+    )
+    template = Template.from_stack(stack).to_json()
+    assert "Fn::ImportValue" in json.dumps(template)
+    assert resources(template, "AWS::SNS::Topic") == {}
+    # The artifacts get a key of their own (CodePipeline's grants go to the key's policy).
+    assert list(resources(template, "AWS::KMS::Key")) == [
+        stack.get_logical_id(
+            stack.node.find_child("Promotion").node.find_child("ArtifactsKey").node.default_child
+        )  # type: ignore[arg-type]
+    ]
+    (approve,) = [
+        a
+        for stage in the_pipeline(template)["Stages"]
+        for a in stage["Actions"]
+        if a["Name"] == "Approve"
+    ]
+    assert "Fn::ImportValue" in json.dumps(approve["Configuration"]["NotificationArn"])
