@@ -1088,11 +1088,15 @@ class PromotionPipeline(Construct):
     the record.
 
     Construct IDs (a public contract): ``Key``, ``Topic`` (when not given),
+    ``ArtifactsKey`` (when ``encryption_key`` is another stack's),
     ``Artifacts`` (the artifact store), ``Source`` (when no
-    ``source_action``), ``Pipeline``, ``<stage>Deploy`` (the CodeBuild
-    project) and ``<stage>DeployLogs``, ``StageFunction`` (and its role,
-    policy and logs), ``PipelineEvents`` (the rule), ``PipelineEventsDeadLetters``
-    and ``Trigger`` (the :class:`PromotionTrigger`).
+    ``source_action``), ``Pipeline`` (with ``PipelineRole``,
+    ``PipelinePolicy``, ``PipelineRoleRef``), ``ActionsRole`` (with
+    ``ActionsPolicy``, ``ActionsRoleRef``), ``<stage>Deploy`` (the CodeBuild
+    project, with ``<stage>DeployRole``, ``<stage>DeployPolicy``,
+    ``<stage>DeployRoleRef`` and ``<stage>DeployLogs``), ``StageFunction``
+    (and its role, policy and logs), ``PipelineEvents`` (the rule),
+    ``PipelineEventsDeadLetters`` and ``Trigger`` (the :class:`PromotionTrigger`).
 
     :param registry: the registry (``ModelRegistry.from_registry_attributes``).
     :param stages: the stages, in order (at least one).
