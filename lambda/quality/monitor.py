@@ -45,7 +45,7 @@ from typing import Any, TypedDict
 
 from . import render
 from .baseline import constraints_from_thresholds
-from .counts import DEFAULT_BINS, DEFAULT_THRESHOLD, PROBLEMS, Counts, new_counts
+from .counts import BINARY, DEFAULT_BINS, DEFAULT_THRESHOLD, PROBLEMS, Counts, new_counts
 from .records import (
     EVENT_ID,
     KEYS,
@@ -295,11 +295,7 @@ class Config:
                 )
         found.append(_whole_in("prediction_column", self.prediction_column, 0, 10_000))
         found.append(_whole_in("label_column", self.label_column, 0, 10_000))
-        if not (_is_number(self.threshold) and 0 <= self.threshold <= 1):
-            found.append(
-                Problem("threshold", self.threshold, "must be a score from 0 to 1 (binary)")
-            )
-        found.append(_whole_in("bins", self.bins, 1, 100_000))
+        found += self._score_problems()
         found.append(_whole_in("min_records", self.min_records, 1, 1_000_000_000))
         window = self.window_seconds
         if not _is_whole(window) or window % 60 or not 60 <= window <= 86400:
@@ -328,6 +324,28 @@ class Config:
             )
         found += self._baseline_problems(unknown)
         return [p for p in found if p is not None]
+
+    def _score_problems(self) -> list[Problem | None]:
+        """A binary problem's threshold and bins; another problem's never set."""
+        found: list[Problem | None] = []
+        if not (_is_number(self.threshold) and 0 <= self.threshold <= 1):
+            found.append(
+                Problem("threshold", self.threshold, "must be a score from 0 to 1 (binary)")
+            )
+        found.append(_whole_in("bins", self.bins, 1, 100_000))
+        if self.problem in PROBLEMS and self.problem != BINARY:
+            # Never dropped silently: they mean something for scores only.
+            for field, default in (("threshold", DEFAULT_THRESHOLD), ("bins", DEFAULT_BINS)):
+                if getattr(self, field) != default:
+                    found.append(
+                        Problem(
+                            field,
+                            getattr(self, field),
+                            f"applies to binary problems only (scores); a {self.problem} "
+                            "check would ignore it: leave it out",
+                        )
+                    )
+        return found
 
     def _variant_problems(self, unknown: Unknown) -> list[Problem]:
         found = []

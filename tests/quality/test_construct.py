@@ -595,6 +595,12 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("bins", {"bins": 0}, "bins=0 is invalid: must be a whole number from 1 to 100000"),
     (
+        "a score threshold for a regression",
+        {"problem_type": "regression", "threshold": 0.7, "thresholds": None},
+        "threshold=0.7 is invalid: applies to binary problems only (scores); a regression "
+        "check would ignore it",
+    ),
+    (
         "min records",
         {"min_records": 0},
         "min_records=0 is invalid: must be a whole number from 1 to 1000000000",
