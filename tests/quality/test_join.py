@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import subprocess
+import sys
 import zlib
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from cdk_sagemaker_hosting._lambda.quality import records
@@ -638,3 +641,18 @@ def test_repeated_labels_and_classes_read_alike() -> None:
         records.UNPARSEABLE_LABEL: 2,
         records.PREDICTION_WITHOUT_LABEL: 2,
     }
+
+
+def test_the_core_runs_on_the_standard_library_alone() -> None:
+    """The Lambda asset holds the quality package only: no site-packages, no drift, no numpy."""
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys; sys.path.insert(0, 'lambda'); "
+        "import quality.records, quality.counts, quality.report, quality.render, quality.baseline; "
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " - {*sys.stdlib_module_names, '__main__'}))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-S", "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.split() == ["['quality']"]
