@@ -584,11 +584,17 @@ def set_weights(emulator: Emulator, endpoint: str, weights: dict[str, float]) ->
     )
 
 
-def function_environment(emulator: Emulator, variable: str) -> dict[str, Any]:
-    """The deployed function whose environment holds ``variable``: its name and environment."""
+def function_environment(
+    emulator: Emulator, variable: str, arn: str | None = None
+) -> dict[str, Any]:
+    """The deployed function whose environment holds ``variable`` (and whose ARN is ``arn``,
+    when given): its name, ARN and environment."""
     functions = emulator.client("lambda").list_functions()["Functions"]
     (function,) = [
-        f for f in functions if variable in (f.get("Environment") or {}).get("Variables", {})
+        f
+        for f in functions
+        if variable in (f.get("Environment") or {}).get("Variables", {})
+        and arn in (None, f["FunctionArn"])
     ]
     return {
         "name": function["FunctionName"],
@@ -738,7 +744,10 @@ def shift_executions(emulator: Emulator, endpoint: str = SHIFT_ENDPOINT) -> dict
     ``bake_seconds`` may be set; the rest is the function's configuration).
     """
     arn = machine_arn(emulator, f"{endpoint.split('-', maxsplit=1)[0]}-hosting-PromoteChallenger")
-    function = function_environment(emulator, "SHIFT_DEFAULTS")
+    # The function the state machine calls (the fast-rollback AlarmFunction has its code too).
+    definition = emulator.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
+    start = json.loads(definition["definition"])["States"]["Start"]["Resource"]
+    function = function_environment(emulator, "SHIFT_DEFAULTS", start)
     defaults = json.loads(function["env"]["SHIFT_DEFAULTS"])
     source, target = defaults["source"], defaults["target"]
     gating_alarms(emulator, defaults["alarms"])
@@ -1051,6 +1060,7 @@ def drift_executions(emulator: Emulator) -> dict[str, Any]:
                 "report": f"s3://{config.report_bucket}/{key}",
                 "verdict": report["verdict"],
                 "drift_share": report["drift_share"],
+                "drifted_features": report["drifted_features"],
                 "records_used": report["records"]["used"],
                 "objects": report["objects"],
                 "cli_capture": capture_uri,
@@ -1631,6 +1641,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         print_drift(summary["drift"])
     if summary.get("batch"):
         print_batch(summary["batch"])
+    if summary.get("quality"):
+        print_quality(summary["quality"])
     print(
         f"Models: {len(summary['models'])}; buckets: {len(summary['buckets'])}; "
         f"KMS keys (rotation on): {sum(summary['kms_keys'].values())}/{len(summary['kms_keys'])}"
@@ -1675,6 +1687,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 summary["drift"] = drift_executions(emulator)
                 print("Executing the batch transform's state machine (two runs):", flush=True)
                 summary["batch"] = batch_executions(emulator, work / "cdk.out")
+                print("Executing the model-quality check's state machine:", flush=True)
+                summary["quality"] = quality_demo(emulator)
                 summary["stand_ins"] = [
                     f"Wait states and the handlers' sleeps last at most {MAX_WAIT} s "
                     "(MOTO_SFN_MAX_WAIT_SECONDS; the shift polls every 30 s in AWS)",

@@ -39,6 +39,7 @@ def test_every_stack_is_created(deployed: dict[str, Any]) -> None:
         "prod-batch-WeeklyForecast6068FD96",
         "prod-hosting-PromoteChallengerF4F12EBE",
         "prodhosting-DriftMonitor",
+        "prodhosting-QualityMonitor",
     ]
 
 
@@ -199,13 +200,15 @@ def test_summary_names_what_the_emulator_skipped(
         "AWS::ApplicationAutoScaling::ScalingPolicy": 8,
         "AWS::CloudWatch::Alarm": 54,
         "AWS::CloudWatch::CompositeAlarm": 3,
-        "AWS::Lambda::EventInvokeConfig": 1,
-        "AWS::Lambda::Permission": 2,
+        "AWS::Lambda::EventInvokeConfig": 2,
+        "AWS::Lambda::Permission": 3,
         "AWS::S3::BucketPolicy": 12,
         "AWS::SNS::TopicPolicy": 5,
         "AWS::SQS::QueuePolicy": 6,
         # moto has no inference components at all (neither API nor resource).
         "AWS::SageMaker::InferenceComponent": 4,
+        # moto's CloudFormation has no model package group (its API has).
+        "AWS::SageMaker::ModelPackageGroup": 1,
         "AWS::WAFv2::LoggingConfiguration": 1,
         "AWS::WAFv2::WebACL": 1,
         "AWS::WAFv2::WebACLAssociation": 1,
@@ -265,24 +268,6 @@ def test_the_command_line_shifts_traffic_both_ways(deployed: dict[str, Any]) -> 
     assert code == 2
     refusal = "target='Shadow' is invalid: must be a production variant of the endpoint"
     assert refusal in summary["error"]
-
-
-def test_deploy_local_finds_the_drift_it_wrote(deployed: dict[str, Any]) -> None:
-    drift = local_deploy.drift_demo(deployed["emulator"])
-    assert drift["objects"] == 6
-    champion, challenger = drift["reports"]["Champion"], drift["reports"]["Challenger"]
-    assert champion["verdict"] == "no_drift"
-    assert challenger["verdict"] == "drift"
-    drifted = {f["name"] for f in challenger["features"] if f["verdict"] == "drift"}
-    assert drifted == {"amount", "merchant_category"}
-    assert challenger["records"]["used"] == 1200
-    # the deployed function's configuration found the capture bucket and baseline
-    s3 = deployed["emulator"].client("s3")
-    assert any(
-        o["Key"].startswith("drift-reports/prod-fraud-detection/Challenger/")
-        for b in s3.list_buckets()["Buckets"]
-        for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])
-    )
 
 
 @pytest.mark.xfail(

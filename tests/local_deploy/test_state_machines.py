@@ -103,6 +103,9 @@ def test_the_drift_check_reads_a_small_window_in_one_pass(drift: dict[str, Any])
     assert run["output"]["plan"]["mode"] == "single"
     assert run["batches"] == 0
     assert_reports_as_the_cli(run)
+    challenger = run["variants"]["Challenger"]
+    assert sorted(challenger["drifted_features"]) == ["amount", "merchant_category"]
+    assert challenger["records_used"] == 1200
 
 
 def test_the_drift_check_maps_a_large_window_in_batches(drift: dict[str, Any]) -> None:
