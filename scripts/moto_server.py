@@ -121,9 +121,11 @@ Fixes (moto 5.2.5):
     runs, as AWS documents it: the ``ItemSelector`` (or ``Parameters``) is
     applied to each item first; the selected items are then grouped, in
     order, into child inputs ``{"Items": [...]}`` (with ``"BatchInput"``
-    beside them when it is given, a payload template evaluated against the
-    Map state's input and the context object; intrinsic functions in it are
-    not emulated and fail the Map). A batch closes before it would hold
+    beside them when it is given; the States Language spec makes it a
+    payload template, AWS's guide calls it fixed JSON: its ``.$`` paths are
+    evaluated here against the Map state's input and the context object,
+    and intrinsic functions in it fail the Map as not emulated; our
+    definitions use no BatchInput). A batch closes before it would hold
     more than ``MaxItemsPerBatch`` (or ``MaxItemsPerBatchPath``) items or
     its child input, as compact UTF-8 JSON, more than
     ``MaxInputBytesPerBatch`` (or ``...Path``) bytes, never more than
