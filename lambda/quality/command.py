@@ -48,6 +48,7 @@ from .records import (
     JoinResult,
     capture_in_window,
     ground_truth_in_window,
+    hour_folders,
     line_batches,
     partitions_for,
     variant_of,
@@ -249,20 +250,71 @@ class Source(NamedTuple):
     open: Callable[[], Any]
 
 
-def _sources(uri: str, region: str | None) -> list[Source]:
+_YEAR = re.compile(r"\d{4}/$")
+#: How deep below a prefix the ``yyyy/`` folders are looked for (variant, endpoint, capture root).
+FOLDER_DEPTH = 3
+
+
+def _s3_objects(s3: Any, bucket: str, prefix: str) -> Iterator[Source]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            if obj["Key"].endswith("/"):
+                continue
+
+            def opener(key: str = obj["Key"]) -> Any:
+                return s3.get_object(Bucket=bucket, Key=key)["Body"]
+
+            yield Source(obj["Key"], obj["Size"], opener)
+
+
+def _folders(s3: Any, bucket: str, prefix: str) -> list[str]:
+    folders: list[str] = []
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, Delimiter="/"
+    )
+    for page in pages:
+        folders.extend(p["Prefix"] for p in page.get("CommonPrefixes", []))
+    return folders
+
+
+def _hour_roots(s3: Any, bucket: str, prefix: str) -> list[str] | None:
+    """The folders under ``prefix`` that hold ``yyyy/mm/dd/hh/`` folders, or ``None`` if not found.
+
+    The prefix itself (a variant's, or the ground truth's), its folders (an
+    endpoint's variants) or theirs (a capture root's endpoints' variants).
+    """
+    roots = [prefix]
+    for _ in range(FOLDER_DEPTH):
+        children = [c for root in roots for c in _folders(s3, bucket, root)]
+        if any(_YEAR.search(c) for c in children):
+            return sorted({c[: -len("yyyy/")] for c in children if _YEAR.search(c)})
+        roots = children
+        if not roots:
+            return []
+    return None
+
+
+def _sources(uri: str, region: str | None, hours: list[str] | None = None) -> list[Source]:
+    """The objects at ``uri``; with ``hours`` (``yyyy/mm/dd/hh/``), an S3 prefix lists only those.
+
+    Without hour folders below an S3 prefix (or locally) everything is
+    listed; the caller keeps the objects of its window.
+    """
     if uri.startswith("s3://"):
         s3 = _s3(region)
         bucket, prefix = split_s3_uri(uri)
-        found = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                if obj["Key"].endswith("/"):
-                    continue
-
-                def opener(key: str = obj["Key"]) -> Any:
-                    return s3.get_object(Bucket=bucket, Key=key)["Body"]
-
-                found.append(Source(obj["Key"], obj["Size"], opener))
+        if prefix and not prefix.endswith("/") and hours is not None:
+            prefix += "/"
+        roots = _hour_roots(s3, bucket, prefix) if hours is not None else None
+        if roots is None or hours is None:
+            found = list(_s3_objects(s3, bucket, prefix))
+        else:
+            found = [
+                obj
+                for root in roots
+                for hour in hours
+                for obj in _s3_objects(s3, bucket, root + hour)
+            ]
         return sorted(found, key=lambda s: s.name)
     return [
         Source(file.as_posix(), file.stat().st_size, functools.partial(file.open, "rb"))
@@ -410,11 +462,14 @@ def run_quality(args: argparse.Namespace) -> int:
         new_counts(args.problem, threshold=args.threshold, bins=args.bins)  # checks the options
         window = _window(args)
         constraints, unchecked, about = _constraints(args)
-        capture = _sources(args.capture, args.region)
-        truth = _sources(args.ground_truth, args.region)
         context: dict[str, Any] = {"capture": args.capture, "ground_truth": args.ground_truth}
-        if window is not None:
+        if window is None:
+            capture = _sources(args.capture, args.region)
+            truth = _sources(args.ground_truth, args.region)
+        else:
             start, end, delay = window
+            capture = _sources(args.capture, args.region, hour_folders(start, end))
+            truth = _sources(args.ground_truth, args.region, hour_folders(start, end + delay))
             capture = [s for s in capture if capture_in_window(s.name, start, end)]
             truth = [s for s in truth if ground_truth_in_window(s.name, start, end, delay)]
             context["window"] = {

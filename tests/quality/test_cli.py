@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from cdk_sagemaker_hosting._lambda.quality import command as quality_command
 from cdk_sagemaker_hosting.cli import main
 from moto import mock_aws
 from sklearn import metrics as sk
@@ -478,3 +479,62 @@ def test_relative_thresholds_with_a_constraints_file_are_an_error(
     )
     assert code == 2
     assert "a constraints file holds bounds, not the baseline's values" in err
+
+
+@mock_aws
+@pytest.mark.parametrize(
+    ("capture_uri", "variants"),
+    [
+        ("s3://window/capture/", ["A", "B", "X"]),  # the capture root: every endpoint's
+        ("s3://window/capture/ep", ["A", "B"]),  # an endpoint's prefix, no slash
+        ("s3://window/capture/ep/B/", ["B"]),  # one variant's
+    ],
+)
+def test_an_s3_window_lists_only_its_hour_folders(
+    tmp_path: Path, capsys: Any, monkeypatch: Any, capture_uri: str, variants: list[str]
+) -> None:
+    monkeypatch.setitem(os.environ, "AWS_DEFAULT_REGION", "us-east-1")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="window")
+    listed: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        if "Delimiter" not in params:
+            listed.append(params["Prefix"])
+
+    client = boto3.client("s3", region_name="us-east-1")
+    client.meta.events.register("provide-client-params.s3.ListObjectsV2", record)
+    monkeypatch.setattr(quality_command, "_s3", lambda region=None: client)
+    labels: dict[str, list[str]] = {"05": [], "08": [], "10": []}
+    for endpoint, variant in (("ep", "A"), ("ep", "B"), ("other", "X")):
+        for day, hour in (("29", "05"), ("30", "05"), ("30", "06"), ("30", "09")):
+            ids = [f"{endpoint}-{variant}-{day}{hour}-{i}" for i in range(40)]
+            key = f"capture/{endpoint}/{variant}/2026/11/{day}/{hour}/10-00-000-x.jsonl"
+            body = "\n".join(capture_line(i, "0.8") for i in ids)
+            s3.put_object(Bucket="window", Key=key, Body=body.encode())
+            # The window's labels arrive at 08 (within the delay) and again at 10 (after it).
+            for folder in ("08", "10") if day == "30" and hour != "09" else ("05",):
+                labels[folder] += [truth_line(i, "1") for i in ids]
+    for hour, lines in labels.items():
+        s3.put_object(
+            Bucket="window",
+            Key=f"ground-truth/2026/11/30/{hour}/labels.jsonl",
+            Body="\n".join(lines).encode(),
+        )
+    code, report, _ = run(
+        capsys,
+        *("--capture", capture_uri, "--ground-truth", "s3://window/ground-truth"),
+        *("--problem", "binary", "--start", "2026-11-30T05:00:00Z"),
+        *("--end", "2026-11-30T07:00:00Z", "--label-delay", "2h", "--min-records", "1"),
+    )
+    assert code == 0
+    assert list(report["variants"]) == variants
+    # Each variant: its objects of 05 and 06 on the 30th (the 29th and 09 are outside), all
+    # joined with the labels of 08; the labels in 05 (of the 29th's and 09's objects) and
+    # those in 08 of variants not read name no prediction read.
+    assert report["records"]["predictions"] == 80 * len(variants)
+    assert report["records"]["joined"] == 80 * len(variants)
+    assert report["rejected"] == {"label_without_prediction": 240 + 80 * (3 - len(variants))}
+    hours = ("2026/11/30/05/", "2026/11/30/06/", "2026/11/30/07/", "2026/11/30/08/")
+    assert listed
+    assert all(prefix.endswith(hours) for prefix in listed)
