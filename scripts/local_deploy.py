@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import logging
 import os
 import random
 import re
@@ -1449,8 +1450,17 @@ def print_batch(batch: dict[str, Any]) -> None:
             )
 
 
+#: The interpreter's logger of service integrations it runs only through a task token.
+SFN_UNSUPPORTED_LOGGER = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
+    "state_task_service_unsupported"
+)
+
+
 def not_executable(emulator: Emulator) -> dict[str, str]:
     """Deployed state machines moto's ASL interpreter (with our fixes) cannot parse, and why."""
+    # Parsing a SageMaker task logs "Unsupported Optimised service integration": not news here.
+    logging.getLogger(SFN_UNSUPPORTED_LOGGER).setLevel(logging.ERROR)
     sfn = emulator.client("stepfunctions")
     refused = {}
     for machine in sfn.list_state_machines()["stateMachines"]:
