@@ -52,6 +52,9 @@ ENVIRONMENTS_KEY = "cdk-sagemaker-hosting:environments"
 MAX_WAIT = 1
 #: Stacks deployed before the model artifact is uploaded.
 FIRST_PHASE_SUFFIX = "-artifacts"
+#: Registry stacks, deployed in the first phase: a version is approved before the hosting
+#: stack, whose challenger is the recorded approved version, is deployed.
+REGISTRY_SUFFIX = "-registry"
 
 
 def free_port() -> int:
@@ -293,14 +296,112 @@ def deploy_reference_app(
     synth(assembly, env, context)
     names = stack_names(assembly)
     first = [n for n in names if n.endswith(FIRST_PHASE_SUFFIX)]
-    rest = [n for n in names if n not in first]
-    cdk(["bootstrap", f"aws://{ACCOUNT}/{REGION}"], env=env)
+    registries = [n for n in names if n.endswith(REGISTRY_SUFFIX)]
+    rest = [n for n in names if n not in first and n not in registries]
+    # From the synthesised assembly: no second synth into ./cdk.out, whose lock would
+    # refuse a concurrent run of the app (another rehearsal, `cdk synth`).
+    cdk(["bootstrap", "--app", str(assembly), f"aws://{ACCOUNT}/{REGION}"], env=env)
     deploy = ["deploy", "--app", str(assembly), "--require-approval", "never", "--exclusively"]
-    cdk([*deploy, *first], env=env, timeout=timeout)
+    cdk([*deploy, *first, *registries], env=env, timeout=timeout)
     for url in upload_artifacts(emulator, assembly, first, environments(envs)):
         print(f"uploaded placeholder model artifact {url}", flush=True)
+    for stack in registries:
+        config = environments(envs)[stack.removesuffix(REGISTRY_SUFFIX)]
+        approval = approve_first_version(emulator, stack, image=config["model_image"])
+        print(
+            f"{stack}: registered and approved {approval['version']}; the trigger "
+            f"{approval['result']} it in {approval['parameter']}",
+            flush=True,
+        )
     cdk([*deploy, *rest], env=env, timeout=timeout)
     return names
+
+
+def stack_outputs(emulator: Emulator, stack: str) -> dict[str, str]:
+    """A deployed stack's outputs by key."""
+    cfn = emulator.client("cloudformation")
+    outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    return {o["OutputKey"]: o["OutputValue"] for o in outputs}
+
+
+def approval_event(arn: str, group: str, status: str = "Approved") -> dict[str, Any]:
+    """SageMaker's ``Model Package State Change`` event for version ``arn`` of ``group``."""
+    return {
+        "version": "0",
+        "id": f"rehearsal-{arn.rsplit('/', 1)[-1]}-{status}",
+        "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker",
+        "account": ACCOUNT,
+        "time": "2026-11-30T08:00:00Z",
+        "region": REGION,
+        "resources": [arn],
+        "detail": {
+            "ModelPackageGroupName": group,
+            "ModelPackageVersion": int(arn.rsplit("/", 1)[-1]),
+            "ModelPackageArn": arn,
+            "ModelApprovalStatus": status,
+        },
+    }
+
+
+def approve_first_version(emulator: Emulator, stack: str, *, image: str) -> dict[str, Any]:
+    """Register version 1 of the registry stack's group, approve it, let the trigger record it.
+
+    What a training pipeline and a reviewer do in AWS; the approval event is
+    delivered to the deployed rule's function (moto's SageMaker sends none),
+    which records the version the hosting stack's challenger resolves at deploy.
+    """
+    outputs = stack_outputs(emulator, stack)
+    group = outputs["ModelPackageGroupName"]
+    bucket = outputs["RegistryArtifactsBucketName"]
+    sagemaker = emulator.client("sagemaker")
+    if not sagemaker.list_model_package_groups(NameContains=group)["ModelPackageGroupSummaryList"]:
+        sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        stand_in(
+            "model-package-group",
+            "The model package group (AWS::SageMaker::ModelPackageGroup): moto's CloudFormation "
+            "does not create it, so the rehearsal creates it through the API",
+        )
+    key = f"{group}/1/model.tar.gz"
+    emulator.client("s3").put_object(Bucket=bucket, Key=key, Body=placeholder_model_artifact())
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelPackageDescription="Registered by the local rehearsal",
+        InferenceSpecification={
+            "Containers": [{"Image": image, "ModelDataUrl": f"s3://{bucket}/{key}"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelApprovalStatus="PendingManualApproval",
+    )["ModelPackageArn"]
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    function = emulator.client("lambda").get_function(
+        FunctionName=outputs["PromotionFunctionName"]
+    )["Configuration"]["FunctionArn"]
+    delivered = deliver_to_rule(
+        emulator,
+        approval_event(arn, group),
+        function,
+        stand_in_as=(
+            "approval-event",
+            "SageMaker's Model Package State Change event on approval: moto's SageMaker emits "
+            "none, so the rehearsal builds it, matches it against the deployed rule's pattern "
+            "and invokes the rule's Lambda target",
+        ),
+    )
+    answer = delivered["answer"] or {}
+    if delivered["error"]:
+        raise RuntimeError(f"the promotion trigger of {stack} failed: {delivered}")
+    parameter = outputs["ApprovedVersionParameter"]
+    recorded = emulator.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+    if recorded != arn:
+        raise RuntimeError(f"{parameter} holds {recorded!r}, not the approved {arn}: {answer}")
+    return {
+        "version": arn,
+        "result": answer.get("result"),
+        "parameter": parameter,
+        "rule": delivered["rule"],
+    }
 
 
 def not_emulated(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict[str, int]:
@@ -385,7 +486,10 @@ def summarize_endpoints(emulator: Emulator) -> dict[str, Any]:
                 "instance_type": v.get("InstanceType"),
                 "model": v.get("ModelName", "(inference components)"),
                 "containers": len(containers) if model else 0,
-                "model_data": [c.get("ModelDataUrl") for c in containers],
+                "model_data": [c["ModelDataUrl"] for c in containers if c.get("ModelDataUrl")],
+                "model_packages": [
+                    c["ModelPackageName"] for c in containers if c.get("ModelPackageName")
+                ],
             }
         capture = config.get("DataCaptureConfig") or {}
         endpoints[ep["EndpointName"]] = {
@@ -701,7 +805,13 @@ def status_change_event(emulator: Emulator, execution_arn: str) -> dict[str, Any
     }
 
 
-def deliver_to_rule(emulator: Emulator, event: dict[str, Any], target_arn: str) -> dict[str, Any]:
+def deliver_to_rule(
+    emulator: Emulator,
+    event: dict[str, Any],
+    target_arn: str,
+    *,
+    stand_in_as: tuple[str, str] | None = None,
+) -> dict[str, Any]:
     """Deliver ``event`` as EventBridge would: to each Lambda target of each rule it matches.
 
     moto emits no Step Functions status-change event and delivers no rule to a
@@ -722,11 +832,17 @@ def deliver_to_rule(emulator: Emulator, event: dict[str, Any], target_arn: str) 
                 continue
             answer = aws_lambda.invoke(FunctionName=target["Arn"], Payload=json.dumps(event))
             stand_in(
-                "abort-event",
-                "EventBridge's delivery of the Step Functions status-change event to the abort "
-                "rule: moto emits no such event and delivers no rule to a Lambda target, so the "
-                "event is built from DescribeExecution, matched against the deployed rule's "
-                "pattern, and the rule's Lambda target invoked with it",
+                *(
+                    stand_in_as
+                    or (
+                        "abort-event",
+                        "EventBridge's delivery of the Step Functions status-change event to "
+                        "the abort rule: moto emits no such event and delivers no rule to a "
+                        "Lambda target, so the event is built from DescribeExecution, matched "
+                        "against the deployed rule's pattern, and the rule's Lambda target "
+                        "invoked with it",
+                    )
+                )
             )
             return {
                 "rule": rule["Name"],
