@@ -25,7 +25,7 @@ import csv
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .counts import DEFAULT_BINS, DEFAULT_THRESHOLD, new_counts
@@ -79,6 +79,15 @@ def _column(spec: str | int, header: list[str] | None, role: str) -> int:
     return names.index(spec)
 
 
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    """The lines, the first without a UTF-8 byte order mark (spreadsheets write one)."""
+    remaining = iter(lines)
+    first = next(remaining, None)
+    if first is not None:
+        yield first.removeprefix("\ufeff")
+        yield from remaining
+
+
 def baseline_from_csv(
     lines: Iterable[str],
     problem: str,
@@ -96,7 +105,7 @@ def baseline_from_csv(
     ``prediction``, else ``score``. Rows with the wrong number of fields or
     a value that cannot be read are counted by reason, not used.
     """
-    rows = csv.reader(lines)
+    rows = csv.reader(_without_bom(lines))
     names = None
     if header:
         names = next(rows, None)

@@ -6,7 +6,9 @@ regression sums merge by Chan's pairwise update (equal to one pass up to
 rounding).
 
 Metrics a count cannot define (precision with nothing predicted positive,
-R² of a constant label) are ``None``, never a made-up number.
+R² of a constant label) are ``None``, never a made-up number. (scikit-learn's
+``r2_score`` of three labels 0.1 is about -5e29: its mean of them is not 0.1
+in floating point; ours is undefined, in one pass as in merged parts.)
 
 Binary ROC AUC and PR AUC come from score histograms (``bins`` equal bins on
 [0, 1]): scores in one bin count as tied. Each comes with a bound computed
@@ -288,8 +290,13 @@ class RegressionCounts:
         part.percentage = math.fsum(
             e / max(abs(y), EPSILON) for e, y in zip(absolute, labels, strict=True)
         )
-        part.mean = math.fsum(labels) / part.records
-        part.deviations = math.fsum((y - part.mean) ** 2 for y in labels)
+        if min(labels) == max(labels):
+            # fsum(y) / n need not be y itself (three 0.1s): the deviations would be
+            # ~1e-34, not 0, and R² about -5e29 instead of undefined (merged parts give 0).
+            part.mean, part.deviations = float(labels[0]), 0.0
+        else:
+            part.mean = math.fsum(labels) / part.records
+            part.deviations = math.fsum((y - part.mean) ** 2 for y in labels)
         self.merge(part)
 
     def merge(self, other: RegressionCounts) -> RegressionCounts:

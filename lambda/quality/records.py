@@ -234,8 +234,16 @@ def binary_label(value: Any) -> int:
     raise UnreadableValueError(msg)
 
 
+#: A whole number written with a zero fraction ("2.0", "-3.00"), as CSV outputs often are.
+_WHOLE_WITH_FRACTION = re.compile(r"[+-]?\d+\.0*")
+
+
 def class_label(value: Any) -> str:
-    """A class: its text; a whole number is written without a fraction (1.0 is "1")."""
+    """A class: its text; a whole number is written without a fraction (1.0 and "1.0" are "1").
+
+    A CSV prediction "2.0" (XGBoost's ``multi:softmax``) and a label "2" or 2
+    are one class, as JSON's 2.0 and 2 are; other text is kept as written.
+    """
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
@@ -246,7 +254,8 @@ def class_label(value: Any) -> str:
             raise UnreadableValueError(msg)
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, str) and value.strip():
-        return value.strip()
+        text = value.strip()
+        return str(int(text.split(".")[0])) if _WHOLE_WITH_FRACTION.fullmatch(text) else text
     msg = f"not a class: {value!r}"
     raise UnreadableValueError(msg)
 
