@@ -25,7 +25,7 @@ import functools
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -381,6 +381,10 @@ def _constraints(args: argparse.Namespace) -> tuple[list[Constraint], list[str],
             threshold=args.threshold,
             bins=args.bins,
         )
+        if not built.records:
+            # Every metric undefined: no threshold could apply, and the verdict would be "ok".
+            msg = f"{args.baseline}: no usable row (rejected: {built.rejected or 'none'})"
+            raise BaselineError(msg)
         metrics = built.metrics
         about["baseline"] = built.to_json()
         document, skipped = constraints_from_thresholds(
@@ -401,9 +405,15 @@ def _constraints(args: argparse.Namespace) -> tuple[list[Constraint], list[str],
         skipped = []
         if absolute:
             extra, _ = constraints_from_thresholds(args.problem, None, absolute=absolute)
-            document = {**document}
             section = next(iter(k for k in extra if k != "version"))
-            document[section] = {**document.get(section, {}), **extra[section]}
+            # Checked here, before merging: a list would raise TypeError (a traceback, exit 1).
+            if not isinstance(document, Mapping):
+                msg = "a constraints file is a JSON object"
+                raise ConstraintsError(msg)
+            if not isinstance(document.get(section, {}), Mapping):
+                msg = f"{section} is not an object"
+                raise ConstraintsError(msg)
+            document = {**document, section: {**document.get(section, {}), **extra[section]}}
     elif absolute or relative:
         if relative:
             msg = "--threshold-relative needs a baseline: give a labelled validation CSV"
@@ -460,6 +470,9 @@ def run_quality(args: argparse.Namespace) -> int:
     """Join, count, score; print the report; the exit code is the verdict."""
     try:
         new_counts(args.problem, threshold=args.threshold, bins=args.bins)  # checks the options
+        if args.min_records < 1:
+            msg = f"--min-records {args.min_records}: at least 1 (no joined record is no verdict)"
+            raise ValueError(msg)
         window = _window(args)
         constraints, unchecked, about = _constraints(args)
         context: dict[str, Any] = {"capture": args.capture, "ground_truth": args.ground_truth}

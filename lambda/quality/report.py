@@ -141,7 +141,7 @@ def report(
                     "comparison_operator": constraint.comparison,
                 }
             )
-    if joined < min_records:
+    if joined < max(min_records, 1):  # nothing joined is never "ok", whatever min_records says
         verdict = INSUFFICIENT_DATA
     elif violations:
         verdict = DEGRADED

@@ -1,0 +1,113 @@
+"""Review of the quality core (issue 16): verdicts and exit codes that were wrong, now fixed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdk_sagemaker_hosting._lambda.quality.counts import new_counts
+from cdk_sagemaker_hosting._lambda.quality.records import Join
+from cdk_sagemaker_hosting._lambda.quality.report import Constraint, report, window_report
+from cdk_sagemaker_hosting.cli import main
+
+from tests.quality.helpers import binary_data, capture_line, truth_line
+
+
+def test_zero_joined_records_are_never_ok_whatever_min_records() -> None:
+    join = Join("binary")
+    join.add_capture([])
+    result = join.finish(lambda: new_counts("binary"))
+    assert window_report(result, min_records=0)["verdict"] == "insufficient_data"
+    assert (
+        report(
+            new_counts("binary"),
+            prediction_records=0,
+            label_records=0,
+            rejected={},
+            constraints=[Constraint("accuracy", 0.8, "LessThanThreshold")],
+            min_records=0,
+        )["verdict"]
+        == "insufficient_data"
+    )
+
+
+def _window(folder: Path, n: int = 200) -> tuple[Path, Path]:
+    scores, labels = binary_data(n)
+    capture, truth = folder / "capture", folder / "truth"
+    capture.mkdir()
+    truth.mkdir()
+    (capture / "c.jsonl").write_text(
+        "\n".join(capture_line(f"e{i}", str(s)) for i, s in enumerate(scores)) + "\n"
+    )
+    (truth / "t.jsonl").write_text(
+        "\n".join(truth_line(f"e{i}", str(y)) for i, y in enumerate(labels)) + "\n"
+    )
+    return capture, truth
+
+
+def _run(capsys: Any, *args: str) -> tuple[int, str, str]:
+    code = main(["quality", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("baseline_text", "message"),
+    [
+        ("[]", "a constraints file is a JSON object"),
+        ('{"binary_classification_constraints": []}', "is not an object"),
+    ],
+)
+def test_a_bad_constraints_file_with_absolute_thresholds_is_an_error_not_degraded(
+    tmp_path: Path, capsys: Any, baseline_text: str, message: str
+) -> None:
+    """It raised TypeError: a traceback and exit 1, which reads as "degraded"."""
+    capture, truth = _window(tmp_path)
+    baseline = tmp_path / "constraints.json"
+    baseline.write_text(baseline_text)
+    code, out, err = _run(
+        capsys,
+        *("--capture", str(capture), "--ground-truth", str(truth), "--problem", "binary"),
+        *("--baseline", str(baseline), "--threshold-absolute", "accuracy=0.1"),
+    )
+    assert (code, out) == (2, "")
+    assert message in err
+
+
+def test_min_records_below_one_is_an_error(tmp_path: Path, capsys: Any) -> None:
+    capture, truth = _window(tmp_path)
+    code, out, err = _run(
+        capsys,
+        *("--capture", str(capture), "--ground-truth", str(truth), "--problem", "binary"),
+        *("--threshold-absolute", "accuracy=0.1", "--min-records", "0"),
+    )
+    assert (code, out) == (2, "")
+    assert "--min-records 0: at least 1" in err
+
+
+def test_a_validation_csv_without_a_usable_row_is_an_error(tmp_path: Path, capsys: Any) -> None:
+    """Its metrics are all undefined, so no threshold could apply: the verdict was "ok"."""
+    capture, truth = _window(tmp_path)
+    validation = tmp_path / "validation.csv"
+    validation.write_text("label,score\n1,high\nyes,0.3\n")
+    code, out, err = _run(
+        capsys,
+        *("--capture", str(capture), "--ground-truth", str(truth), "--problem", "binary"),
+        *("--baseline", str(validation), "--min-records", "10"),
+    )
+    assert (code, out) == (2, "")
+    assert "no usable row" in err
+    assert "unparseable_prediction" in err
+
+
+def test_the_json_report_is_the_last_thing_printed(tmp_path: Path, capsys: Any) -> None:
+    capture, truth = _window(tmp_path)
+    code, out, _ = _run(
+        capsys,
+        *("--capture", str(capture), "--ground-truth", str(truth), "--problem", "binary"),
+        *("--threshold-absolute", "accuracy=0.99", "--min-records", "10"),
+    )
+    assert code == 1
+    assert json.loads(out)["verdict"] == "degraded"
