@@ -264,7 +264,12 @@ def test_prod_checks_captured_traffic_for_drift(reference_templates: dict[str, A
 def test_prod_promotes_the_challenger_on_its_alarms(reference_templates: dict[str, Any]) -> None:
     template = reference_templates["prod-hosting"]
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    (shift,) = [f for f in functions if f["Properties"]["Handler"] == "traffic_shift.index.handler"]
+    shifts = [f for f in functions if f["Properties"]["Handler"] == "traffic_shift.index.handler"]
+    # the state machine's function, and the alarm rule's (it knows the state machine)
+    (shift,) = [
+        f for f in shifts if "STATE_MACHINE_ARN" not in f["Properties"]["Environment"]["Variables"]
+    ]
+    (alarm_function,) = [f for f in shifts if f is not shift]
     parts = shift["Properties"]["Environment"]["Variables"]["SHIFT_DEFAULTS"]["Fn::Join"][1]
     defaults = json.loads("".join(p if isinstance(p, str) else "<ref>" for p in parts))
     assert defaults["endpoint"] == "prod-fraud-detection"
@@ -278,6 +283,9 @@ def test_prod_promotes_the_challenger_on_its_alarms(reference_templates: dict[st
     }
     # the challenger's errors and latency alarms and the endpoint's health
     assert len(defaults["alarms"]) == 3
+    # ... whose state changes to ALARM roll the shift back at once
+    alarm_arns = alarm_function["Properties"]["Environment"]["Variables"]["ALARM_ARNS"]
+    assert len([p for p in alarm_arns["Fn::Join"][1] if isinstance(p, dict)]) == 3
     assert "PromoteChallengerStateMachineArn" in template["Outputs"]
     assert not any(
         f["Properties"]["Handler"] == "traffic_shift.index.handler"
