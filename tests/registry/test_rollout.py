@@ -559,3 +559,56 @@ def test_a_failed_deploy_says_so_on_the_version(world: World) -> None:
     metadata = meta(world.registry, 2)
     assert metadata["Staging"] == "failed" and "execution exec-2" in metadata["Staging-reason"]
     assert world.record() == arn(1)
+
+
+def test_the_entry_point_dispatches_on_the_events_shape(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdk_sagemaker_hosting._lambda.registry import index
+
+    env = {
+        "GROUP_ARN": GROUP_ARN,
+        "PARAMETER_NAME": PARAMETER,
+        "DEPLOYED_PARAMETER_NAME": DEPLOYED,
+        "ARTIFACTS_URL": ARTIFACTS,
+        "PIPELINE_NAME": "churn-release",
+        "PIPELINE_VARIABLE": "ModelPackageArn",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(
+        index,
+        "_clients",
+        {
+            "sagemaker": world.registry,
+            "ssm": world.ssm,
+            "codepipeline": world.pipeline,
+            "sagemaker-runtime": world.endpoints["Production"],
+            "cloudwatch": world.alarms,
+        },
+    )
+    world.registry.add("Approved")
+    started = index.handler(event(1, "Approved"), None)
+    assert started["result"] == "started"
+    user = {"action": "verify", "stage": "Staging", "version": arn(1)}
+    job = {
+        "CodePipeline.job": {
+            "id": "job-1",
+            "data": {
+                "actionConfiguration": {"configuration": {"UserParameters": json.dumps(user)}}
+            },
+        }
+    }
+    assert index.handler(job, None)["result"] == "verified"
+    assert world.pipeline.results[-1] == ("job-1", "success", None)
+    change = {
+        "source": "aws.codepipeline",
+        "detail-type": core.EXECUTION_CHANGE,
+        "detail": {
+            "pipeline": "churn-release",
+            "execution-id": started["execution"],
+            "state": "SUCCEEDED",
+        },
+    }
+    assert index.handler(change, None)["result"] == "deployed"
+    assert world.deployed() == arn(1)
