@@ -174,6 +174,7 @@ class MetricThreshold:
     relative: float | None = None
 
     def problems(self) -> list[Problem]:
+        """Every rule this threshold breaks (the construct and the function both check them)."""
         found = []
         if self.absolute is None and self.relative is None:
             found.append(Problem("absolute", None, "give absolute, relative or both"))
@@ -193,6 +194,7 @@ class MetricThreshold:
         return found
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON ``MetricThreshold(**value)`` reads back (in ``QUALITY_CONFIG``)."""
         return {"absolute": self.absolute, "relative": self.relative}
 
 
