@@ -127,7 +127,8 @@ Fixes (moto 5.2.5):
     and intrinsic functions in it fail the Map as not emulated; our
     definitions use no BatchInput). A batch closes before it would hold
     more than ``MaxItemsPerBatch`` (or ``MaxItemsPerBatchPath``) items or
-    its child input, as compact UTF-8 JSON, more than
+    its child input, as compact JSON encoded in UTF-8 (non-ASCII characters
+    unescaped, as Step Functions measures payloads), more than
     ``MaxInputBytesPerBatch`` (or ``...Path``) bytes, never more than
     256 KiB; an item too large for a batch of its own fails the Map with
     ``States.DataLimitExceeded``. Each batch is one child execution.
@@ -654,7 +655,9 @@ def _batches(
     )
 
     def size(batch: list[Any]) -> int:
-        return len(json.dumps({**shared, "Items": batch}, separators=(",", ":")).encode())
+        # Payloads are measured as UTF-8 text: "é" is 2 bytes, not 6 (escaped "\u00e9").
+        text = json.dumps({**shared, "Items": batch}, separators=(",", ":"), ensure_ascii=False)
+        return len(text.encode())
 
     batches: list[list[Any]] = []
     for item in items:

@@ -583,6 +583,18 @@ def test_item_batcher(fixed: bool) -> None:
         assert (too_big["status"], too_big["error"]) == ("FAILED", "States.DataLimitExceeded")
 
 
+def test_item_batcher_counts_the_utf8_bytes_of_a_batch() -> None:
+    """Step Functions measures a payload as a UTF-8 string: "é" is 2 bytes, not 6 ("\\u00e9")."""
+    with contextlib.ExitStack() as stack:
+        for target, attribute, replacement in PATCHES:
+            stack.enter_context(mock.patch.object(target, attribute, replacement))
+        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        accents = {"run": "r1", "items": ["\u00e9\u00e9\u00e9"] * 4}
+        # {"Items":[two items]} is 69 bytes in UTF-8 (93 with every "é" escaped as \u00e9).
+        done = run_to_the_end(batched_map({"MaxInputBytesPerBatch": 70}), accents)
+        assert [len(b["Items"]) for b in json.loads(done["output"])] == [2, 2]
+
+
 #: One batch transform as the BatchTransform construct writes it, reduced to its task.
 TRANSFORM = {
     "StartAt": "Transform",
