@@ -531,7 +531,6 @@ class ModelQualityMonitor(Workflow):
             for prop, given, mine in (
                 ("capture_bucket", bucket, own.destination),
                 ("capture_prefix", prefix, own.prefix),
-                ("capture_encryption_key", key, own.encryption_key),
             ):
                 if given is not None and given is not mine and given != mine:
                     validation.fail(
@@ -542,6 +541,15 @@ class ModelQualityMonitor(Workflow):
                         "capture), so the check would read nothing it writes; leave "
                         f"{prop} out to read the endpoint's own",
                     )
+            if key is not None and key is not own.encryption_key:
+                validation.fail(
+                    self,
+                    "capture_encryption_key",
+                    validation.shown(key),
+                    f"the capture of {endpoint.node.path} is read with its own DataCapture's "
+                    "key (or its bucket's); give the key there (DataCapture(encryption_key=...)) "
+                    "and leave capture_encryption_key out",
+                )
             self.capture_access = own.bucket_access(self, "endpoint.data_capture")
             return own.prefix
         if bucket is None:

@@ -749,6 +749,11 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
         "capture_prefix='elsewhere/' is invalid: Bad/Endpoint captures its traffic elsewhere",
     ),
     (
+        "a capture key beside the endpoint's own capture",
+        {"capture_encryption_key": "KEY"},
+        "capture_encryption_key",
+    ),
+    (
         "a key for the capture bucket itself",
         {"report_encryption_key": "KEY"},
         "report_encryption_key",
@@ -761,10 +766,11 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     ("props", "message"), [c[1:] for c in BAD_INPUT], ids=[c[0] for c in BAD_INPUT]
 )
 def test_bad_input(props: dict[str, Any], message: str) -> None:
-    if props.get("report_encryption_key") == "KEY":
+    keyed = [prop for prop, value in props.items() if value == "KEY"]
+    if keyed:
         stack = cdk.Stack(new_app(), "Bad")
-        props = {"report_encryption_key": kms.Key.from_key_arn(stack, "K", KEY_ARN)}
-        with pytest.raises(ValidationError, match="report_encryption_key") as error:
+        props = {keyed[0]: kms.Key.from_key_arn(stack, "K", KEY_ARN)}
+        with pytest.raises(ValidationError, match=keyed[0]) as error:
             build_in(stack, props)
         assert "Bad/Quality" in str(error.value)
         return
