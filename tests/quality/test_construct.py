@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 from cdk_sagemaker_hosting import (
@@ -837,3 +839,63 @@ def test_a_schedule_slower_than_the_window_is_a_warning() -> None:
     quality = build({"schedule": events.Schedule.rate(Duration.hours(2))}, "Slow")
     (warning,) = [m for m in annotations(quality, "warning") if "WindowsSkipped" in m]
     assert "rate(2 hours)" in warning and "never judged" in warning
+
+
+@jsii.implements(sagemaker.IEndpoint)
+class ForeignEndpoint(cdk.Resource):
+    """An endpoint construct of another library: only ``aws_sagemaker.IEndpoint``."""
+
+    def __init__(self, scope: Any, construct_id: str, name: str) -> None:
+        super().__init__(scope, construct_id)
+        self._name = name
+
+    @property
+    def endpoint_name(self) -> str:
+        return self._name
+
+    @property
+    def endpoint_arn(self) -> str:
+        return cdk.Stack.of(self).format_arn(
+            service="sagemaker", resource="endpoint", resource_name=self._name.lower()
+        )
+
+    @property
+    def endpoint_ref(self) -> Any:
+        return None
+
+    def grant_invoke(self, grantee: Any) -> Any:
+        return None
+
+
+def test_any_iendpoint_is_monitored_through_the_capture_it_is_given() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Foreign")
+    capture = EncryptedBucket(stack, "Capture")
+    single_region(capture)
+    quality = ModelQualityMonitor(
+        stack,
+        "Quality",
+        endpoint=ForeignEndpoint(stack, "Endpoint", "Scoring"),
+        variant_names=["AllTraffic"],
+        capture_bucket=capture,
+        capture_prefix="captured/",
+        problem_type="regression",
+        ground_truth_bucket=capture,
+        ground_truth_prefix="labels/",
+        thresholds={"rmse": QualityThreshold(absolute=25)},
+    )
+    config = quality.config
+    assert (config.endpoint, config.variants, config.capture_prefix) == (
+        "Scoring",
+        ("AllTraffic",),
+        "captured/",
+    )
+    lists = [
+        s["Condition"]["StringLike"]["s3:prefix"]
+        for s in statements_of(stack, "QualityFunctionPolicy")
+        if s["Action"] == "s3:ListBucket"
+    ]
+    assert ["captured/Scoring/*"] in lists and ["labels/*"] in lists
+    app.synth()
+    for pack in PACKS:
+        assert nag_findings(app, pack) == []
