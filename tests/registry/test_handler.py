@@ -1,8 +1,10 @@
 """Item 3's handler: the record follows the newest approved version; faults end in known states.
 
 SageMaker's registry is a fake with the API's shapes (moto 5.2.5 loses a
-version's approval status when its metadata is updated and lists nothing by
-group ARN, see the report); SSM is moto's; the pipeline is a fake that can fail.
+version's approval status when its metadata is updated, so a second event
+would find nothing approved; it does list by group ARN); SSM is moto's; the
+pipeline is a fake that can fail and, like CodePipeline, starts nothing twice
+for one client token.
 """
 
 from __future__ import annotations
