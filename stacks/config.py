@@ -26,10 +26,15 @@ class RegistryConfig:
     :param group_name: the group's name (``<env>-registry`` stack makes it).
     :param parameter_name: the SSM parameter recording the approved version.
         Default: ``/cdk-sagemaker-hosting/<group_name>/approved-version``.
+    :param context_key: a CDK context key that, when set (``cdk deploy -c
+        modelPackageArn=<version ARN>``, as ``PromotionPipeline``'s deploy
+        step passes it), pins the challenger to that exact version instead of
+        the recorded one. Default: ``modelPackageArn``.
     """
 
     group_name: str
     parameter_name: str | None = None
+    context_key: str = "modelPackageArn"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

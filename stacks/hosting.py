@@ -77,13 +77,16 @@ class HostingStack(Stack):
         variants = [self._variant(config, self.model, CHAMPION)]
         challenger = config.challenger
         if challenger is not None and registry is not None:
-            # The group's newest approved version, as recorded at approval and
-            # resolved by CloudFormation at each deploy of this stack.
+            # The version a pipeline's deploy pins (-c modelPackageArn=...), else the
+            # group's newest approved version as recorded at approval, resolved by
+            # CloudFormation at each deploy of this stack.
+            assert config.registry is not None
+            pinned = self.node.try_get_context(config.registry.context_key)
             self.challenger_model = Model(
                 self,
                 "ChallengerPackage",
                 model_package=registry.registry.version_from_arn(
-                    registry.trigger.approved_version(self)
+                    pinned or registry.trigger.approved_version(self)
                 ),
             )
         elif challenger is not None:

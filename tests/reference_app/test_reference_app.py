@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from stacks.config import ConfigError, EnvironmentConfig, load_environments
+from tests.conftest import new_app
 
 
 def test_prod_endpoint_is_multi_az_and_dev_is_a_visible_opt_out(
@@ -126,6 +127,28 @@ def test_prod_is_an_ab_test_of_the_champion_against_the_approved_registry_versio
     capture = config["DataCaptureConfig"]
     assert capture["InitialSamplingPercentage"] == 20
     assert capture["CaptureContentTypeHeader"]["CsvContentTypes"] == ["text/csv"]
+
+
+def test_a_pipelines_deploy_pins_prods_challenger_to_its_version() -> None:
+    """PromotionPipeline's deploy passes ``-c modelPackageArn=<version>``: that exact version."""
+    from stacks import add_reference_stacks
+
+    version = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detection/7"
+    app = new_app(modelPackageArn=version)
+    stacks = {s.stack_name: s for s in add_reference_stacks(app)}
+    template = Template.from_stack(stacks["prod-hosting"]).to_json()
+    packages = [
+        r["Properties"]["PrimaryContainer"]["ModelPackageName"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::Model"
+        and "ModelPackageName" in r["Properties"].get("PrimaryContainer", {})
+    ]
+    assert packages == [version]
+    assert not any(
+        p.get("Type") == "AWS::SSM::Parameter::Value<String>"
+        and "approved-version" in str(p.get("Default"))
+        for p in template.get("Parameters", {}).values()
+    )
 
 
 @pytest.mark.parametrize(
