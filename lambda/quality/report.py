@@ -17,6 +17,7 @@ check does not compute, or on another problem type, is listed under
 from __future__ import annotations
 
 import dataclasses
+import math
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -95,6 +96,10 @@ def constraints_of(document: Any, problem: str) -> tuple[list[Constraint], list[
             raise ConstraintsError(msg)
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             msg = f"{SECTIONS[problem]}.{name}: threshold {threshold!r} is not a number"
+            raise ConstraintsError(msg)
+        if not math.isfinite(threshold):
+            # Python's json reads NaN and Infinity; a NaN bound is never crossed.
+            msg = f"{SECTIONS[problem]}.{name}: threshold {threshold!r} is not a finite number"
             raise ConstraintsError(msg)
         metric = ALIASES.get(name, name)
         if metric not in METRICS[problem]:

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from cdk_sagemaker_hosting._lambda.quality.counts import new_counts
 from cdk_sagemaker_hosting._lambda.quality.records import Join
-from cdk_sagemaker_hosting._lambda.quality.report import Constraint, report, window_report
+from cdk_sagemaker_hosting._lambda.quality.report import (
+    Constraint,
+    ConstraintsError,
+    constraints_of,
+    report,
+    window_report,
+)
 from cdk_sagemaker_hosting.cli import main
 
 from tests.quality.helpers import binary_data, capture_line, truth_line
@@ -111,3 +117,15 @@ def test_the_json_report_is_the_last_thing_printed(tmp_path: Path, capsys: Any) 
     )
     assert code == 1
     assert json.loads(out)["verdict"] == "degraded"
+
+
+@pytest.mark.parametrize("threshold", ["NaN", "Infinity", "-Infinity"])
+def test_a_constraint_threshold_that_is_not_finite_is_an_error(threshold: str) -> None:
+    """Python's json reads NaN: a NaN bound is never crossed, so the constraint never applied."""
+    document = json.loads(
+        '{"binary_classification_constraints": {"accuracy": {"threshold": '
+        + threshold
+        + ', "comparison_operator": "LessThanThreshold"}}}'
+    )
+    with pytest.raises(ConstraintsError, match="is not a finite number"):
+        constraints_of(document, "binary")
