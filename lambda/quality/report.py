@@ -2,7 +2,9 @@
 
 The verdict is ``insufficient_data`` when fewer than ``min_records`` records
 were joined (never ``ok``); otherwise ``degraded`` when a constraint is
-violated, else ``ok``.
+violated, else ``insufficient_data`` when a constraint's metric is undefined
+on the window's data (recall with no positive label, ROC AUC of one class:
+listed under ``constraints_not_checked``), else ``ok``.
 
 Constraints come from a Model Monitor model-quality constraints file
 (``binary_classification_constraints``, ``multiclass_classification_constraints``
@@ -133,9 +135,11 @@ def report(
     joined = counts.records
     violations = []
     unchecked = list(constraints_not_checked or [])
+    undefined = []
     for constraint in constraints or []:
         value = metrics.get(constraint.metric)
         if value is None:
+            undefined.append(constraint.metric)
             unchecked.append(f"{constraint.metric} (undefined for this data)")
         elif constraint.violated(value):
             violations.append(
@@ -150,6 +154,10 @@ def report(
         verdict = INSUFFICIENT_DATA
     elif violations:
         verdict = DEGRADED
+    elif undefined:
+        # A constraint this window cannot judge (recall without a positive label, ROC AUC
+        # of one class) is not met either: the window cannot say "ok".
+        verdict = INSUFFICIENT_DATA
     else:
         verdict = OK
     result: dict[str, Any] = {
@@ -252,8 +260,10 @@ def window_report(
 
     The verdict is ``degraded`` when the whole window or any variant with
     enough joined records violates a constraint; else ``insufficient_data``
-    when the window joined fewer than ``min_records``; else ``ok``. A
-    variant with too few records is ``insufficient_data`` in its own part.
+    when the window joined fewer than ``min_records`` or a constraint's
+    metric is undefined on the whole window's data; else ``ok``. A variant
+    with too few records, or whose data leaves a constraint undefined, is
+    ``insufficient_data`` in its own part.
     """
     overall = report(
         result.overall(),
@@ -275,7 +285,8 @@ def window_report(
             constraints=constraints,
             min_records=min_records,
         )
-        for name in ("format", "problem", "constraints_not_checked"):
+        # Its constraints_not_checked, if any, are those undefined on its own data.
+        for name in ("format", "problem"):
             part.pop(name, None)
         del part["records"]["min_records"]  # the window's, above
         variants[variant] = part

@@ -129,3 +129,40 @@ def test_a_constraint_threshold_that_is_not_finite_is_an_error(threshold: str) -
     )
     with pytest.raises(ConstraintsError, match="is not a finite number"):
         constraints_of(document, "binary")
+
+
+def _binary_window(scores: list[float], labels: list[int]) -> Any:
+    join = Join("binary")
+    join.add_capture([capture_line(f"e{i}", str(s)) for i, s in enumerate(scores)])
+    join.add_ground_truth([truth_line(f"e{i}", str(y)) for i, y in enumerate(labels)])
+    return join.finish(lambda: new_counts("binary"))
+
+
+ROC_AUC = Constraint("roc_auc", 0.8, "LessThanThreshold")
+RECALL = Constraint("recall", 0.6, "LessThanThreshold")
+ACCURACY = Constraint("accuracy", 0.9, "LessThanThreshold")
+
+
+@pytest.mark.parametrize(
+    ("constraints", "verdict"),
+    [
+        ([ROC_AUC, RECALL], "insufficient_data"),  # nothing could be judged: not "ok"
+        ([ACCURACY, RECALL], "insufficient_data"),  # accuracy holds; recall cannot be told
+        ([Constraint("accuracy", 0.99, "LessThanThreshold"), RECALL], "degraded"),
+        ([ACCURACY], "ok"),
+    ],
+)
+def test_a_constraint_the_window_cannot_judge_is_never_ok(
+    constraints: list[Constraint], verdict: str
+) -> None:
+    """A quiet fraud window (500 joined, no positive label): ROC AUC and recall are undefined.
+
+    The prod monitor's constraints are exactly ROC AUC and recall: it said "ok".
+    """
+    scores = [0.1 + (i % 7) / 100 for i in range(500)]
+    scores[:10] = [0.9] * 10  # ten false positives: accuracy 0.98
+    document = window_report(_binary_window(scores, [0] * 500), constraints=constraints)
+    assert document["verdict"] == verdict
+    assert document["variants"]["default"]["verdict"] == verdict
+    if RECALL in constraints:
+        assert "recall (undefined for this data)" in document["constraints_not_checked"]
