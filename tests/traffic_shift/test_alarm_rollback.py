@@ -231,13 +231,22 @@ def test_another_endpoints_shift_is_not_touched(
     assert weights_of(sagemaker) == HALF
 
 
-def test_a_shift_run_from_the_command_line_is_left_to_it(
-    sagemaker: Any, cloudwatch: Any, clock: Clock
+@pytest.mark.parametrize(
+    "owner",
+    [
+        "cli-someone-host-1-1800000000",  # the shift command
+        # another TrafficShift's state machine on the same endpoint (a longer name too)
+        f"arn:aws:states:{REGION}:{ACCOUNT}:execution:other-machine:exec-1",
+        f"arn:aws:states:{REGION}:{ACCOUNT}:execution:shift-machine-2:exec-1",
+    ],
+)
+def test_a_shift_this_state_machine_does_not_run_is_left_to_its_owner(
+    sagemaker: Any, cloudwatch: Any, clock: Clock, owner: str
 ) -> None:
-    running(sagemaker, cloudwatch, clock, owner="cli-someone-host-1-1800000000")
+    running(sagemaker, cloudwatch, clock, owner=owner)
     done = on_alarm(sagemaker, clock, alarm_event())
     assert done["result"] == "ignored"
-    assert "held by cli-someone-host-1-1800000000, not by this state machine" in done["reason"]
+    assert f"held by {owner}, not by this state machine" in done["reason"]
     assert weights_of(sagemaker) == HALF
 
 
