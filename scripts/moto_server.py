@@ -155,7 +155,8 @@ Fixes (moto 5.2.5):
     ``Completed`` (its description is the task's result), ``Failed`` or
     ``Stopped`` (the task fails with ``States.TaskFailed``, the description
     as its cause, as the interpreter's own Glue and Batch ``.sync``
-    integrations do). Other SageMaker ``.sync`` actions are still refused.
+    integrations do). Other SageMaker ``.sync`` actions are still refused,
+    before their action runs, as without the fix.
 
 Gaps of the ASL interpreter not mended here (moto 5.2.5), smallest reproductions
 (``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``):
@@ -216,6 +217,7 @@ from moto.events import models as events_models
 from moto.kms import responses as kms_responses
 from moto.s3.models import s3_backends
 from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
 from moto.stepfunctions import models as sfn_models
 from moto.stepfunctions import responses as sfn_responses
 from moto.stepfunctions.parser import api as sfn_parser_api
@@ -347,7 +349,7 @@ def _send_to_targets_unless_scheduled(self: Any, *args: Any, **kwargs: Any) -> N
     _send_to_targets(self, *args, **kwargs)
 
 
-_validate_policy = kms_responses.validate_policy
+_validate_policy = getattr(kms_responses, "validate_policy")  # noqa: B009 - not exported
 
 
 def _validate_policy_as_json(key: Any, action: str) -> None:
@@ -361,7 +363,7 @@ def _validate_instance_type_of_botocore(self: Any, instance_type: str) -> None:
 
     shape = get_session().get_service_model("sagemaker").shape_for("ProductionVariantInstanceType")
     if instance_type not in shape.enum:
-        raise sagemaker_models.ValidationError(
+        raise SageMakerValidationError(
             message=f"Value '{instance_type}' at 'instanceType' failed to satisfy constraint: "
             "Member must satisfy enum value set: ProductionVariantInstanceType"
         )
@@ -464,7 +466,11 @@ def _invoke_handler_in_subprocess(self: Any, event: Any = None) -> tuple[str, bo
                     },
                 }
         except subprocess.TimeoutExpired as expired:
-            logs = f"{expired.stdout or ''}{expired.stderr or ''}"
+            # TimeoutExpired holds bytes, whatever text=True says.
+            logs = b"".join(
+                out if isinstance(out, bytes) else (out or "").encode()
+                for out in (expired.stdout, expired.stderr)
+            ).decode(errors="replace")
             result = {
                 "failed": True,
                 "payload": {
@@ -494,6 +500,7 @@ class _ConfiguredRegions:
 
 def _create_state_machine_where_the_api_looks(
     cls: Any,
+    /,
     resource_name: str,
     cloudformation_json: Any,
     account_id: str,
@@ -557,7 +564,7 @@ def _give_item_batchers(
     """Attach each recorded ``ItemBatcher`` to the iteration component of its Map state."""
     for name, state in states.states.items():
         if isinstance(state, sfn_state_map.StateMap):
-            component = state.iteration_component
+            component: Any = state.iteration_component
             if (*where, name) in found:
                 component.item_batcher = found[(*where, name)]
             _give_item_batchers(component._states, (*where, name), found)
@@ -578,7 +585,8 @@ def parse_definition(definition: str) -> Any:
     if not found:
         return _parse_definition(definition)
     program, tree = _parse_definition(json.dumps(document))
-    _give_item_batchers(program.states, (), found)
+    parsed: Any = program
+    _give_item_batchers(parsed.states, (), found)
     return program, tree
 
 
@@ -590,7 +598,8 @@ def _map_failure(env: Any, error: StatesErrorNameType, cause: str) -> Exception:
             env=env,
             error_name=name,
             event_type=sfn_parser_api.HistoryEventType.EvaluationFailed,
-            event_details=EventDetails(
+            # EventDetails is a total TypedDict; a failure event sets one of its keys.
+            event_details=EventDetails(  # type: ignore[typeddict-item]
                 evaluationFailedEventDetails=sfn_parser_api.EvaluationFailedEventDetails(
                     error=name.error_name, cause=cause
                 )
@@ -685,7 +694,7 @@ def _selected(env: Any, eval_input: Any, map_input: Any, index: int, item: Any) 
     selector = eval_input.item_selector or eval_input.parameters
     if selector is None:
         return item
-    frame = env.open_inner_frame()
+    frame: Any = env.open_inner_frame()
     try:
         frame.states.context_object.context_object_data["Map"] = MapData(
             Item=ItemData(Index=index, Value=item)
@@ -756,7 +765,7 @@ def _map_run_within_tolerance(self: Any, env: Any, eval_input: Any) -> None:
 
 #: Transform job statuses that end a ``.sync`` wait; all but ``Completed`` fail the task.
 _TRANSFORM_JOB_ENDS = ("Completed", "Failed", "Stopped")
-_state_task_service_for = sfn_task_factory.state_task_service_for
+_state_task_service_for = getattr(sfn_task_factory, "state_task_service_for")  # noqa: B009
 
 
 def _epoch_millis(value: Any) -> int:
@@ -767,11 +776,21 @@ class _SageMakerWithSync(sfn_unsupported.StateTaskServiceUnsupported):
     """The interpreter's SageMaker integration, with ``createTransformJob.sync``."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self._supported_integration_patterns = {
-            ResourceCondition.WaitForTaskToken,
-            ResourceCondition.Sync,
-        }
+        super().__init__()  # type: ignore[no-untyped-call]
+        patterns: Any = {ResourceCondition.WaitForTaskToken, ResourceCondition.Sync}
+        self._supported_integration_patterns = patterns  # type: ignore[misc]
+
+    def _assert_integration_pattern_is_supported(self) -> None:
+        # Other .sync actions are refused before they run, as without this fix (no job is
+        # created only to fail the task afterwards).
+        if self.resource.condition == ResourceCondition.Sync and (
+            self.resource.api_action != "createTransformJob"
+        ):
+            raise RuntimeError(
+                f"Unsupported {self.resource.condition} callback procedure in resource "
+                f"{self.resource.resource_arn}"
+            )
+        super()._assert_integration_pattern_is_supported()  # type: ignore[no-untyped-call]
 
     def _build_sync_resolver(
         self,
@@ -806,7 +825,7 @@ class _SageMakerWithSync(sfn_unsupported.StateTaskServiceUnsupported):
                     env=env,
                     error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
                     event_type=sfn_parser_api.HistoryEventType.TaskFailed,
-                    event_details=EventDetails(
+                    event_details=EventDetails(  # type: ignore[typeddict-item]
                         taskFailedEventDetails=sfn_parser_api.TaskFailedEventDetails(
                             resource=self._get_sfn_resource(),
                             resourceType=self._get_sfn_resource_type(),
@@ -837,6 +856,7 @@ def _transform_job_failing_without_input(self: Any, **kwargs: Any) -> Any:
     if source.get("S3DataType", "S3Prefix") == "S3Prefix" and uri.startswith("s3://"):
         bucket_name, _, prefix = uri.removeprefix("s3://").partition("/")
         backend = s3_backends[self.account_id][self.partition]
+        keys: Any
         try:
             keys = backend.get_bucket(bucket_name).keys.keys()
         except Exception:
@@ -948,4 +968,4 @@ if __name__ == "__main__":
     apply_fixes()
     from moto.server import main
 
-    sys.exit(main(sys.argv[1:]))
+    main(sys.argv[1:])

@@ -721,3 +721,66 @@ def test_map_tolerated_failures(fixed: bool) -> None:
             "States.ExceedToleratedFailureThreshold",
         )
         assert "2 of 4 items failed" in done["cause"]
+
+
+@contextlib.contextmanager
+def fixed_interpreter() -> Iterator[None]:
+    """moto with every fix of scripts/moto_server.py and its ASL interpreter on."""
+    with contextlib.ExitStack() as stack:
+        for target, attribute, replacement in PATCHES:
+            stack.enter_context(mock.patch.object(target, attribute, replacement))
+        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        yield
+
+
+def test_gap_not_mended_integer_tolerated_failure_percentage() -> None:
+    # The smallest reproduction in scripts/moto_server.py; fails once moto accepts it.
+    with fixed_interpreter(), pytest.raises(Exception, match="no viable alternative"):
+        run_to_the_end(failing_children(ToleratedFailurePercentage=50), {"items": [1]})
+
+
+def test_gap_not_mended_mock_configuration() -> None:
+    with fixed_interpreter():
+        sfn = boto3.client("stepfunctions", REGION)
+        arn = sfn.create_state_machine(
+            name="mocked",
+            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        with pytest.raises(sfn.exceptions.StateMachineDoesNotExist):
+            sfn.start_execution(stateMachineArn=f"{arn}#HappyPath")
+
+
+def test_gap_not_mended_other_sagemaker_sync_actions() -> None:
+    training = {
+        "StartAt": "Train",
+        "States": {
+            "Train": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+                "Parameters": {
+                    "TrainingJobName": "t",
+                    "AlgorithmSpecification": {
+                        "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:1",
+                        "TrainingInputMode": "File",
+                    },
+                    "RoleArn": "arn:aws:iam::123456789012:role/sm",
+                    "OutputDataConfig": {"S3OutputPath": "s3://data-b/out/"},
+                    "ResourceConfig": {
+                        "InstanceType": "ml.m5.xlarge",
+                        "InstanceCount": 1,
+                        "VolumeSizeInGB": 10,
+                    },
+                    "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+                },
+                "End": True,
+            }
+        },
+    }
+    with fixed_interpreter():
+        done = run_to_the_end(training, {})
+        jobs = boto3.client("sagemaker", REGION).list_training_jobs()["TrainingJobSummaries"]
+    assert (done["status"], done["error"]) == ("FAILED", "States.Runtime")
+    assert "Unsupported sync callback" in done["cause"]
+    # Refused before the action runs, as in plain moto: no job is left behind.
+    assert jobs == []
