@@ -94,6 +94,14 @@ def _rejections(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+def _not_checked(report: Mapping[str, Any]) -> list[str]:
+    """The window's constraints not checked, then each variant's (undefined on its data)."""
+    found = [str(c) for c in report.get("constraints_not_checked", [])]
+    for name, part in report.get("variants", {}).items():
+        found += [f"{name}: {c}" for c in part.get("constraints_not_checked", [])]
+    return found
+
+
 def _confusion(metrics: Mapping[str, Any]) -> tuple[list[str], dict[tuple[str, str], int]]:
     cells = {(label, prediction): n for label, prediction, n in metrics.get("confusion", [])}
     classes = sorted({c for pair in cells for c in pair})
@@ -140,9 +148,9 @@ def table(report: Mapping[str, Any]) -> str:
     violations = _violations(report)
     if violations:
         out += ["", "violations:", *(f"  {v}" for v in violations)]
-    if report.get("constraints_not_checked"):
-        out += ["", "constraints not checked:"]
-        out += [f"  {c}" for c in report["constraints_not_checked"]]
+    not_checked = _not_checked(report)
+    if not_checked:
+        out += ["", "constraints not checked:", *(f"  {c}" for c in not_checked)]
     rejections = _rejections(report)
     if rejections:
         out += ["", "records not joined:", *(f"  {where}: {what}" for where, what in rejections)]
@@ -211,8 +219,9 @@ def page(report: Mapping[str, Any]) -> str:
     if violations:
         items = "".join(f"<li>{e(v)}</li>" for v in violations)
         sections.append(f"<h2>Violations</h2><ul>{items}</ul>")
-    if report.get("constraints_not_checked"):
-        items = "".join(f"<li>{e(c)}</li>" for c in report["constraints_not_checked"])
+    not_checked = _not_checked(report)
+    if not_checked:
+        items = "".join(f"<li>{e(c)}</li>" for c in not_checked)
         sections.append(f"<h2>Constraints not checked</h2><ul>{items}</ul>")
     rejections = _rejections(report)
     if rejections:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cdk_sagemaker_hosting._lambda.quality import render
 from cdk_sagemaker_hosting._lambda.quality.counts import new_counts
 from cdk_sagemaker_hosting._lambda.quality.records import Join
 from cdk_sagemaker_hosting._lambda.quality.report import (
@@ -166,3 +167,20 @@ def test_a_constraint_the_window_cannot_judge_is_never_ok(
     assert document["variants"]["default"]["verdict"] == verdict
     if RECALL in constraints:
         assert "recall (undefined for this data)" in document["constraints_not_checked"]
+
+
+def test_the_table_and_page_say_which_variant_could_not_be_judged() -> None:
+    """A variant insufficient only because its data leaves a constraint undefined says so."""
+    join = Join("binary")
+    join.add_capture([capture_line(f"a{i}", str(i % 10 / 10)) for i in range(300)], "Champion")
+    join.add_capture([capture_line(f"b{i}", "0.2") for i in range(300)], "Quiet<b>")
+    truth = [truth_line(f"a{i}", str(int(i % 10 >= 5))) for i in range(300)]
+    truth += [truth_line(f"b{i}", "0") for i in range(300)]
+    join.add_ground_truth(truth)
+    result = join.finish(lambda: new_counts("binary"))
+    document = window_report(result, constraints=[Constraint("recall", 0.5, "LessThanThreshold")])
+    assert document["verdict"] == "ok"
+    assert document["variants"]["Quiet<b>"]["verdict"] == "insufficient_data"
+    text = render.table(document)
+    assert "  Quiet<b>: recall (undefined for this data)" in text.splitlines()
+    assert "<li>Quiet&lt;b&gt;: recall (undefined for this data)</li>" in render.page(document)
