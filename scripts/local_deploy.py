@@ -467,7 +467,7 @@ def summarize_endpoints(emulator: Emulator) -> dict[str, Any]:
         for v in config["ProductionVariants"]:
             # A variant hosting inference components has no model of its own.
             model = sm.describe_model(ModelName=v["ModelName"]) if "ModelName" in v else {}
-            live = next(
+            live: dict[str, Any] = next(
                 (
                     p
                     for p in desc.get("ProductionVariants", [])
@@ -532,52 +532,6 @@ def summarize(emulator: Emulator, assembly: Path, stacks: Sequence[str]) -> dict
 
 #: The A/B endpoint of the reference app whose challenger the demo promotes.
 SHIFT_ENDPOINT = "prod-fraud-detection"
-
-
-def shift_demo(emulator: Emulator) -> dict[str, Any]:
-    """Promote the reference A/B endpoint's challenger with the code of ``shift``.
-
-    The same actions the ``PromoteChallenger`` state machine's function runs,
-    looped in one process as ``cdk-sagemaker-hosting shift`` does: moto's
-    server runs no Lambda function (no Docker here) and its CloudFormation
-    creates no CloudWatch alarm, so the steps are not gated on alarms and
-    do not bake.
-    """
-    from cdk_sagemaker_hosting._lambda.traffic_shift import core  # noqa: PLC0415
-    from cdk_sagemaker_hosting._lambda.traffic_shift.plan import Request  # noqa: PLC0415
-
-    lines: list[str] = []
-
-    def progress(line: str) -> None:
-        lines.append(line)
-        print(f"  shift: {line}", flush=True)
-
-    request = Request.from_json(
-        {
-            "endpoint": SHIFT_ENDPOINT,
-            "source": "Champion",
-            "target": "Challenger",
-            "steps": [75, 90, 100],
-            "bake_seconds": 0,
-            "poll_seconds": 1,
-        }
-    )
-    state = core.run(
-        emulator.client("sagemaker"),
-        emulator.client("cloudwatch"),
-        request,
-        owner="deploy-local",
-        sleep=time.sleep,
-        clock=time.time,
-        progress=progress,
-    )
-    return {
-        "endpoint": SHIFT_ENDPOINT,
-        "result": state["result"],
-        "weights": state["weights"],
-        "steps": [h["weights"] for h in state["history"]],
-        "progress": lines,
-    }
 
 
 # --- executions of the deployed state machines ----------------------------------------
@@ -717,6 +671,24 @@ def stand_in(key: str, text: str) -> None:
     STAND_INS.setdefault(key, text)
 
 
+def stand_ins() -> list[str]:
+    """Every stand-in of the rehearsal so far, as the summary prints them."""
+    return [
+        f"Wait states and the handlers' sleeps last at most {MAX_WAIT} s "
+        "(MOTO_SFN_MAX_WAIT_SECONDS; the shift polls every 30 s in AWS)",
+        *STAND_INS.values(),
+    ]
+
+
+#: What the drift and quality rehearsals write in place of SageMaker's data capture.
+DATA_CAPTURE_STAND_IN = (
+    "SageMaker's data capture: no model serves requests here, so the rehearsal writes the "
+    "capture objects (JSON lines as SageMaker writes them, in each variant's hour folders) "
+    "that the drift and model-quality checks read; and the ground-truth labels a labelling "
+    "process would write for the quality check"
+)
+
+
 def gating_alarms(emulator: Emulator, names: Sequence[str]) -> None:
     """Create the shift's gating alarms, which moto's CloudFormation skips, in state OK."""
     cloudwatch = emulator.client("cloudwatch")
@@ -825,7 +797,7 @@ def deliver_to_rule(
         if "EventPattern" not in rule:
             continue
         # moto's TestEventPattern answers nothing: its own matcher, as its rules use it.
-        if not EventPattern.load(rule["EventPattern"]).matches_event(event):
+        if not EventPattern.load(rule["EventPattern"]).matches_event(event):  # type: ignore[arg-type]
             continue
         for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
             if target["Arn"] != target_arn:
@@ -852,11 +824,45 @@ def deliver_to_rule(
     return {"rule": None, "error": "no deployed rule matched the event", "answer": None}
 
 
-def shift_executions(emulator: Emulator, endpoint: str = SHIFT_ENDPOINT) -> dict[str, Any]:
-    """Run the deployed ``PromoteChallenger`` state machine through its three ends.
+def alarm_state_change_event(name: str, arn: str) -> dict[str, Any]:
+    """CloudWatch's "Alarm State Change" event for alarm ``name`` (``arn``) going to ALARM."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return {
+        "version": "0",
+        "id": f"rehearsal-alarm-{time.monotonic_ns()}",
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": ACCOUNT,
+        "time": now[:19] + "Z",
+        "region": REGION,
+        "resources": [arn],
+        "detail": {
+            "alarmName": name,
+            "state": {"value": "ALARM", "reason": "rehearsal", "timestamp": now},
+            "previousState": {"value": "OK", "reason": "rehearsal", "timestamp": now},
+        },
+    }
 
-    Rolled back on an alarm mid-bake, aborted (StopExecution, then the abort
-    rule's function restores the weights) and promoted, in that order, each
+
+def gating_alarm_arn(name: str, arns: Sequence[str]) -> str:
+    """The ARN the deployed alarm rules and function know gating alarm ``name`` by.
+
+    moto's CloudFormation skips the alarms, so their ``Ref`` and ``Arn`` are the
+    placeholders of ``ref-not-emulated`` and ``getatt-not-emulated``, both named
+    after the alarm's logical ID.
+    """
+    logical_id = name.removeprefix("not-emulated:")
+    (arn,) = [a for a in arns if a.endswith(f":{logical_id}.Arn")]
+    return arn
+
+
+def shift_executions(emulator: Emulator, endpoint: str = SHIFT_ENDPOINT) -> dict[str, Any]:
+    """Run the deployed ``PromoteChallenger`` state machine through its ends.
+
+    Rolled back on an alarm mid-bake (by the state machine's own check, then
+    by the fast rollback: the alarm rule's function on the alarm's event),
+    aborted (StopExecution, then the abort rule's function restores the
+    weights) and promoted, in that order, each
     from the input a person gives ``StartExecution`` (only ``steps`` and
     ``bake_seconds`` may be set; the rest is the function's configuration).
     """
@@ -900,6 +906,11 @@ def shift_executions(emulator: Emulator, endpoint: str = SHIFT_ENDPOINT) -> dict
             **rolled.to_json(),
             "weights": endpoint_weights(emulator, endpoint),
         }
+        fast = alarm_function(emulator, arn)
+        if fast is not None:
+            found["executions"]["rolled back by the alarm rule"] = fast_rollback(
+                emulator, arn, endpoint, fast, defaults["alarms"][0], name=f"alarm-rule-{stamp}"
+            )
         aborted = execute(
             emulator,
             arn,
@@ -926,6 +937,87 @@ def shift_executions(emulator: Emulator, endpoint: str = SHIFT_ENDPOINT) -> dict
             "weights": endpoint_weights(emulator, endpoint),
         }
     return found
+
+
+def alarm_function(emulator: Emulator, machine: str) -> dict[str, Any] | None:
+    """The fast rollback's function of the shift state machine ``machine`` (None: none)."""
+    functions = emulator.client("lambda").list_functions()["Functions"]
+    found = [
+        f
+        for f in functions
+        if (f.get("Environment") or {}).get("Variables", {}).get("STATE_MACHINE_ARN") == machine
+        and "ALARM_ARNS" in f["Environment"]["Variables"]
+    ]
+    if not found:
+        return None
+    (function,) = found
+    return {
+        "name": function["FunctionName"],
+        "arn": function["FunctionArn"],
+        "env": function["Environment"]["Variables"],
+    }
+
+
+def fast_rollback(
+    emulator: Emulator,
+    machine: str,
+    endpoint: str,
+    function: dict[str, Any],
+    alarm: str,
+    *,
+    name: str,
+) -> dict[str, Any]:
+    """A shift rolled back by the alarm rule the moment its gating alarm goes to ALARM.
+
+    Mid-bake, the alarm's "Alarm State Change" event is delivered to the
+    deployed alarm rule's function, which marks the shift rolled back and
+    restores the weights; then the alarm is set to ALARM, as it is when AWS
+    sends the event. The execution ends rolled back at its next action.
+    """
+    cloudwatch = emulator.client("cloudwatch")
+    event = alarm_state_change_event(
+        alarm, gating_alarm_arn(alarm, json.loads(function["env"]["ALARM_ARNS"]))
+    )
+    delivered: dict[str, Any] = {}
+
+    def alarm_event_mid_bake(_: str, path: list[str]) -> None:
+        if "Bake" in path and not delivered:
+            delivered.update(
+                deliver_to_rule(
+                    emulator,
+                    event,
+                    function["arn"],
+                    stand_in_as=(
+                        "alarm-event",
+                        "CloudWatch's Alarm State Change event of a gating alarm going to ALARM: "
+                        "moto's CloudWatch emits none and its EventBridge delivers no rule to a "
+                        "Lambda target, so the event is built (the alarm's name and the ARN the "
+                        "deployed rule names: placeholders, as moto skips the alarm), matched "
+                        "against the deployed alarm rule's pattern and the rule's Lambda target "
+                        "invoked with it",
+                    ),
+                )
+            )
+            delivered["weights_after_function"] = endpoint_weights(emulator, endpoint)
+            cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="rehearsal")
+
+    try:
+        run = execute(
+            emulator,
+            machine,
+            {"steps": [75, 100], "bake_seconds": 30},
+            name=name,
+            during=alarm_event_mid_bake,
+        )
+    finally:
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="rehearsal")
+    weights_after_function = delivered.pop("weights_after_function", None)
+    return {
+        **run.to_json(),
+        "alarm_rule": delivered or None,
+        "weights_after_function": weights_after_function,
+        "weights": endpoint_weights(emulator, endpoint),
+    }
 
 
 #: Synthetic fraud-detection features: the training data, and live traffic.
@@ -1011,6 +1103,7 @@ def write_capture(
         dt.timedelta(seconds=config.delay_seconds),
     )
     s3 = emulator.client("s3")
+    stand_in("data-capture", DATA_CAPTURE_STAND_IN)
     step = (end - start) / (objects + 1)
     for variant, shift in (("Champion", False), ("Challenger", True)):
         for i in range(objects):
@@ -1033,7 +1126,7 @@ def apply_input_transformer(transformer: dict[str, Any], event: dict[str, Any]) 
     ``{"time":<time>}`` invalid JSON, and moto delivers no event to a state
     machine anyway, so the rehearsal applies it here.
     """
-    from jsonpath_ng.ext import parse  # noqa: PLC0415 - moto's dependency
+    from jsonpath_ng.ext.parser import parse  # noqa: PLC0415 - moto's dependency
 
     values = {}
     for name, path in transformer.get("InputPathsMap", {}).items():
@@ -1161,7 +1254,7 @@ def drift_executions(emulator: Emulator) -> dict[str, Any]:
         partials = s3.list_objects_v2(
             Bucket=config.report_bucket, Prefix=config.run_prefix(run.name) + "partials/"
         ).get("KeyCount", 0)
-        variants = {}
+        variants: dict[str, dict[str, Any]] = {}
         for variant in config.variants:
             key = config.report_key(variant, window["start"])
             try:
@@ -1215,7 +1308,7 @@ def print_drift(drift: dict[str, Any]) -> None:
             )
 
 
-# --- the model-quality check (helper D; wire into main() beside the drift check) --------
+# --- the model-quality check ---------------------------------------------------------
 
 #: The quality check's scenarios: capture objects per variant and records per object. The
 #: prod monitor joins up to 200 objects in one invocation and fans out beyond (two Maps).
@@ -1264,6 +1357,7 @@ def write_quality_window(
     window's start (within the label delay), in Model Monitor's layout.
     """
     s3 = emulator.client("s3")
+    stand_in("data-capture", DATA_CAPTURE_STAND_IN)
     rng = random.Random(f"{start:%Y%m%d%H%M}")  # noqa: S311 - demo data
     span = (end - start).total_seconds()
     written = {"capture_objects": 0, "labels": 0}
@@ -1419,7 +1513,10 @@ def failed_alarm_verdict(
     alarm is read from the template as synthesised (its ``Ref`` resolved to
     the deployed resources), the one datapoint Step Functions emits for a
     failed execution is published, and the alarm's rule is applied to what
-    ``GetMetricData`` returns.
+    ``GetMetricData`` returns. Only what that evaluation implements is
+    evaluated (a sum of ``FILL(m, 0)`` terms over one period of ``Sum``
+    statistics, one datapoint to alarm, ``>=``); any other alarm is reported
+    as not evaluated, with what it has beyond that.
     """
     template = json.loads((assembly / f"{stack}.template.json").read_text())
     ids = physical_ids(emulator, stack)
@@ -1473,10 +1570,23 @@ def failed_alarm_verdict(
     sums = {r["Id"]: sum(r["Values"]) for r in answer["MetricDataResults"]}
     (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
     terms = re.fullmatch(r"FILL\((\w+), 0\)(?: \+ FILL\((\w+), 0\))*", expression)
-    if terms is None:
-        return {"alarm": logical_id, "state": f"not evaluated here: {expression}"}
-    value = sum(sums.get(i, 0.0) for i in re.findall(r"FILL\((\w+), 0\)", expression))
     operators = {"GreaterThanOrEqualToThreshold": float.__ge__}
+    # Only what this evaluation implements: one period of sums, any datapoint breaching.
+    unsupported = [
+        f"{name} {alarm.get(name)}"
+        for name, supported in (
+            ("EvaluationPeriods", alarm.get("EvaluationPeriods") == 1),
+            ("DatapointsToAlarm", alarm.get("DatapointsToAlarm", 1) == 1),
+            ("ComparisonOperator", alarm.get("ComparisonOperator") in operators),
+        )
+        if not supported
+    ] + [f"Stat {stat['Stat']}" for stat in stats.values() if stat["Stat"] != "Sum"]
+    if terms is None or unsupported:
+        return {
+            "alarm": logical_id,
+            "state": f"not evaluated here: {', '.join([expression, *unsupported])}",
+        }
+    value = sum(sums.get(i, 0.0) for i in re.findall(r"FILL\((\w+), 0\)", expression))
     breaching = operators[alarm["ComparisonOperator"]](value, float(alarm["Threshold"]))
     return {
         "alarm": logical_id,
@@ -1571,6 +1681,67 @@ SFN_UNSUPPORTED_LOGGER = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
     "state_task_service_unsupported"
 )
+
+
+#: Pseudo parameters of a template, as the emulator resolves them.
+PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+
+
+def definition_pattern(value: Any, ids: dict[str, str]) -> re.Pattern[str]:
+    """The deployed definitions a template's ``DefinitionString`` may become.
+
+    Literal text must come back unchanged; ``Ref`` to a pseudo parameter or to
+    a resource of the stack becomes its value; any other token (``GetAtt``,
+    an import) matches any text without a quote.
+    """
+    parts = value["Fn::Join"][1] if isinstance(value, dict) and "Fn::Join" in value else [value]
+    pattern = ""
+    for part in parts:
+        ref = part.get("Ref") if isinstance(part, dict) and set(part) == {"Ref"} else None
+        if isinstance(part, str):
+            pattern += re.escape(part)
+        elif ref in PSEUDO_PARAMETERS or ref in ids:
+            pattern += re.escape(PSEUDO_PARAMETERS.get(ref) or ids[ref])
+        else:
+            pattern += '[^"]*'
+    return re.compile(pattern, re.DOTALL)
+
+
+def definitions_not_as_synthesised(
+    emulator: Emulator, assembly: Path, stacks: Sequence[str]
+) -> dict[str, str]:
+    """Deployed state machines whose stored definition is not the template's, and why.
+
+    Each ``AWS::StepFunctions::StateMachine`` of the templates is found by
+    its physical ID; its definition, as ``DescribeStateMachine`` returns it
+    (and as the interpreter runs it), must be the ``DefinitionString`` of the
+    template with only its tokens resolved. Empty when every one is.
+    """
+    sfn = emulator.client("stepfunctions")
+    differing = {}
+    for stack in stacks:
+        template = json.loads((assembly / f"{stack}.template.json").read_text())
+        ids = physical_ids(emulator, stack)
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::StepFunctions::StateMachine":
+                continue
+            where = f"{stack}/{logical_id}"
+            properties = resource["Properties"]
+            if "DefinitionString" not in properties or set(properties) & {
+                "Definition",
+                "DefinitionS3Location",
+                "DefinitionSubstitutions",
+            }:
+                differing[where] = "not a DefinitionString alone: not compared"
+                continue
+            if logical_id not in ids:
+                differing[where] = "not deployed"
+                continue
+            deployed = sfn.describe_state_machine(stateMachineArn=ids[logical_id])["definition"]
+            pattern = definition_pattern(properties["DefinitionString"], ids)
+            if not pattern.fullmatch(deployed):
+                differing[where] = f"deployed definition differs: {deployed[:200]}"
+    return differing
 
 
 def not_executable(emulator: Emulator) -> dict[str, str]:
@@ -1720,6 +1891,13 @@ def print_shift(shift: dict[str, Any]) -> None:
     )
     for scenario, run in shift["executions"].items():
         print_execution(scenario, run)
+        if run.get("alarm_rule"):
+            rule = run["alarm_rule"]
+            print(
+                f"      alarm rule {rule['rule']} -> the function answered "
+                f"{'error ' + str(rule['error']) + ' ' if rule['error'] else ''}"
+                f"{json.dumps(rule['answer'])[:300]}"
+            )
         if "abort_rule" in run:
             rule = run["abort_rule"]
             print(
@@ -1806,7 +1984,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 stacks = deploy_reference_app(emulator, work / "cdk.out")
                 summary = summarize(emulator, work / "cdk.out", stacks)
-                print("Executing the traffic shift's state machine (three scenarios):", flush=True)
+                print("Executing the traffic shift's state machine (four scenarios):", flush=True)
                 summary["shift_executions"] = shift_executions(emulator)
                 summary["endpoints"] = summarize_endpoints(emulator)
                 print("Executing the drift check's state machine (two windows):", flush=True)
@@ -1815,11 +1993,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 summary["batch"] = batch_executions(emulator, work / "cdk.out")
                 print("Executing the model-quality check's state machine:", flush=True)
                 summary["quality"] = quality_demo(emulator)
-                summary["stand_ins"] = [
-                    f"Wait states and the handlers' sleeps last at most {MAX_WAIT} s "
-                    "(MOTO_SFN_MAX_WAIT_SECONDS; the shift polls every 30 s in AWS)",
-                    *STAND_INS.values(),
-                ]
+                summary["stand_ins"] = stand_ins()
                 print("Calling the HTTPS front of the prod endpoint:", flush=True)
                 summary["https_front"] = https_front_demo(emulator)
             except Exception:

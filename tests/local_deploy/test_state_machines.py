@@ -40,6 +40,22 @@ def test_an_alarm_mid_bake_rolls_the_shift_back(shifts: dict[str, Any]) -> None:
     assert run["weights"] == HALF
 
 
+def test_the_alarm_rule_rolls_the_shift_back_on_the_alarms_event(shifts: dict[str, Any]) -> None:
+    run = shifts["executions"]["rolled back by the alarm rule"]
+    rule = run["alarm_rule"]
+    assert "AlarmRule" in rule["rule"]
+    assert rule["error"] is None
+    # The function, not the state machine's check, rolled back: weights restored on its return.
+    assert rule["answer"]["result"] == "rolled_back"
+    assert rule["answer"]["owner"] == run["arn"]
+    assert run["weights_after_function"] == HALF
+    assert (run["status"], run["error"]) == ("FAILED", "RolledBack")
+    assert run["path"][-1] == "RolledBack"
+    assert run["cause"] == rule["answer"]["reason"]  # the function's mark ended the execution
+    assert run["weights"] == HALF
+    assert "alarm-event" in local_deploy.STAND_INS
+
+
 def test_a_stopped_shift_is_rolled_back_by_the_abort_rule(shifts: dict[str, Any]) -> None:
     run = shifts["executions"]["aborted"]
     assert run["status"] == "ABORTED"
@@ -70,6 +86,39 @@ def test_the_summary_shows_current_beside_initial_weights(deployed: dict[str, An
         "Challenger": (50.0, 2),
     }
     assert all(v["instances"] == v["initial_instances"] for v in variants.values())
+
+
+def test_every_deployed_definition_is_the_synthesised_one(deployed: dict[str, Any]) -> None:
+    emulator, assembly = deployed["emulator"], deployed["assembly"]
+    # Each state machine of the templates is compared: an empty answer means all are equal.
+    assert local_deploy.definitions_not_as_synthesised(emulator, assembly, deployed["stacks"]) == {}
+    machines = [
+        r
+        for stack in deployed["stacks"]
+        for r in json.loads((assembly / f"{stack}.template.json").read_text())["Resources"].values()
+        if r["Type"] == "AWS::StepFunctions::StateMachine"
+    ]
+    assert len(machines) == len(deployed["summary"]["state_machines"]) == 5
+    # The comparison sees an edit: the drift check's definition without its ItemBatcher.
+    template = json.loads((assembly / "prod-hosting.template.json").read_text())
+    ids = local_deploy.physical_ids(emulator, "prod-hosting")
+    (logical_id,) = [
+        k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and "DriftMonitor" in k
+    ]
+    arn = ids[logical_id]
+    stored = emulator.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
+    definition = template["Resources"][logical_id]["Properties"]["DefinitionString"]
+    pattern = local_deploy.definition_pattern(definition, ids)
+    assert pattern.fullmatch(stored["definition"])
+    assert '"ItemBatcher"' in stored["definition"]
+    # Compact JSON as the CDK writes it: the same text, so the edit alone can differ.
+    assert pattern.fullmatch(json.dumps(json.loads(stored["definition"]), separators=(",", ":")))
+    edited = json.loads(stored["definition"])
+    for state in edited["States"].values():
+        state.pop("ItemBatcher", None)
+    assert not pattern.fullmatch(json.dumps(edited, separators=(",", ":")))
 
 
 def test_every_deployed_state_machine_is_executable(deployed: dict[str, Any]) -> None:
@@ -151,3 +200,56 @@ def test_a_batch_transform_with_input_succeeds(batch: dict[str, Any]) -> None:
     assert job["TransformJobName"].startswith("prod-forecast-")
     output = job["TransformOutput"]["S3OutputPath"]
     assert output.endswith(f"/inventory-forecast/output/{job['TransformJobName']}/")
+
+
+@pytest.fixture(scope="module")
+def quality(deployed: dict[str, Any]) -> dict[str, Any]:
+    return local_deploy.quality_demo(deployed["emulator"])
+
+
+def test_the_quality_check_joins_a_small_window_in_one_pass(quality: dict[str, Any]) -> None:
+    run = quality["executions"]["one pass"]
+    assert (run["status"], run["error"]) == ("SUCCEEDED", None)
+    # The schedule's input as synthesised: its InputTransformer keeps the event's time.
+    assert list(run["input"]) == ["time"]
+    assert run["path"] == ["Plan", "OneOrMany", "Check"]
+    # The challenger's scores barely separate fraud: below prod's ROC AUC of 0.8.
+    assert run["verdicts"] == {"Champion": "ok", "Challenger": "degraded"}
+
+
+def test_the_quality_check_fans_a_large_window_out(quality: dict[str, Any]) -> None:
+    run = quality["executions"]["Distributed Map"]
+    assert (run["status"], run["error"]) == ("SUCCEEDED", None)
+    # Split and Join are the two Distributed Maps (the scratch they leave is the check's own
+    # business, so it is printed by the rehearsal, not asserted here).
+    assert run["path"] == ["Plan", "OneOrMany", "Split", "Join", "Finish"]
+    assert run["written"]["capture_objects"] == 2 * 101
+    assert run["verdicts"] == {"Champion": "ok", "Challenger": "degraded"}
+
+
+def test_the_summary_names_every_stand_in(
+    shifts: dict[str, Any],
+    drift: dict[str, Any],
+    batch: dict[str, Any],
+    quality: dict[str, Any],
+    deployed: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # After every execution: a new stand-in must be added here, and so named on purpose.
+    assert set(local_deploy.STAND_INS) == {
+        "model-package-group",
+        "approval-event",
+        "alarms",
+        "metrics",
+        "alarm-event",
+        "abort-event",
+        "data-capture",
+        "schedule",
+        "transform-job",
+        "failed-alarm",
+    }
+    local_deploy.print_summary({**deployed["summary"], "stand_ins": local_deploy.stand_ins()})
+    out = capsys.readouterr().out
+    assert "STOOD IN FOR" in out
+    for text in local_deploy.stand_ins():
+        assert f"  {text}\n" in out
