@@ -247,7 +247,7 @@ def on_state_change(
                 codepipeline,
                 config=config,
                 target=target,
-                token=_token(config, target, previous=metadata.get(f"{PREFIX}previous")),
+                token=_token(config, target, _parameter_version(ssm, config)),
                 outcome=outcome,
                 publish=publish,
             )
@@ -267,21 +267,28 @@ def on_state_change(
         config=config,
         previous=previous,
         reason=reason,
-        token=_token(config, target, previous=previous),
         outcome=outcome,
         now=now,
         publish=publish,
     )
 
 
-def _token(config: Config, target: str, *, previous: str | None) -> str:
-    """One pipeline execution per move of the record (``<group>-<to>-from-<from>``).
+def _token(config: Config, target: str, write: int) -> str:
+    """One pipeline execution per write of the record (``<group>-<version>-r<write>``).
 
-    A duplicated event moves nothing new and gets the same token (CodePipeline
-    starts nothing twice); moving back to an older version (its successor
-    rejected) is a new move with a token of its own.
+    ``write`` is the record's SSM parameter version, which every write
+    raises: a duplicated event writes nothing and gets the same token
+    (CodePipeline starts nothing twice), while the same move made again
+    later (a version rejected, then approved again) is a write of its own
+    with a token of its own. (A token of the move alone, ``2-from-1``, was
+    the first execution's, so the second approval started nothing.)
     """
-    return f"{config.group_name}-{version_of(target)}-from-{version_of(previous) or 0}"[:128]
+    return f"{config.group_name}-{version_of(target)}-r{write}"[:128]
+
+
+def _parameter_version(ssm: Any, config: Config) -> int:
+    """The record's SSM parameter version (how many times it was written)."""
+    return int(ssm.get_parameter(Name=config.parameter_name)["Parameter"]["Version"])
 
 
 def _record(
@@ -293,7 +300,6 @@ def _record(
     config: Config,
     previous: str | None,
     reason: str,
-    token: str,
     outcome: dict[str, Any],
     now: Callable[[], float],
     publish: Publish,
@@ -307,13 +313,14 @@ def _record(
         outcome["write_back"] = write_back(sagemaker, target, {ROLLOUT: "refused", REASON: reason})
         publish(outcome)
         return outcome
-    ssm.put_parameter(
+    written = ssm.put_parameter(
         Name=config.parameter_name,
         Value=target,
         Type="String",
         Overwrite=True,
         Description=f"The approved version of {config.group_name} the app deploys",
     )
+    token = _token(config, target, int(written["Version"]))
     outcome |= {"result": "recorded", "reason": reason, "version": target}
     stamp = dt.datetime.fromtimestamp(now(), dt.UTC).isoformat(timespec="seconds")
     properties = {ROLLOUT: "recorded", RECORDED_AT: stamp, REASON: reason}
@@ -426,8 +433,7 @@ def promote(
             + (f" and start {config.pipeline_name}" if pipeline else ""),
         }
         return outcome
-    # A hand-made promotion is a move of its own, even to the recorded version (a retry).
-    token = f"{_token(config, target, previous=previous)}-by-hand-{int(now())}"[:128]
+    # A hand-made promotion is a write of its own, even of the recorded version (a retry).
     return _record(
         description,
         sagemaker=sagemaker,
@@ -436,7 +442,6 @@ def promote(
         config=config,
         previous=previous,
         reason=f"{target} promoted by hand",
-        token=token,
         outcome=outcome,
         now=now,
         publish=publish,

@@ -151,7 +151,7 @@ def test_an_approval_is_recorded_the_pipeline_started_and_the_version_told(world
     outcome = run(world, event(1, "Approved"))
     assert outcome["result"] == "started" and outcome["execution"] == "exec-1"
     assert record(world) == arn(1)
-    assert pipeline.started == ["churn-1-from-0"]
+    assert pipeline.started == ["churn-1-r1"]
     assert registry.metadata(1) == {
         "cdk-sagemaker-hosting:rollout": "started",
         "cdk-sagemaker-hosting:recorded-at": "2027-01-15T08:00:00+00:00",
@@ -167,7 +167,7 @@ def test_a_duplicated_approval_changes_nothing(world: Any) -> None:
     run(world, event(1, "Approved"))
     outcome = run(world, event(1, "Approved"))
     assert outcome["result"] == "unchanged"
-    assert pipeline.started == ["churn-1-from-0"] and len(published) == 1
+    assert pipeline.started == ["churn-1-r1"] and len(published) == 1
 
 
 def test_a_second_approval_while_one_rolls_out_records_the_newest_once(world: Any) -> None:
@@ -179,7 +179,7 @@ def test_a_second_approval_while_one_rolls_out_records_the_newest_once(world: An
     assert run(world, event(1, "Approved"))["result"] == "started"
     assert run(world, event(2, "Approved"))["result"] == "unchanged"
     assert record(world) == arn(2)
-    assert pipeline.started == ["churn-1-from-0", "churn-2-from-1"]
+    assert pipeline.started == ["churn-1-r1", "churn-2-r2"]
 
 
 def test_a_rejected_version_is_never_recorded(world: Any) -> None:
@@ -202,8 +202,8 @@ def test_rejecting_the_recorded_version_rolls_the_record_back_to_the_newest_appr
     assert outcome["result"] == "started"
     assert outcome["reason"].startswith(f"{arn(2)} is no longer approved; {arn(1)}")
     assert record(world) == arn(1)
-    # A move back is a move of its own: a new token, a new execution.
-    assert pipeline.started == ["churn-2-from-0", "churn-1-from-2"]
+    # A move back is a write of its own: a new token, a new execution.
+    assert pipeline.started == ["churn-2-r1", "churn-1-r2"]
 
 
 def test_rejecting_the_only_approved_version_keeps_the_record(world: Any) -> None:
@@ -224,7 +224,7 @@ def test_a_version_whose_artifacts_the_accounts_cannot_read_is_refused(world: An
     registry.add("Approved", url="s3://someone-elses-bucket/churn/2/model.tar.gz")
     outcome = run(world, event(2, "Approved"))
     assert outcome["result"] == "refused" and outcome["version"] == arn(1)
-    assert record(world) == arn(1) and pipeline.started == ["churn-1-from-0"]
+    assert record(world) == arn(1) and pipeline.started == ["churn-1-r1"]
     assert registry.metadata(2)["cdk-sagemaker-hosting:rollout"] == "refused"
     assert "someone-elses-bucket" in registry.metadata(2)["cdk-sagemaker-hosting:reason"]
     assert published[-1]["refused"] == arn(2)
@@ -244,7 +244,7 @@ def test_a_pipeline_that_fails_to_start_keeps_the_record_and_starts_on_the_retry
     pipeline.fail = False
     # Lambda retries the event: the record stands, the pipeline starts.
     assert run(world, event(1, "Approved"))["result"] == "started"
-    assert pipeline.started == ["churn-1-from-0"]
+    assert pipeline.started == ["churn-1-r1"]
 
 
 def test_a_denied_write_back_is_reported_and_loses_nothing(world: Any) -> None:
@@ -253,7 +253,7 @@ def test_a_denied_write_back_is_reported_and_loses_nothing(world: Any) -> None:
     registry.deny_updates = True
     outcome = run(world, event(1, "Approved"))
     assert outcome["result"] == "started" and outcome["write_back"].startswith("AccessDenied")
-    assert record(world) == arn(1) and pipeline.started == ["churn-1-from-0"]
+    assert record(world) == arn(1) and pipeline.started == ["churn-1-r1"]
 
 
 def test_without_a_pipeline_the_version_is_recorded_only(world: Any) -> None:

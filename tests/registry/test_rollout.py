@@ -612,3 +612,30 @@ def test_the_entry_point_dispatches_on_the_events_shape(
     }
     assert index.handler(change, None)["result"] == "deployed"
     assert world.deployed() == arn(1)
+
+
+def test_a_version_rejected_then_approved_again_is_deployed_again(world: World) -> None:
+    """2 deployed, rejected (back to 1), approved again: the same move 1 -> 2 a second time.
+
+    Its execution is a new one: a token derived from the move alone (2 from
+    1) is the first execution's, which CodePipeline would answer with the
+    old execution and start nothing, leaving the record on 2 and every
+    stage on 1.
+    """
+    deployed_v1(world)
+    world.registry.add("Approved")
+    first = world.approve(2)["execution"]
+    assert world.pipeline.run(first) == "Succeeded"
+    world.registry.set(2, "Rejected")
+    back = world.approve(2, "Rejected")["execution"]
+    assert world.pipeline.run(back) == "Succeeded"
+    assert world.running() == {"Staging": arn(1), "Production": arn(1)}
+    world.registry.set(2, "Approved")
+    again = world.approve(2)
+    assert again["result"] == "started" and again["execution"] not in {first, back}
+    assert world.pipeline.run(again["execution"]) == "Succeeded"
+    assert world.running() == {"Staging": arn(2), "Production": arn(2)}
+    assert world.record() == world.deployed() == arn(2)
+    # A duplicate of that approval event still starts nothing new.
+    assert world.approve(2)["result"] == "unchanged"
+    assert len(world.pipeline.executions) == 4
