@@ -132,7 +132,7 @@ class TrafficShift(Workflow):
     ``AlarmFunction``, ``AlarmFunctionRole``, ``AlarmFunctionPolicy``,
     ``AlarmFunctionRoleRef``, ``AlarmFunctionLogs`` and ``AlarmRule`` (then
     ``AlarmRule2``, ... when the alarms' ARNs do not fit one event pattern
-    of :data:`EVENT_PATTERN_MAX_CHARS`); the states ``Start``,
+    of EventBridge's 2,048 characters); the states ``Start``,
     ``Apply``, ``Check``, ``RollBack``, ``RollBackAfterError``, ``Finish``
     and their choices and waits.
 
