@@ -9,7 +9,8 @@ prefix the deploying accounts may read), is refused and nothing is written.
 
 Exit codes, as ``shift``'s: 0 done (recorded, started, or what a
 ``--dry-run`` would do), 2 refused (bad input, a version not approved,
-unreadable artifacts, none approved), 1 any other failure (an AWS error; a
+unreadable artifacts, none approved, ``--pipeline-variable`` without
+``--pipeline``), 1 any other failure (an AWS error or any other exception; a
 pipeline that did not start after the record was written says so in the
 JSON), 130 interrupted. The last line printed is a one-line JSON summary.
 """
@@ -68,8 +69,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--pipeline", help="the promotion pipeline to start (default: none)")
     parser.add_argument(
         "--pipeline-variable",
-        default="ModelPackageArn",
-        help="the pipeline variable that carries the version ('' for a pipeline without one)",
+        help="the pipeline variable that carries the version (default: ModelPackageArn; '' "
+        "for a pipeline without one); only with --pipeline",
     )
     parser.add_argument(
         "--artifacts",
@@ -108,6 +109,13 @@ def config_from(args: argparse.Namespace, clients: dict[str, Any]) -> core.Confi
     if args.artifacts is not None and not re.match(r"^s3://[a-z0-9.\-]{3,63}/", args.artifacts):
         msg = f"--artifacts {args.artifacts!r} is not an s3://bucket/prefix/ URL"
         raise BadUsageError(msg)
+    if args.pipeline_variable is not None and not args.pipeline:
+        msg = (
+            f"--pipeline-variable {args.pipeline_variable!r} applies to --pipeline, which is "
+            "not given: name the pipeline to start, or leave the variable out"
+        )
+        raise BadUsageError(msg)
+    variable = "ModelPackageArn" if args.pipeline_variable is None else args.pipeline_variable
     name = group_arn.rsplit("/", 1)[-1]
     return core.Config(
         group_arn=group_arn,
@@ -116,7 +124,7 @@ def config_from(args: argparse.Namespace, clients: dict[str, Any]) -> core.Confi
         pipeline_name=args.pipeline,
         topic_arn=args.topic_arn,
         event_bus=args.event_bus,
-        pipeline_variable=args.pipeline_variable or None,
+        pipeline_variable=variable or None,
     )
 
 
@@ -169,6 +177,12 @@ def run(args: argparse.Namespace, *, clients: dict[str, Any] | None = None) -> i
         print(f"failed: {said}", file=sys.stderr)
         # What was already done (the record written, the pipeline not started) is in the
         # last outcome published: a retry of the same command starts the pipeline.
+        summary = {**(published[-1] if published else {}), "result": "failed", "error": said}
+        print(json.dumps(summary, default=str, sort_keys=True))
+        return EXIT_FAILED
+    except Exception as error:  # as shift: any other failure is exit 1, the JSON still last
+        said = f"{type(error).__name__}: {error}"
+        print(f"failed: {said}", file=sys.stderr)
         summary = {**(published[-1] if published else {}), "result": "failed", "error": said}
         print(json.dumps(summary, default=str, sort_keys=True))
         return EXIT_FAILED

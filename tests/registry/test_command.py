@@ -179,6 +179,35 @@ def test_a_pipeline_that_does_not_start_fails_after_the_record_and_says_so(
     assert err.startswith("failed: ")
 
 
+def test_any_other_failure_is_exit_1_with_the_json_last(
+    aws: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``shift``: not only AWS's errors; a traceback would leave no JSON line last."""
+    add(aws, "Approved")
+
+    def broken(**_: Any) -> None:
+        raise ConnectionResetError("the connection was reset")
+
+    monkeypatch.setattr(aws["ssm"], "get_parameter", broken)
+    code, summary, err = promote(capsys, "--version", "1")
+    assert code == command.EXIT_FAILED
+    assert summary == {
+        "result": "failed",
+        "error": "ConnectionResetError: the connection was reset",
+    }
+    assert err.startswith("failed: ConnectionResetError")
+
+
+def test_a_pipeline_variable_without_a_pipeline_is_refused(
+    aws: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add(aws, "Approved")
+    code, summary, _ = promote(capsys, "--version", "1", "--pipeline-variable", "Version")
+    assert code == command.EXIT_REFUSED
+    assert "--pipeline-variable 'Version' applies to --pipeline" in summary["error"]
+    assert record(aws) is None
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
