@@ -179,7 +179,12 @@ def _lookup(document: Any, attribute: str | None) -> Any:
 
 
 def raw_value(payload: Any, attribute: str | None, column: int) -> Any:
-    """The scalar a payload holds: a CSV field or a JSON value."""
+    """The scalar a payload holds: a CSV field or a JSON value.
+
+    CSV holding more than one non-blank line (a batch request's several
+    records under one event ID) is unreadable: which record a label is for
+    cannot be told.
+    """
     text = _text(payload)
     if text is None:
         msg = "no readable data"
@@ -190,7 +195,13 @@ def raw_value(payload: Any, attribute: str | None, column: int) -> Any:
         except ValueError as error:
             raise UnreadableValueError(str(error)) from error
         return _lookup(document, attribute)
-    first = text.strip("\r\n").split("\n", 1)[0]
+    rows = [row for row in text.strip("\r\n").split("\n") if row.strip()]
+    if len(rows) > 1:
+        # A batch request's output: one event ID, several records; joining its first row
+        # with the request's label would drop the others silently.
+        msg = f"{len(rows)} records in one payload: one prediction or label per event is joined"
+        raise UnreadableValueError(msg)
+    first = rows[0] if rows else ""
     fields = next(csv.reader([first])) if '"' in first else first.split(",")
     if column >= len(fields):
         msg = f"no column {column}"

@@ -74,3 +74,29 @@ def test_a_validation_csv_with_a_byte_order_mark_reads_its_header() -> None:
     )
     assert built.records == 2
     assert built.rejected == {}
+
+
+def test_a_csv_output_of_several_records_is_unparseable_not_its_first_row() -> None:
+    """A batch request's output ("0.1\\n0.9\\n0.3") is one capture record with one event ID.
+
+    Its first row was joined with the request's label and the others dropped silently.
+    """
+    join = Join("binary")
+    join.add_capture(
+        [
+            capture_line("batch", "0.1\n0.9\n0.3"),
+            capture_line("crlf", "0.8\r\n"),  # one record, line ending kept: still read
+            capture_line("one", "0.7\n"),
+        ]
+    )
+    join.add_ground_truth(
+        [truth_line("batch", "1"), truth_line("crlf", "1"), truth_line("one", "1\n0")]
+    )
+    predictions, labels = join.pairs()
+    assert (predictions, labels) == ([0.8], [1])
+    assert dict(join.rejected) == {
+        "unparseable_prediction": 1,
+        "unparseable_label": 1,
+        "label_without_prediction": 1,
+        "prediction_without_label": 1,
+    }
