@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -185,15 +186,17 @@ class ModelQualityMonitor(Workflow):
     (``*_encryption_key``, or the bucket's own), or an
     :class:`EncryptedBucket`. The monitor writes no resource policy to any of
     them. Scratch files (manifests, shards, partial counts under
-    ``<report_prefix>_runs/``) expire through :attr:`scratch_lifecycle_rule`,
-    added to the report bucket if it is an ``s3.Bucket`` of this stack
-    (an info annotation says so), else named in a warning.
+    ``<report_prefix>_runs/<endpoint>/``) expire through
+    :attr:`scratch_lifecycle_rule`, added to the report bucket if it is an
+    ``s3.Bucket`` of this stack (an info annotation says so), else named in a
+    warning. Reports and scratch are per endpoint, so monitors of several
+    endpoints may share a bucket and prefix without reading each other's.
 
     Least privilege: the function may list and read the endpoint's capture
     folder (``<capture_prefix><endpoint>/``), the ground-truth prefix, the
-    constraints object, its own scratch folder; write under
-    ``report_prefix``; put metrics in its namespace only and events on its
-    bus only. Grants go to customer-managed policies.
+    constraints object, its own scratch folder; write its endpoint's reports
+    and its scratch folder only; put metrics in its namespace only and events
+    on its bus only. Grants go to customer-managed policies.
 
     Construct IDs (those of every ``Workflow``): ``Key``, ``Topic`` (when
     created), ``Function``, ``FunctionRole``, ``FunctionPolicy``,
@@ -422,7 +425,8 @@ class ModelQualityMonitor(Workflow):
         )
         self._warn_of(unchecked, schedule, window_seconds, alarm)
         stack = Stack.of(self)
-        scratch = f"{report_prefix}_runs/"
+        # The endpoint's own scratch folder: shards are copies of its captured traffic.
+        scratch = self.config.scratch_prefix()
         #: Expires the scratch files; see the class documentation for where it goes.
         self.scratch_lifecycle_rule = self._scratch_rule(scratch, scratch_expiration)
         if add_scratch_lifecycle_rule:
@@ -657,6 +661,16 @@ class ModelQualityMonitor(Workflow):
                 f"lasts ({window_seconds} s): the windows between two checks are never judged. "
                 "Make the window as long as the schedule's interval.",
             )
+        elif rate is not None and rate < window_seconds:
+            # Windows are aligned on their length, not on the check: they never slide.
+            Annotations.of(self).add_warning_v2(
+                "cdk-sagemaker-hosting:QualityWindowsRepeated",
+                f"the schedule ({schedule.expression_string}) runs more often than a window "
+                f"lasts ({window_seconds} s): windows are aligned on their length, so each "
+                f"window is judged about {math.ceil(window_seconds / rate)} times, its report "
+                "rewritten and its event (degraded ones too) emitted each time. Make the "
+                "window as long as the schedule's interval (leave schedule out).",
+            )
         if not alarm:
             Annotations.of(self).add_warning_v2(
                 "cdk-sagemaker-hosting:NoQualityAlarm",
@@ -706,7 +720,10 @@ class ModelQualityMonitor(Workflow):
     ) -> None:
         """The buckets' exact prefixes, metrics in its namespace, events on its bus."""
         self.capture_access.grant_read_prefix(principal, capture_folder)
-        self.report_access.grant_write_prefix(principal, self.report_prefix)
+        # Its endpoint's reports and its scratch only: not another endpoint's
+        # reports under the same prefix, nor their scratch (their captured traffic).
+        self.report_access.grant_write_prefix(principal, self.config.report_folder())
+        self.report_access.grant_write_prefix(principal, scratch)
         self.report_access.grant_read_prefix(principal, scratch)
         principal.add_to_policy(
             iam.PolicyStatement(

@@ -79,6 +79,9 @@ WINDOW_REPORT_FORMAT = "cdk-sagemaker-hosting/quality-window-report"
 METRICS_PER_CALL = 500
 #: The most shards a window is joined in.
 MAX_PARTITIONS = 1000
+#: Characters of lines a split batch holds before writing them to their shards (then new parts),
+#: so a batch of large objects never holds all of their lines at once.
+SPLIT_BUFFER_BYTES = 64 << 20
 #: The longest a label may take to arrive (state: one window's labels of that span).
 MAX_LABEL_DELAY_SECONDS = 7 * 86400
 
@@ -146,6 +149,13 @@ def _prefix(field: str, value: Any) -> Problem | None:
             field,
             value,
             "must be an S3 key prefix of 1-512 characters ending with '/', not starting with '/'",
+        )
+    if "*" in value or "?" in value:
+        return Problem(
+            field,
+            value,
+            "must not hold '*' and '?': the check's grants name the prefix, where IAM reads "
+            "them as wildcards and would widen them; rename the folder",
         )
     return None
 
@@ -511,13 +521,25 @@ class Config:
 
     # --- where things are -------------------------------------------------------------
 
+    def scratch_prefix(self) -> str:
+        """The endpoint's own scratch folder: its executions' manifests, shards and partial counts.
+
+        Per endpoint, so that monitors sharing a report bucket and prefix
+        never read each other's shards (copies of captured traffic).
+        """
+        return f"{self.report_prefix}_runs/{self.endpoint}/"
+
     def run_prefix(self, run: str) -> str:
         """Where one execution keeps its manifest, shards and partial counts."""
-        return f"{self.report_prefix}_runs/{run}/"
+        return f"{self.scratch_prefix()}{run}/"
+
+    def report_folder(self) -> str:
+        """Where the reports of this endpoint's windows go (and nothing else of the check)."""
+        return f"{self.report_prefix}{self.endpoint}/"
 
     def report_key(self, start: dt.datetime) -> str:
         """Where the report of one window goes (every variant in it)."""
-        return f"{self.report_prefix}{self.endpoint}/{start:%Y/%m/%d/%H%M}.json"
+        return f"{self.report_folder()}{start:%Y/%m/%d/%H%M}.json"
 
     def new_join(self) -> Join:
         return Join(
@@ -643,7 +665,9 @@ def plan(s3: Any, config: Config, *, time: str, run: str) -> dict[str, Any]:
     )
     size = sum(i["size"] for i in items)
     partitions = min(MAX_PARTITIONS, max(1, math.ceil(size / (config.partition_mb << 20))))
-    mode = "map" if len(items) > config.max_objects else "single"
+    # One invocation holds the whole window: only as many objects, and as many
+    # bytes, as one shard of a fan-out would hold.
+    mode = "map" if len(items) > config.max_objects or partitions > 1 else "single"
     return {
         "mode": mode,
         "run": run,
@@ -701,8 +725,11 @@ def split(s3: Any, config: Config, batch: Sequence[Mapping[str, Any]]) -> dict[s
 
     Each line goes to the shard of its ID (:func:`~.records.partition_of`).
     A line whose ID cannot be read goes to shard 0, where the join counts it
-    (malformed, or without an ID), so nothing is lost. Shard objects are
-    named after the batch's keys, so a retried batch overwrites its own.
+    (malformed, or without an ID), so nothing is lost. The lines are written
+    whenever :data:`SPLIT_BUFFER_BYTES` of them are held (one part per shard
+    each time), so memory is bounded whatever the objects' sizes. Shard
+    objects are named after the batch's keys and the part, so a retried
+    batch overwrites its own.
     """
     runs = {(b.get("run"), b.get("partitions")) for b in batch}
     if not batch or len(runs) != 1:
@@ -715,7 +742,24 @@ def split(s3: Any, config: Config, batch: Sequence[Mapping[str, Any]]) -> dict[s
     assert isinstance(partitions, int)
     items: list[Item] = [b["item"] for b in batch]
     digest = hashlib.sha256("\n".join(sorted(i["key"] for i in items)).encode()).hexdigest()[:32]
+    prefix = config.run_prefix(run) + "shards/"
     shards: dict[tuple[int, str], list[str]] = {}
+    written: set[tuple[int, str]] = set()
+    held = parts = 0
+
+    def flush() -> None:
+        nonlocal held, parts
+        for (shard, folder), lines in shards.items():
+            s3.put_object(
+                Bucket=config.report_bucket,
+                Key=f"{prefix}{shard:05d}/{folder}/{digest}-{parts:05d}.jsonl",
+                Body=("\n".join(lines) + "\n").encode(),
+                ContentType="application/x-ndjson",
+            )
+            written.add((shard, folder))
+        shards.clear()
+        held, parts = 0, parts + 1
+
     for item in items:
         folder = f"{CAPTURE}/{item['variant']}" if item["kind"] == CAPTURE else TRUTH
         for lines in _read_lines(s3, _bucket_of(config, item), item["key"]):
@@ -725,15 +769,12 @@ def split(s3: Any, config: Config, batch: Sequence[Mapping[str, Any]]) -> dict[s
                 identifier = _identifier(line, item["kind"], config.key)
                 shard = 0 if identifier is None else partition_of(identifier, partitions)
                 shards.setdefault((shard, folder), []).append(line)
-    prefix = config.run_prefix(run) + "shards/"
-    for (shard, folder), lines in shards.items():
-        s3.put_object(
-            Bucket=config.report_bucket,
-            Key=f"{prefix}{shard:05d}/{folder}/{digest}.jsonl",
-            Body=("\n".join(lines) + "\n").encode(),
-            ContentType="application/x-ndjson",
-        )
-    return {"objects": len(items), "shards": len(shards)}
+                held += len(line) + 1
+                if held >= SPLIT_BUFFER_BYTES:
+                    flush()
+    if shards:
+        flush()
+    return {"objects": len(items), "shards": len(written), "parts": parts}
 
 
 def join_partition(s3: Any, config: Config, *, run: str, partition: int) -> dict[str, Any]:
@@ -869,7 +910,11 @@ def html_key(key: str) -> str:
 def metric_data(
     config: Config, variant: str, result: Mapping[str, Any], timestamp: dt.datetime
 ) -> list[dict[str, Any]]:
-    """The datapoints of one variant's report (timestamped at the window's end).
+    """The datapoints of one variant's report, timestamped ``timestamp``.
+
+    :func:`conclude` passes the check's scheduled time, not the window's end,
+    which is ``label_delay`` or more in the past: an alarm evaluates recent
+    periods only, so it would not see a datapoint that old.
 
     ``Degraded`` (1 or 0) is absent on insufficient data, so an alarm on it
     says INSUFFICIENT_DATA rather than OK; each metric the counts define is

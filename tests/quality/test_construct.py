@@ -193,14 +193,21 @@ def test_function_permissions_are_scoped_to_exact_prefixes(synthesised: dict[str
     lists = sorted(json.dumps(s["Condition"]) for s in actions["s3:ListBucket"])
     assert lists == sorted(
         json.dumps({"StringLike": {"s3:prefix": [p]}})
-        for p in ("data-capture/fraud/*", "ground-truth/fraud/*", "quality-reports/_runs/*")
+        for p in ("data-capture/fraud/*", "ground-truth/fraud/*", "quality-reports/_runs/fraud/*")
     )
     reads = sorted(
         r["Fn::Join"][1][1] for s in actions["s3:GetObject"] for r in _listed(s["Resource"])
     )
-    assert reads == ["/data-capture/fraud/*", "/ground-truth/fraud/*", "/quality-reports/_runs/*"]
-    (writes,) = actions["s3:PutObject"]
-    assert writes["Resource"]["Fn::Join"][1][1] == "/quality-reports/*"
+    assert reads == [
+        "/data-capture/fraud/*",
+        "/ground-truth/fraud/*",
+        "/quality-reports/_runs/fraud/*",
+    ]
+    # Its endpoint's reports and its own scratch: not every report under the prefix.
+    writes = sorted(
+        r["Fn::Join"][1][1] for s in actions["s3:PutObject"] for r in _listed(s["Resource"])
+    )
+    assert writes == ["/quality-reports/_runs/fraud/*", "/quality-reports/fraud/*"]
     for s in actions["kms:Decrypt"]:
         assert "kms:ViaService" in s["Condition"]["StringEquals"]
     text = json.dumps(statements)
@@ -217,7 +224,7 @@ def test_state_machine_permissions_and_no_inline_policy(synthesised: dict[str, A
     text = json.dumps(statements)
     assert "lambda:InvokeFunction" in text and "states:StartExecution" in text
     assert ":execution:QualityTest-Quality-" in text
-    assert "/quality-reports/_runs/*" in text
+    assert "/quality-reports/_runs/fraud/*" in text
     assert not resources(synthesised["template"], "AWS::IAM::Policy"), "no inline policy"
 
 
@@ -348,13 +355,17 @@ def test_scratch_expires_on_this_stacks_bucket(synthesised: dict[str, Any]) -> N
         {
             "LifecycleConfiguration": {
                 "Rules": Match.array_with(
-                    [Match.object_like({"Prefix": "quality-reports/_runs/", "ExpirationInDays": 7})]
+                    [
+                        Match.object_like(
+                            {"Prefix": "quality-reports/_runs/fraud/", "ExpirationInDays": 7}
+                        )
+                    ]
                 )
             }
         },
     )
     (info,) = [m for m in annotations(synthesised["quality"], "info") if "lifecycle" in m]
-    assert "quality-reports/_runs/" in info
+    assert "quality-reports/_runs/fraud/" in info
 
 
 def test_known_keys_give_no_key_warning(synthesised: dict[str, Any]) -> None:
@@ -448,7 +459,7 @@ def test_an_imported_endpoint_is_read_through_the_buckets_given(imported: dict[s
         "team-capture/capture/churn/*",
         "team-labels/labels/churn/*",
         "team-baselines/churn/constraints.json",
-        "team-labels/quality/_runs/*",
+        "team-labels/quality/_runs/churn/*",
     ):
         assert where in reads
     (decrypt,) = actions["kms:Decrypt"]
@@ -542,7 +553,7 @@ def test_a_monitor_in_another_stack_reads_through_exports_and_changes_nothing_th
         for bucket in resources(hosting, "AWS::S3::Bucket").values()
         for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
     ]
-    assert "quality-reports/_runs/" not in prefixes
+    assert not [p for p in prefixes if "quality-reports/_runs/" in json.dumps(p)]
     (warning,) = [m for m in annotations(stage.quality, "warning") if "ScratchNotExpired" in m]
     assert "is in another stack" in warning
 

@@ -279,11 +279,10 @@ def run_with_partitions(aws: dict[str, Any], config: Config, partitions: int) ->
                 for item in manifest[i : i + 4]
             ],
         )
+    listed = config.run_prefix("exec-2") + "shards/"
     shards = {
-        o["Key"].split("/")[4]
-        for o in s3.list_objects_v2(Bucket=REPORTS, Prefix="quality-reports/_runs/exec-2/shards/")[
-            "Contents"
-        ]
+        o["Key"].removeprefix(listed).split("/")[0]
+        for o in s3.list_objects_v2(Bucket=REPORTS, Prefix=listed)["Contents"]
     }
     assert len(shards) == partitions
     for partition in range(partitions):

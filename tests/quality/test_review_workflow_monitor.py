@@ -1,0 +1,136 @@
+"""Review of the scheduled quality check's steps (issue 16): memory bounds and scratch scope.
+
+Each test was written failing before its fix: a window of few but large
+objects was joined in one invocation whatever its size; a split batch held
+every line of its objects in memory until the end; the scratch folder was
+shared by every monitor writing reports under the same prefix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from cdk_sagemaker_hosting._lambda.quality import monitor
+
+from tests.quality.helpers import capture_line, truth_line
+from tests.quality.test_monitor import (
+    CONFIG,
+    REPORTS,
+    START,
+    TIME,
+    aws,  # noqa: F401 - the fixture
+    put_capture,
+    put_truth,
+    report_of,
+    run,
+    traffic,
+)
+
+
+def test_a_window_larger_than_one_partition_fans_out_however_few_its_objects(
+    aws: dict[str, Any],  # noqa: F811 - the fixture
+) -> None:
+    """Two objects of 1.5 MB with 1 MB partitions: one invocation would hold 3 MB, so the Map."""
+    s3 = aws["s3"]
+    padding = " " * (3 << 19)
+    at = START + dt.timedelta(minutes=1)
+    put_capture(s3, "Champion", at, [capture_line("a", "0.9"), padding])
+    put_truth(s3, START.replace(hour=13), [truth_line("a", "1"), padding])
+    config = dataclasses.replace(CONFIG, max_objects=200, partition_mb=1)
+    planned = monitor.plan(s3, config, time=TIME, run="exec-big")
+    assert planned["partition_count"] == 4
+    assert planned["mode"] == "map"
+    assert planned["partitions"] == [0, 1, 2, 3]
+
+
+class Recording:
+    """S3 with every object body read and written recorded (to bound what a step holds)."""
+
+    def __init__(self, s3: Any) -> None:
+        self.s3 = s3
+        self.read = 0
+        self.written = 0
+        self.held: list[int] = []
+
+    def get_object(self, **kwargs: Any) -> Any:
+        found = self.s3.get_object(**kwargs)
+        body = found["Body"].read()
+        self.read += len(body)
+
+        class Body:
+            def __init__(self, data: bytes) -> None:
+                self.data, self.at = data, 0
+
+            def read(self, size: int = -1) -> bytes:
+                end = len(self.data) if size < 0 else self.at + size
+                chunk, self.at = self.data[self.at : end], min(end, len(self.data))
+                return chunk
+
+            def close(self) -> None:
+                pass
+
+        return {**found, "Body": Body(body)}
+
+    def put_object(self, **kwargs: Any) -> Any:
+        self.written += len(kwargs["Body"])
+        # What the step read and has not written yet: what it held in memory.
+        self.held.append(self.read - self.written)
+        return self.s3.put_object(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.s3, name)
+
+
+def test_a_split_batch_writes_its_shards_as_it_reads_never_the_whole_batch_at_once(
+    aws: dict[str, Any],  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shards are flushed every ``SPLIT_BUFFER_BYTES``, and the report is unchanged."""
+    traffic(aws["s3"], "Champion", 400, wrong_every=20, objects=8)
+    traffic(aws["s3"], "Challenger", 400, wrong_every=3, objects=8)
+    single = report_of(aws, run(aws))
+    monkeypatch.setattr(monitor, "SPLIT_BUFFER_BYTES", 8 << 10, raising=False)
+    config = dataclasses.replace(CONFIG, max_objects=2)
+    s3 = aws["s3"]
+    planned = monitor.plan(s3, config, time=TIME, run="exec-flush")
+    planned["partition_count"], planned["partitions"] = 3, [0, 1, 2]
+    manifest = json.loads(
+        s3.get_object(Bucket=REPORTS, Key=planned["manifest"]["key"])["Body"].read()
+    )
+    assert len(manifest) == 32  # 16 capture objects, 16 label objects
+    recording = Recording(s3)
+    # One batch of every object of the window (about 150 KB of lines).
+    monitor.split(
+        recording, config, [{"run": "exec-flush", "partitions": 3, "item": i} for i in manifest]
+    )
+    assert recording.read > 300 << 10
+    # At most the bound and the object being read (a chunk of it, for objects over 256 KB);
+    # before the fix, every line of the batch until its end (325 KB).
+    largest = max(i["size"] for i in manifest)
+    assert largest < 24 << 10
+    assert max(recording.held) < (8 << 10) + largest
+    # A retried batch writes the same objects again: nothing is counted twice.
+    monitor.split(s3, config, [{"run": "exec-flush", "partitions": 3, "item": i} for i in manifest])
+    for partition in planned["partitions"]:
+        monitor.join_partition(s3, config, run="exec-flush", partition=partition)
+    fanned = report_of(aws, monitor.finish(aws, config, planned))
+    for document in (single, fanned):
+        document.pop("mode")
+    assert fanned == single
+
+
+def test_a_monitors_scratch_is_its_endpoints_own() -> None:
+    """Two monitors writing reports under one prefix of one bucket never share scratch files.
+
+    The shards are copies of captured traffic, so the scratch folder of one
+    endpoint must not be one another endpoint's function may read.
+    """
+    other = dataclasses.replace(CONFIG, endpoint="churn")
+    assert CONFIG.run_prefix("exec-1") == "quality-reports/_runs/fraud/exec-1/"
+    assert CONFIG.scratch_prefix() == "quality-reports/_runs/fraud/"
+    assert not CONFIG.run_prefix("exec-1").startswith(other.scratch_prefix())
+    assert CONFIG.report_key(START).startswith("quality-reports/fraud/")
