@@ -40,6 +40,7 @@ from cdk_sagemaker_hosting.model import (
     Model,
     _check_network_types,
     _network_placement,
+    acknowledge_network_interfaces,
 )
 from cdk_sagemaker_hosting.validation import ValidationError
 from cdk_sagemaker_hosting.variants import (
@@ -968,15 +969,7 @@ class Endpoint(EndpointBase):
         self._execution_principal.add_to_policy(
             iam.PolicyStatement(actions=list(VPC_NETWORK_INTERFACE_ACTIONS), resources=["*"])
         )
-        acknowledge(
-            self._execution_principal.policy,
-            "The EC2 network-interface actions SageMaker documents for hosting in a VPC "
-            "(create and delete the endpoint's interfaces and their permissions): SageMaker "
-            "makes the interfaces, so their IDs are unknown at synth; the Describe actions "
-            "have no resource-level permissions.",
-            checkov=["CKV_AWS_109", "CKV_AWS_111"],
-            parliament=["RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"],
-        )
+        acknowledge_network_interfaces(self._execution_principal)
         return sagemaker.CfnEndpointConfig.VpcConfigProperty(
             security_group_ids=[g.security_group_id for g in self.security_groups],
             subnets=subnet_ids,

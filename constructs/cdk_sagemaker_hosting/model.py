@@ -503,15 +503,7 @@ class Model(Construct):
         )
         if vpc is not None:
             reason += ", and the EC2 network-interface actions SageMaker needs in a VPC"
-            acknowledge(
-                self._principal.policy,
-                "The EC2 network-interface actions SageMaker documents for hosting in a VPC "
-                "(create and delete the endpoint's interfaces and their permissions): "
-                "SageMaker makes the interfaces, so their IDs are unknown at synth; the "
-                "Describe actions have no resource-level permissions.",
-                checkov=["CKV_AWS_109", "CKV_AWS_111"],
-                parliament=["RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"],
-            )
+            acknowledge_network_interfaces(self._principal)
         acknowledge(
             self._principal.policy,
             reason + "; every other statement names exact ARNs.",
@@ -666,6 +658,19 @@ def _check_network_types(
         validation.check_type(
             scope, f"security_groups[{i}]", group, ec2.ISecurityGroup, "an ec2.ISecurityGroup"
         )
+
+
+def acknowledge_network_interfaces(principal: ManagedPolicyPrincipal) -> None:
+    """The scanners' findings on :data:`VPC_NETWORK_INTERFACE_ACTIONS` on ``*``, with the reason."""
+    acknowledge(
+        principal.policy,
+        "The EC2 network-interface actions SageMaker documents for hosting in a VPC "
+        "(create and delete the endpoint's interfaces and their permissions): SageMaker "
+        "makes the interfaces, so their IDs are unknown at synth; the Describe actions "
+        "have no resource-level permissions.",
+        checkov=["CKV_AWS_109", "CKV_AWS_111"],
+        parliament=["RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"],
+    )
 
 
 #: What SageMaker needs to place a model's or an endpoint's network interfaces in a VPC.
