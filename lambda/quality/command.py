@@ -425,14 +425,17 @@ def _constraints(args: argparse.Namespace) -> tuple[list[Constraint], list[str],
     return constraints, unchecked + skipped, about
 
 
-def _partitions(args: argparse.Namespace, capture: list[Source]) -> int:
+def _partitions(args: argparse.Namespace, capture: list[Source], truth: list[Source]) -> int:
     if args.partitions is not None:
         if args.partitions < 1:
             msg = f"--partitions {args.partitions}: at least 1"
             raise ValueError(msg)
         return int(args.partitions)
     if args.memory_mb is not None:
-        return partitions_for(_estimated_records(capture), args.memory_mb)
+        # A label that matches no prediction (an earlier window's, with a label delay longer
+        # than the window) is held too, about as big as a prediction: count both sides.
+        held = _estimated_records(capture) + _estimated_records(truth)
+        return partitions_for(held, args.memory_mb)
     return 1
 
 
@@ -490,7 +493,7 @@ def run_quality(args: argparse.Namespace) -> int:
                 "end": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "label_delay_seconds": int(delay.total_seconds()),
             }
-        partitions = _partitions(args, capture)
+        partitions = _partitions(args, capture, truth)
         if partitions > 1:
             context["partitions"] = partitions
         result = join_sources(args, capture, truth, partitions)

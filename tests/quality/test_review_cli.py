@@ -184,3 +184,25 @@ def test_the_table_and_page_say_which_variant_could_not_be_judged() -> None:
     text = render.table(document)
     assert "  Quiet<b>: recall (undefined for this data)" in text.splitlines()
     assert "<li>Quiet&lt;b&gt;: recall (undefined for this data)</li>" in render.page(document)
+
+
+def test_memory_mb_counts_the_labels_that_will_match_no_prediction(
+    tmp_path: Path, capsys: Any
+) -> None:
+    """A label delay longer than the window reads many windows' labels: each one that matches
+    no prediction is held (its ID, about 140 bytes) until the join finishes, so the passes
+    --memory-mb picks must count the ground truth too, not the capture alone."""
+    capture, truth = _window(tmp_path, n=100)
+    with (truth / "earlier-windows.jsonl").open("w") as out:
+        out.write("\n".join(truth_line(f"old-{i}", "1") for i in range(20_000)) + "\n")
+    common = ("--capture", str(capture), "--ground-truth", str(truth), "--problem", "binary")
+    code, out, _ = _run(capsys, *common, "--min-records", "10")
+    single = json.loads(out)
+    assert code == 0
+    code, out, _ = _run(capsys, *common, "--min-records", "10", "--memory-mb", "31")
+    split = json.loads(out)
+    assert code == 0
+    # 20,100 records at 190 bytes in 1 MiB of room: 4 passes (the capture alone fits in 1).
+    assert split.pop("partitions") == 4
+    assert split == single
+    assert single["rejected"] == {"label_without_prediction": 20_000}
