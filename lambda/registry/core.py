@@ -27,6 +27,8 @@ RECORDED_AT = f"{PREFIX}recorded-at"
 EXECUTION = f"{PREFIX}pipeline-execution"
 REASON = f"{PREFIX}reason"
 DEPLOYED_AT = f"{PREFIX}deployed-at"
+#: The client token the version's pipeline execution was (or is to be) started with.
+TOKEN = f"{PREFIX}pipeline-token"
 #: The rollout marks of a version that the record never picks again by itself
 #: (``promote --version`` does, on purpose).
 NOT_AGAIN = frozenset({"failed", "refused"})
@@ -216,7 +218,7 @@ def on_state_change(
     ``recorded``).
     """
     detail = check_event(event, config)
-    previous = recorded(ssm, config)
+    previous, read_at = _read_record(ssm, config)
     target = newest_approved(sagemaker, config)
     outcome: dict[str, Any] = {
         "group": config.group_name,
@@ -247,7 +249,7 @@ def on_state_change(
                 codepipeline,
                 config=config,
                 target=target,
-                token=_token(config, target, _parameter_version(ssm, config)),
+                token=metadata.get(TOKEN) or _token(config, target, read_at),
                 outcome=outcome,
                 publish=publish,
             )
@@ -267,28 +269,39 @@ def on_state_change(
         config=config,
         previous=previous,
         reason=reason,
+        token=_token(config, target, read_at),
         outcome=outcome,
         now=now,
         publish=publish,
     )
 
 
-def _token(config: Config, target: str, write: int) -> str:
-    """One pipeline execution per write of the record (``<group>-<version>-r<write>``).
+def _token(config: Config, target: str, read_at: int) -> str:
+    """One pipeline execution per move of the record (``<group>-<version>-after-r<n>``).
 
-    ``write`` is the record's SSM parameter version, which every write
-    raises: a duplicated event writes nothing and gets the same token
-    (CodePipeline starts nothing twice), while the same move made again
-    later (a version rejected, then approved again) is a write of its own
-    with a token of its own. (A token of the move alone, ``2-from-1``, was
-    the first execution's, so the second approval started nothing.)
+    ``read_at`` is the record's SSM parameter version when the move was
+    decided (0 before the first write); every write raises it. Two
+    invocations deciding the same move from the same record (a duplicated
+    event, or two approvals handled at once) get the same token, and
+    CodePipeline starts it once; the same move made again later (a version
+    rejected, then approved again: ``2`` after ``1`` twice) is decided
+    from a later write, with a token of its own. (A token of the move
+    alone, ``2-from-1``, was the first execution's, so the second approval
+    started nothing.)
     """
-    return f"{config.group_name}-{version_of(target)}-r{write}"[:128]
+    return f"{config.group_name}-{version_of(target)}-after-r{read_at}"[:128]
 
 
-def _parameter_version(ssm: Any, config: Config) -> int:
-    """The record's SSM parameter version (how many times it was written)."""
-    return int(ssm.get_parameter(Name=config.parameter_name)["Parameter"]["Version"])
+def _read_record(ssm: Any, config: Config) -> tuple[str | None, int]:
+    """The recorded version ARN (or ``None``) and the parameter's version (0 if unwritten)."""
+    try:
+        parameter = ssm.get_parameter(Name=config.parameter_name)["Parameter"]
+    except ClientError as error:
+        if _code(error) == "ParameterNotFound":
+            return None, 0
+        raise
+    value = str(parameter["Value"])
+    return (value if value.startswith("arn:") else None), int(parameter.get("Version", 0))
 
 
 def _record(
@@ -300,6 +313,7 @@ def _record(
     config: Config,
     previous: str | None,
     reason: str,
+    token: str,
     outcome: dict[str, Any],
     now: Callable[[], float],
     publish: Publish,
@@ -313,17 +327,19 @@ def _record(
         outcome["write_back"] = write_back(sagemaker, target, {ROLLOUT: "refused", REASON: reason})
         publish(outcome)
         return outcome
-    written = ssm.put_parameter(
+    ssm.put_parameter(
         Name=config.parameter_name,
         Value=target,
         Type="String",
         Overwrite=True,
         Description=f"The approved version of {config.group_name} the app deploys",
     )
-    token = _token(config, target, int(written["Version"]))
     outcome |= {"result": "recorded", "reason": reason, "version": target}
     stamp = dt.datetime.fromtimestamp(now(), dt.UTC).isoformat(timespec="seconds")
     properties = {ROLLOUT: "recorded", RECORDED_AT: stamp, REASON: reason}
+    if codepipeline is not None:
+        # Kept with the version: an event retried before the start starts it with this token.
+        properties[TOKEN] = token
     if previous:
         properties[f"{PREFIX}previous"] = previous
     outcome["write_back"] = write_back(sagemaker, target, properties)
@@ -395,7 +411,7 @@ def promote(
     (its mark is replaced by ``recorded``). ``dry_run`` writes nothing and
     returns what would be done (result ``would-record`` or ``unchanged``).
     """
-    previous = recorded(ssm, config)
+    previous, read_at = _read_record(ssm, config)
     target = (
         config.version_arn(version) if version is not None else newest_approved(sagemaker, config)
     )
@@ -433,7 +449,8 @@ def promote(
             + (f" and start {config.pipeline_name}" if pipeline else ""),
         }
         return outcome
-    # A hand-made promotion is a write of its own, even of the recorded version (a retry).
+    # A hand-made promotion is a move of its own, even to the recorded version (a retry):
+    # it is decided from the record as it is now, later than any earlier move.
     return _record(
         description,
         sagemaker=sagemaker,
@@ -442,6 +459,7 @@ def promote(
         config=config,
         previous=previous,
         reason=f"{target} promoted by hand",
+        token=_token(config, target, read_at),
         outcome=outcome,
         now=now,
         publish=publish,

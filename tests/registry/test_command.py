@@ -101,7 +101,7 @@ def test_a_named_approved_version_is_recorded_and_its_rollout_started(
     (started,) = aws["codepipeline"].started
     assert started["name"] == "churn-release"
     assert started["variables"] == [{"name": "ModelPackageArn", "value": version_arn(1)}]
-    assert started["clientRequestToken"] == "churn-1-r1"
+    assert started["clientRequestToken"] == "churn-1-after-r0"
 
 
 def test_without_a_version_the_newest_approved_is_promoted(

@@ -151,12 +151,13 @@ def test_an_approval_is_recorded_the_pipeline_started_and_the_version_told(world
     outcome = run(world, event(1, "Approved"))
     assert outcome["result"] == "started" and outcome["execution"] == "exec-1"
     assert record(world) == arn(1)
-    assert pipeline.started == ["churn-1-r1"]
+    assert pipeline.started == ["churn-1-after-r0"]
     assert registry.metadata(1) == {
         "cdk-sagemaker-hosting:rollout": "started",
         "cdk-sagemaker-hosting:recorded-at": "2027-01-15T08:00:00+00:00",
         "cdk-sagemaker-hosting:reason": f"{arn(1)} is the newest approved version",
         "cdk-sagemaker-hosting:pipeline-execution": "exec-1",
+        "cdk-sagemaker-hosting:pipeline-token": "churn-1-after-r0",
     }
     assert [p["result"] for p in published] == ["started"]
 
@@ -167,7 +168,7 @@ def test_a_duplicated_approval_changes_nothing(world: Any) -> None:
     run(world, event(1, "Approved"))
     outcome = run(world, event(1, "Approved"))
     assert outcome["result"] == "unchanged"
-    assert pipeline.started == ["churn-1-r1"] and len(published) == 1
+    assert pipeline.started == ["churn-1-after-r0"] and len(published) == 1
 
 
 def test_a_second_approval_while_one_rolls_out_records_the_newest_once(world: Any) -> None:
@@ -179,7 +180,7 @@ def test_a_second_approval_while_one_rolls_out_records_the_newest_once(world: An
     assert run(world, event(1, "Approved"))["result"] == "started"
     assert run(world, event(2, "Approved"))["result"] == "unchanged"
     assert record(world) == arn(2)
-    assert pipeline.started == ["churn-1-r1", "churn-2-r2"]
+    assert pipeline.started == ["churn-1-after-r0", "churn-2-after-r1"]
 
 
 def test_a_rejected_version_is_never_recorded(world: Any) -> None:
@@ -202,8 +203,8 @@ def test_rejecting_the_recorded_version_rolls_the_record_back_to_the_newest_appr
     assert outcome["result"] == "started"
     assert outcome["reason"].startswith(f"{arn(2)} is no longer approved; {arn(1)}")
     assert record(world) == arn(1)
-    # A move back is a write of its own: a new token, a new execution.
-    assert pipeline.started == ["churn-2-r1", "churn-1-r2"]
+    # A move back is a move of its own: a new token, a new execution.
+    assert pipeline.started == ["churn-2-after-r0", "churn-1-after-r1"]
 
 
 def test_rejecting_the_only_approved_version_keeps_the_record(world: Any) -> None:
@@ -224,7 +225,7 @@ def test_a_version_whose_artifacts_the_accounts_cannot_read_is_refused(world: An
     registry.add("Approved", url="s3://someone-elses-bucket/churn/2/model.tar.gz")
     outcome = run(world, event(2, "Approved"))
     assert outcome["result"] == "refused" and outcome["version"] == arn(1)
-    assert record(world) == arn(1) and pipeline.started == ["churn-1-r1"]
+    assert record(world) == arn(1) and pipeline.started == ["churn-1-after-r0"]
     assert registry.metadata(2)["cdk-sagemaker-hosting:rollout"] == "refused"
     assert "someone-elses-bucket" in registry.metadata(2)["cdk-sagemaker-hosting:reason"]
     assert published[-1]["refused"] == arn(2)
@@ -244,7 +245,7 @@ def test_a_pipeline_that_fails_to_start_keeps_the_record_and_starts_on_the_retry
     pipeline.fail = False
     # Lambda retries the event: the record stands, the pipeline starts.
     assert run(world, event(1, "Approved"))["result"] == "started"
-    assert pipeline.started == ["churn-1-r1"]
+    assert pipeline.started == ["churn-1-after-r0"]
 
 
 def test_a_denied_write_back_is_reported_and_loses_nothing(world: Any) -> None:
@@ -253,7 +254,7 @@ def test_a_denied_write_back_is_reported_and_loses_nothing(world: Any) -> None:
     registry.deny_updates = True
     outcome = run(world, event(1, "Approved"))
     assert outcome["result"] == "started" and outcome["write_back"].startswith("AccessDenied")
-    assert record(world) == arn(1) and pipeline.started == ["churn-1-r1"]
+    assert record(world) == arn(1) and pipeline.started == ["churn-1-after-r0"]
 
 
 def test_without_a_pipeline_the_version_is_recorded_only(world: Any) -> None:
@@ -339,3 +340,53 @@ def test_the_smoke_test_passes_fails_and_writes_the_stage_back() -> None:
     assert not ok and "unexpected response" in said
     assert core.record_stage(registry, arn(1), "staging", "failed", said) is None
     assert registry.metadata(1)["cdk-sagemaker-hosting:staging"] == "failed"
+
+
+class Stale:
+    """SSM whose first read is an earlier one: an invocation that read before another wrote."""
+
+    def __init__(self, ssm: Any, first: dict[str, Any] | ClientError) -> None:
+        self.ssm = ssm
+        self.first: dict[str, Any] | ClientError | None = first
+
+    def get_parameter(self, **kwargs: Any) -> dict[str, Any]:
+        first, self.first = self.first, None
+        if isinstance(first, ClientError):
+            raise first
+        return first if first is not None else self.ssm.get_parameter(**kwargs)
+
+    def put_parameter(self, **kwargs: Any) -> dict[str, Any]:
+        return dict(self.ssm.put_parameter(**kwargs))
+
+
+def test_two_events_handled_at_once_start_one_execution(world: Any) -> None:
+    """Versions 2 and 3 approved together: both invocations read 1, both record 3.
+
+    Lambda runs the two events side by side (the function has no reserved
+    concurrency); each moves the record from 1 to 3 and starts the pipeline
+    with the same token, so CodePipeline starts it once.
+    """
+    registry, ssm, pipeline, _ = world
+    registry.add("Approved")
+    run(world, event(1, "Approved"))
+    before = ssm.get_parameter(Name=PARAMETER)
+    registry.add("Approved")
+    registry.add("Approved")
+    first = run(world, event(2, "Approved"))
+    second = run((registry, Stale(ssm, before), pipeline, world[3]), event(3, "Approved"))
+    assert first["result"] == second["result"] == "started"
+    assert first["execution"] == second["execution"] == "exec-2"
+    assert len(pipeline.started) == 2 and record(world) == arn(3)
+
+
+def test_a_version_rejected_and_approved_again_starts_again(world: Any) -> None:
+    registry, _, pipeline, _ = world
+    registry.add("Approved")
+    registry.add("Approved")
+    run(world, event(2, "Approved"))
+    registry.set(2, "Rejected")
+    run(world, event(2, "Rejected"))
+    registry.set(2, "Approved")
+    again = run(world, event(2, "Approved"))
+    assert again["result"] == "started" and again["execution"] == "exec-3"
+    assert record(world) == arn(2) and len(set(pipeline.started)) == 3

@@ -275,6 +275,7 @@ def test_an_approval_goes_through_every_stage_and_says_so(world: World) -> None:
         "deployed-at": "-",
         "reason": f"{arn(1)} is the newest approved version",
         "pipeline-execution": "exec-1",
+        "pipeline-token": "churn-1-after-r0",
         "Staging": "passed",
         "Staging-reason": "baked 1800 s: none of staging-errors in ALARM",
         "Production": "passed",
