@@ -22,15 +22,31 @@ from . import core
 _clients: dict[str, Any] = {}
 
 
+def _config(service: str) -> Any:
+    """The clients' configuration: the smoke test's request is bounded by the function's timeout.
+
+    ``InvokeEndpoint`` answers within 60 s when the model does; a model that
+    never answers (what a smoke test is for) must fail the stage with its
+    reason, two attempts of 70 s at most, not time the function out (180 s)
+    after nine attempts of two minutes.
+    """
+    from botocore.config import Config  # noqa: PLC0415
+
+    if service == "sagemaker-runtime":
+        return Config(
+            connect_timeout=5,
+            read_timeout=65,
+            retries={"mode": "standard", "total_max_attempts": 2},
+        )
+    return Config(retries={"mode": "standard", "max_attempts": 8})
+
+
 def _client(service: str) -> Any:
     """One client per service per container, created on first use (never at import)."""
     if service not in _clients:
         import boto3  # noqa: PLC0415 - in the Lambda runtime; imported when first needed
-        from botocore.config import Config  # noqa: PLC0415
 
-        _clients[service] = boto3.client(
-            service, config=Config(retries={"mode": "standard", "max_attempts": 8})
-        )
+        _clients[service] = boto3.client(service, config=_config(service))
     return _clients[service]
 
 
@@ -39,7 +55,6 @@ def stage_clients(role_arn: str | None) -> tuple[Any, Any]:
     if not role_arn:
         return _client("sagemaker-runtime"), _client("cloudwatch")
     import boto3  # noqa: PLC0415
-    from botocore.config import Config  # noqa: PLC0415
 
     credentials = _client("sts").assume_role(
         RoleArn=role_arn, RoleSessionName="cdk-sagemaker-hosting-promotion"
@@ -49,9 +64,8 @@ def stage_clients(role_arn: str | None) -> tuple[Any, Any]:
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
     )
-    config = Config(retries={"mode": "standard", "max_attempts": 8})
-    return session.client("sagemaker-runtime", config=config), session.client(
-        "cloudwatch", config=config
+    return session.client("sagemaker-runtime", config=_config("sagemaker-runtime")), session.client(
+        "cloudwatch", config=_config("cloudwatch")
     )
 
 

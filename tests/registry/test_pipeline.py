@@ -513,3 +513,30 @@ def test_a_topic_and_key_of_another_stack_are_used_by_reference() -> None:
         if a["Name"] == "Approve"
     ]
     assert "Fn::ImportValue" in json.dumps(approve["Configuration"]["NotificationArn"])
+
+
+def test_a_smoke_test_of_a_hanging_endpoint_ends_within_the_stage_functions_timeout(
+    pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The smoke test's request, retries included, ends before Lambda stops the function.
+
+    Otherwise a model that never answers (the very fault a smoke test is
+    for) times the function out: no job result, the reason lost, and the
+    action held until CodePipeline's 20 minutes without an answer.
+    """
+    from cdk_sagemaker_hosting._lambda.registry import index
+
+    _, _, template = pipeline
+    (timeout,) = [
+        v["Properties"]["Timeout"]
+        for k, v in resources(template, "AWS::Lambda::Function").items()
+        if k.startswith("PromotionStageFunction")
+    ]
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setattr(index, "_clients", {})
+    runtime, _ = index.stage_clients(None)
+    config = runtime.meta.config
+    worst = config.retries["total_max_attempts"] * (config.connect_timeout + config.read_timeout)
+    # InvokeEndpoint answers within 60 s when the model does; then the write-back.
+    assert config.read_timeout > 60
+    assert worst + 30 <= timeout, (worst, timeout)
