@@ -48,7 +48,7 @@ from cdk_sagemaker_hosting.monitoring import (
     AlarmMap,
     AlarmThresholds,
 )
-from cdk_sagemaker_hosting.scaling import check_target_value
+from cdk_sagemaker_hosting.scaling import TargetTracking
 from cdk_sagemaker_hosting.variants import ComponentVariant
 from constructs import Construct, IConstruct, IValidation
 
@@ -1312,7 +1312,7 @@ def _shown(value: float) -> str:
 # --- scaling ---------------------------------------------------------------------------------
 
 
-class ComponentScaling(Construct):
+class ComponentScaling(TargetTracking, Construct):
     """Scale one inference component's copies, to zero and back. Use
     :meth:`InferenceComponent.auto_scale_copies`.
 
@@ -1411,26 +1411,6 @@ class ComponentScaling(Construct):
                 evaluation_periods=1,
             )
 
-    def _track(
-        self,
-        construct_id: str,
-        *,
-        target_value: float,
-        predefined_metric: appscaling.PredefinedMetric | None = None,
-        custom_metric: cloudwatch.IMetric | None = None,
-        scale_in_cooldown: Duration | None,
-        scale_out_cooldown: Duration | None,
-    ) -> appscaling.TargetTrackingScalingPolicy:
-        check_target_value(self, f"{construct_id}.target_value", target_value)
-        return self.target.scale_to_track_metric(
-            construct_id,
-            target_value=target_value,
-            predefined_metric=predefined_metric,
-            custom_metric=custom_metric,
-            scale_in_cooldown=scale_in_cooldown or Duration.minutes(5),
-            scale_out_cooldown=scale_out_cooldown or Duration.minutes(1),
-        )
-
     def scale_on_invocations(
         self,
         *,
@@ -1459,24 +1439,6 @@ class ComponentScaling(Construct):
             "ConcurrentRequestsPerCopy",
             target_value=target_per_copy,
             predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_CONCURRENT_REQUESTS_PER_COPY_HIGH_RESOLUTION,
-            scale_in_cooldown=scale_in_cooldown,
-            scale_out_cooldown=scale_out_cooldown,
-        )
-
-    def scale_on_metric(
-        self,
-        construct_id: str,
-        *,
-        metric: cloudwatch.IMetric,
-        target_value: float,
-        scale_in_cooldown: Duration | None = None,
-        scale_out_cooldown: Duration | None = None,
-    ) -> appscaling.TargetTrackingScalingPolicy:
-        """Track a metric of your own."""
-        return self._track(
-            construct_id,
-            target_value=target_value,
-            custom_metric=metric,
             scale_in_cooldown=scale_in_cooldown,
             scale_out_cooldown=scale_out_cooldown,
         )

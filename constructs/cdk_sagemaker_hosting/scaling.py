@@ -81,7 +81,53 @@ class _ScheduleCheck:
         return []
 
 
-class VariantScaling(Construct):
+class TargetTracking:
+    """Target-tracking policies on ``target``: what variant and component scaling share."""
+
+    target: appscaling.ScalableTarget
+
+    def _track(
+        self,
+        construct_id: str,
+        *,
+        target_value: float,
+        predefined_metric: appscaling.PredefinedMetric | None = None,
+        custom_metric: cloudwatch.IMetric | None = None,
+        scale_in_cooldown: Duration | None = None,
+        scale_out_cooldown: Duration | None = None,
+    ) -> appscaling.TargetTrackingScalingPolicy:
+        """Target tracking; cooldowns default to 5 minutes in and 1 minute out."""
+        assert isinstance(self, Construct)
+        check_target_value(self, f"{construct_id}.target_value", target_value)
+        return self.target.scale_to_track_metric(
+            construct_id,
+            target_value=target_value,
+            predefined_metric=predefined_metric,
+            custom_metric=custom_metric,
+            scale_in_cooldown=scale_in_cooldown or Duration.minutes(5),
+            scale_out_cooldown=scale_out_cooldown or Duration.minutes(1),
+        )
+
+    def scale_on_metric(
+        self,
+        construct_id: str,
+        *,
+        metric: cloudwatch.IMetric,
+        target_value: float,
+        scale_in_cooldown: Duration | None = None,
+        scale_out_cooldown: Duration | None = None,
+    ) -> appscaling.TargetTrackingScalingPolicy:
+        """Track a metric of your own."""
+        return self._track(
+            construct_id,
+            target_value=target_value,
+            custom_metric=metric,
+            scale_in_cooldown=scale_in_cooldown,
+            scale_out_cooldown=scale_out_cooldown,
+        )
+
+
+class VariantScaling(TargetTracking, Construct):
     """Scale one variant: instances, or provisioned concurrency for serverless variants.
 
     For an :class:`Endpoint` built here, create it with
@@ -275,27 +321,6 @@ class VariantScaling(Construct):
 
     # --- policies -------------------------------------------------------------
 
-    def _track(
-        self,
-        construct_id: str,
-        *,
-        target_value: float,
-        predefined_metric: appscaling.PredefinedMetric | None = None,
-        custom_metric: cloudwatch.IMetric | None = None,
-        scale_in_cooldown: Duration | None = None,
-        scale_out_cooldown: Duration | None = None,
-    ) -> appscaling.TargetTrackingScalingPolicy:
-        """Target tracking; cooldowns default to 5 minutes in and 1 minute out."""
-        check_target_value(self, f"{construct_id}.target_value", target_value)
-        return self.target.scale_to_track_metric(
-            construct_id,
-            target_value=target_value,
-            predefined_metric=predefined_metric,
-            custom_metric=custom_metric,
-            scale_in_cooldown=scale_in_cooldown or Duration.minutes(5),
-            scale_out_cooldown=scale_out_cooldown or Duration.minutes(1),
-        )
-
     def scale_on_invocations(
         self,
         *,
@@ -326,24 +351,6 @@ class VariantScaling(Construct):
             "ConcurrentRequestsPerModel",
             target_value=target_per_model,
             predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_CONCURRENT_REQUESTS_PER_MODEL_HIGH_RESOLUTION,
-            scale_in_cooldown=scale_in_cooldown,
-            scale_out_cooldown=scale_out_cooldown,
-        )
-
-    def scale_on_metric(
-        self,
-        construct_id: str,
-        *,
-        metric: cloudwatch.IMetric,
-        target_value: float,
-        scale_in_cooldown: Duration | None = None,
-        scale_out_cooldown: Duration | None = None,
-    ) -> appscaling.TargetTrackingScalingPolicy:
-        """Track a metric of your own."""
-        return self._track(
-            construct_id,
-            target_value=target_value,
-            custom_metric=metric,
             scale_in_cooldown=scale_in_cooldown,
             scale_out_cooldown=scale_out_cooldown,
         )
