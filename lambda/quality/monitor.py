@@ -706,10 +706,22 @@ def join_items(s3: Any, config: Config, items: Sequence[Item]) -> JoinResult:
     return join.finish(config.new_counts)
 
 
-def check(clients: Mapping[str, Any], config: Config, planned: dict[str, Any]) -> dict[str, Any]:
+def utc_now() -> dt.datetime:
+    """The time now, in UTC (the clock the steps use unless given another)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def check(
+    clients: Mapping[str, Any],
+    config: Config,
+    planned: dict[str, Any],
+    *,
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> dict[str, Any]:
     """Join every object of the manifest in this invocation, then conclude."""
     s3 = clients["s3"]
-    return conclude(clients, config, planned, join_items(s3, config, _manifest(s3, planned)))
+    joined = join_items(s3, config, _manifest(s3, planned))
+    return conclude(clients, config, planned, joined, clock=clock)
 
 
 class SplitItem(TypedDict):
@@ -807,7 +819,13 @@ def join_partition(s3: Any, config: Config, *, run: str, partition: int) -> dict
     return {"partial": key, "shards": len(keys)}
 
 
-def finish(clients: Mapping[str, Any], config: Config, planned: dict[str, Any]) -> dict[str, Any]:
+def finish(
+    clients: Mapping[str, Any],
+    config: Config,
+    planned: dict[str, Any],
+    *,
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> dict[str, Any]:
     """Merge the partial counts the second Map's children wrote, then conclude."""
     s3 = clients["s3"]
     prefix = config.run_prefix(planned["run"]) + "partials/"
@@ -821,7 +839,7 @@ def finish(clients: Mapping[str, Any], config: Config, planned: dict[str, Any]) 
     if found != expected:
         msg = f"found {found} partial counts under {prefix}, expected {expected}: a join failed"
         raise RuntimeError(msg)
-    return conclude(clients, config, planned, total)
+    return conclude(clients, config, planned, total, clock=clock)
 
 
 # --- the verdict and its outputs ---------------------------------------------------------
@@ -852,8 +870,18 @@ def conclude(
     config: Config,
     planned: dict[str, Any],
     joined: JoinResult,
+    *,
+    clock: Callable[[], dt.datetime] = utc_now,
 ) -> dict[str, Any]:
-    """Judge the window and each variant; write the report, publish metrics, emit events."""
+    """Judge the window and each variant; write the report, publish metrics, emit events.
+
+    The metrics are timestamped ``clock()``, when the check concludes: not
+    the window's end (``label_delay`` or more ago) nor the scheduled time (a
+    fan-out, EventBridge's retries or a redrive may end long after it), so
+    the alarm, which evaluates the last two windows, sees every verdict, and
+    PutMetricData takes the datapoints of a check run by hand for an old
+    window (it refuses timestamps over two weeks old).
+    """
     s3 = clients["s3"]
     judged_by, unchecked = constraints(s3, config)
     # A configured variant that made no prediction is judged too (insufficient data).
@@ -888,7 +916,7 @@ def conclude(
         Body=render.page(document).encode(),
         ContentType="text/html; charset=utf-8",
     )
-    checked_at = parse_time(planned["time"])
+    checked_at = clock()
     for variant in config.variants:
         result = document["variants"][variant]
         put_metrics(clients["cloudwatch"], config, variant, result, checked_at)
@@ -912,9 +940,7 @@ def metric_data(
 ) -> list[dict[str, Any]]:
     """The datapoints of one variant's report, timestamped ``timestamp``.
 
-    :func:`conclude` passes the check's scheduled time, not the window's end,
-    which is ``label_delay`` or more in the past: an alarm evaluates recent
-    periods only, so it would not see a datapoint that old.
+    :func:`conclude` passes the time it concludes (see there why).
 
     ``Degraded`` (1 or 0) is absent on insufficient data, so an alarm on it
     says INSUFFICIENT_DATA rather than OK; each metric the counts define is

@@ -134,3 +134,38 @@ def test_a_monitors_scratch_is_its_endpoints_own() -> None:
     assert CONFIG.scratch_prefix() == "quality-reports/_runs/fraud/"
     assert not CONFIG.run_prefix("exec-1").startswith(other.scratch_prefix())
     assert CONFIG.report_key(START).startswith("quality-reports/fraud/")
+
+
+def test_metrics_are_timestamped_when_the_check_concludes_not_when_it_was_scheduled(
+    aws: dict[str, Any],  # noqa: F811 - the fixture
+) -> None:
+    """A run that ends late (a fan-out, EventBridge's retries, a redrive) still reaches the alarm.
+
+    The alarm evaluates the last two windows only (30 minutes for 15-minute
+    windows); a datapoint stamped with the scheduled time of a run that ended
+    later than that was never evaluated, and one over two weeks old (a check
+    run by hand for an old window) is refused by PutMetricData.
+    """
+    traffic(aws["s3"], "Champion", 200, wrong_every=20)
+    traffic(aws["s3"], "Challenger", 200, wrong_every=3)
+    planned = monitor.plan(aws["s3"], CONFIG, time=TIME, run="exec-late")
+    ended = monitor.parse_time(TIME) + dt.timedelta(hours=3)
+    monitor.check(aws, CONFIG, planned, clock=lambda: ended)
+
+    def maxima(start: dt.datetime) -> list[float]:
+        found = aws["cloudwatch"].get_metric_statistics(
+            Namespace="Test/ModelQuality",
+            MetricName="Degraded",
+            Dimensions=[
+                {"Name": "EndpointName", "Value": "fraud"},
+                {"Name": "VariantName", "Value": "Challenger"},
+            ],
+            StartTime=start,
+            EndTime=start + dt.timedelta(hours=1),
+            Period=3600,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        return [d["Maximum"] for d in found]
+
+    assert maxima(ended.replace(minute=0)) == [1.0]
+    assert maxima(monitor.parse_time(TIME).replace(minute=0)) == []
