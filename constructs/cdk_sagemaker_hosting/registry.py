@@ -494,8 +494,9 @@ class ModelRegistry(ModelRegistryBase):
     Made in the registry account. Each account of ``reader_accounts`` (e.g.
     staging and production) may describe and list the group's versions and
     create models from them (the group's resource policy), read the artifacts
-    under ``artifacts_prefix`` (the bucket's policy: ``s3:GetObject`` there
-    only) and decrypt them through S3 only, for this bucket only (the key's
+    under ``artifacts_prefix`` (the bucket's policy: ``s3:GetObject`` there,
+    and ``s3:ListBucket`` of that prefix for uncompressed artifacts, only)
+    and decrypt them through S3 only, for this bucket only (the key's
     policy). What each role of those accounts may do is their own IAM's to
     grant: a :class:`Model` hosting
     :meth:`version` is granted exactly the same, no more. Each account of
@@ -634,6 +635,17 @@ class ModelRegistry(ModelRegistryBase):
                 principals=[iam.AccountPrincipal(a) for a in readers],
                 actions=["s3:GetObject"],
                 resources=[bucket.arn_for_objects(f"{self.artifacts_prefix}*")],
+            )
+        )
+        # A version's ModelDataSource may be an S3 prefix (uncompressed artifacts), which
+        # SageMaker lists as the model's role: the readers list the group's prefix only.
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ReadersListTheGroupsArtifacts",
+                principals=[iam.AccountPrincipal(a) for a in readers],
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{self.artifacts_prefix}*"]}},
             )
         )
         stack = Stack.of(self)

@@ -154,6 +154,38 @@ def test_readers_read_the_groups_prefix_and_decrypt_through_s3_only(accounts: An
     )
 
 
+def test_readers_may_list_the_groups_prefix_for_uncompressed_artifacts(accounts: Any) -> None:
+    """A version's ``ModelDataSource`` may be an S3 prefix (uncompressed artifacts).
+
+    SageMaker lists that prefix as the model's role, so the bucket's policy
+    must let the readers list it too (their roles already may, on their
+    side): with ``s3:GetObject`` alone such a version passed every check and
+    failed to deploy in the readers' accounts.
+    """
+    _, _, templates = accounts
+    template = Template.from_json(templates["registry"])
+    readers = {"AWS": [root(a)["AWS"] for a in STAGES.values()]}
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Sid": "ReadersListTheGroupsArtifacts",
+                            "Effect": "Allow",
+                            "Principal": readers,
+                            "Action": "s3:ListBucket",
+                            "Resource": {"Fn::GetAtt": [Match.any_value(), "Arn"]},
+                            "Condition": {"StringLike": {"s3:prefix": [f"{GROUP}/*"]}},
+                        }
+                    ]
+                )
+            }
+        },
+    )
+
+
 def test_state_changes_reach_the_tooling_accounts_default_bus_with_a_dead_letter_queue(
     accounts: Any,
 ) -> None:
