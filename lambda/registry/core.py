@@ -783,7 +783,8 @@ def on_pipeline_event(  # noqa: PLR0911 - one return per kind of state change
             return outcome
         if stage == SOURCE_STAGE:
             # The app's source could not be read: nothing of the version's doing. The
-            # record keeps it, and the next approval event or promote starts it again.
+            # record keeps it; promote starts it again (an event naming nothing newer
+            # finds it recorded and changes nothing), as does a newer approval.
             reason = (
                 f"the {SOURCE_STAGE} stage failed (execution {execution}): the app was not read"
             )

@@ -548,6 +548,19 @@ def test_a_source_stage_failure_stops_the_rollout_but_keeps_the_version(world: W
     # Not the version's fault: the record keeps it and it is picked again.
     assert world.record() == arn(2)
     assert core.newest_approved(world.registry, CONFIG) == arn(2)
+    # An event names nothing new (the record is already 2): promote starts it again.
+    assert world.approve(2)["result"] == "unchanged"
+    again = core.promote(
+        version=None,
+        sagemaker=world.registry,
+        ssm=world.ssm,
+        codepipeline=world.pipeline,
+        config=CONFIG,
+        now=lambda: world.clock.now,
+    )
+    assert again["result"] == "started" and again["execution"] != execution
+    assert world.pipeline.run(again["execution"]) == "Succeeded"
+    assert world.running() == {"Staging": arn(2), "Production": arn(2)}
 
 
 def test_a_failed_deploy_says_so_on_the_version(world: World) -> None:
