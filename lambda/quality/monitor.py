@@ -51,6 +51,7 @@ from .records import (
     KEYS,
     Join,
     JoinResult,
+    _capture_fields,  # the join's reader of a capture line, shared on purpose
     capture_in_window,
     ground_truth_in_window,
     hour_folders,
@@ -641,10 +642,18 @@ def _bucket_of(config: Config, item: Item) -> str:
 
 
 def _identifier(line: str, side: str, key: str) -> str | None:
-    """The ID a line is joined by (``None``: malformed, or none)."""
+    """The ID a line is joined by (``None``: malformed, or none), read as the join reads it.
+
+    A capture line is read by the join's own reader (in SageMaker's layout,
+    only its output and metadata are parsed): were it parsed whole here, a
+    line the join accepts could go to shard 0, away from its label.
+    """
     try:
-        identifier = json.loads(line)["eventMetadata"][key if side == CAPTURE else EVENT_ID]
-    except (ValueError, KeyError, TypeError):
+        if side == CAPTURE:
+            identifier = _capture_fields(line, False)[1].get(key)
+        else:
+            identifier = json.loads(line)["eventMetadata"][EVENT_ID]
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None
     return identifier if isinstance(identifier, str) and identifier else None
 

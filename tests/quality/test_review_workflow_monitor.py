@@ -169,3 +169,46 @@ def test_metrics_are_timestamped_when_the_check_concludes_not_when_it_was_schedu
 
     assert maxima(ended.replace(minute=0)) == [1.0]
     assert maxima(monitor.parse_time(TIME).replace(minute=0)) == []
+
+
+def test_the_split_reads_a_capture_lines_id_as_the_join_does(
+    aws: dict[str, Any],  # noqa: F811 - the fixture
+) -> None:
+    """A line in SageMaker's layout whose input is not JSON is still joined by its ID.
+
+    The join reads only the output and metadata of such a line; the split
+    parsed it whole, found no ID and sent it to shard 0, away from its label:
+    the fan-out then counted a prediction and a label without partner where
+    one pass joined them.
+    """
+    s3 = aws["s3"]
+    odd = (
+        '{"captureData":{"endpointInput":{not json},"endpointOutput":{"observedContentType":'
+        '"text/csv","mode":"OUTPUT","data":"0.9","encoding":"CSV"}},'
+        '"eventMetadata":{"eventId":"odd-1"},"eventVersion":"0"}'
+    )
+    put_capture(s3, "Champion", START + dt.timedelta(minutes=2), [odd, capture_line("b", "0.2")])
+    put_truth(s3, START.replace(hour=13), [truth_line("odd-1", "1"), truth_line("b", "0")])
+    config = dataclasses.replace(CONFIG, variants=("Champion",), min_records=1)
+    single = report_of(aws, run(aws, config))
+    assert single["records"]["joined"] == 2
+    fanned = dataclasses.replace(config, max_objects=1)
+    many = report_of(aws, _run_in(aws, fanned, partitions=5))  # odd-1 is in shard 3 of 5
+    for document in (single, many):
+        document.pop("mode")
+    assert many == single
+
+
+def _run_in(clients: dict[str, Any], config: monitor.Config, partitions: int) -> dict[str, Any]:
+    s3 = clients["s3"]
+    planned = monitor.plan(s3, config, time=TIME, run="exec-odd")
+    planned["partition_count"], planned["partitions"] = partitions, list(range(partitions))
+    manifest = json.loads(
+        s3.get_object(Bucket=REPORTS, Key=planned["manifest"]["key"])["Body"].read()
+    )
+    items = [{"run": "exec-odd", "partitions": partitions, "item": i} for i in manifest]
+    monitor.split(s3, config, items)
+    for partition in planned["partitions"]:
+        monitor.join_partition(s3, config, run="exec-odd", partition=partition)
+    concluded = monitor.parse_time(TIME)
+    return monitor.finish(clients, config, planned, clock=lambda: concluded)
