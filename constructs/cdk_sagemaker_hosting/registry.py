@@ -525,7 +525,8 @@ class ModelRegistry(ModelRegistryBase):
         readers may pull from them (their repository policy). Default: none.
     :param forward_to_accounts: accounts whose default event bus receives the
         group's state-change events. Default: none.
-    :param topic: where undelivered events alarm. Default: a new encrypted topic.
+    :param topic: where undelivered forwarded events alarm (only with
+        ``forward_to_accounts``). Default: a new encrypted topic.
     :param removal_policy: of a created bucket, key and the group. Default:
         ``RETAIN``.
     """
@@ -559,6 +560,14 @@ class ModelRegistry(ModelRegistryBase):
         readers = _check_accounts(self, "reader_accounts", reader_accounts)
         writers = _check_accounts(self, "writer_accounts", writer_accounts)
         forwards = _check_accounts(self, "forward_to_accounts", forward_to_accounts)
+        if topic is not None and not forwards:
+            validation.fail(
+                self,
+                "topic",
+                topic.topic_arn,
+                "only the alarm on undelivered forwarded events notifies it, and nothing is "
+                "forwarded: give forward_to_accounts, or leave topic out",
+            )
         self.group_name = group_name
         self.artifacts_prefix = artifacts_prefix or f"{group_name}/"
         validation.check_s3_prefix(self, "artifacts_prefix", self.artifacts_prefix)
@@ -1048,7 +1057,8 @@ class RolloutStage:
         bootstrap roles (deploy, file-publishing, image-publishing, lookup)
         of ``account``/``region`` with ``qualifier``; bootstrap that account
         with ``--trust <pipeline account>``.
-    :param qualifier: the bootstrap qualifier. Default: ``hnb659fds``.
+    :param qualifier: the bootstrap qualifier (not with ``deploy_roles``).
+        Default: ``hnb659fds``.
     :param endpoint_name: the endpoint the smoke test invokes. Default: none.
     :param smoke_test: the request. Default: none (no smoke test).
     :param bake: how long the stage watches ``alarm_names`` after the smoke
@@ -1115,7 +1125,8 @@ class PromotionPipeline(Construct):
     :param source_action: where the app's source comes from, with one output
         artifact. Default: the object ``source_key`` of a new
         :class:`EncryptedBucket` (``Source``), read at each execution.
-    :param source_key: the app's zip in that bucket. Default: ``app.zip``.
+    :param source_key: the app's zip in that bucket (not with
+        ``source_action``). Default: ``app.zip``.
     :param install_commands: the build's install phase. Default:
         ``npm install --global aws-cdk@2`` and ``pip install -r requirements.txt``.
     :param context_key: the CDK context key the app reads the version ARN
@@ -1170,7 +1181,14 @@ class PromotionPipeline(Construct):
         validation.check_optional_type(
             self, "event_bus", event_bus, events.IEventBus, "an events.IEventBus"
         )
-        self._check_options(stages, install_commands, context_key, source_key, pipeline_name)
+        self._check_options(
+            stages,
+            install_commands,
+            context_key,
+            source_key,
+            pipeline_name,
+            source_action=source_action,
+        )
         group = registry.group_name
         deployed_parameter_name = deployed_parameter_name or (
             f"/cdk-sagemaker-hosting/{group}/deployed-version"
@@ -1424,7 +1442,17 @@ class PromotionPipeline(Construct):
         context_key: str,
         source_key: str,
         pipeline_name: str | None,
+        *,
+        source_action: codepipeline.IAction | None = None,
     ) -> None:
+        if source_action is not None and source_key != "app.zip":
+            validation.fail(
+                self,
+                "source_key",
+                source_key,
+                "names the object of the Source bucket this construct makes, but source_action "
+                "replaces it: leave source_key out (the action names its own source)",
+            )
         if isinstance(stages, str) or not isinstance(stages, Sequence) or not stages:
             validation.fail(self, "stages", stages, "give at least one RolloutStage")
         names: set[str] = set()
@@ -1507,6 +1535,14 @@ class PromotionPipeline(Construct):
         for j, role in enumerate(stage.deploy_roles):
             validation.check_type(
                 self, f"{prop}.deploy_roles[{j}]", role, iam.IRole, "an iam.IRole"
+            )
+        if stage.deploy_roles and stage.qualifier != DEFAULT_QUALIFIER:
+            validation.fail(
+                self,
+                f"{prop}.qualifier",
+                stage.qualifier,
+                "names bootstrap roles, but deploy_roles replaces them: leave qualifier out "
+                "(or deploy_roles, to assume the roles of that qualifier)",
             )
         validation.check_optional_type(
             self, f"{prop}.check_role", stage.check_role, iam.IRole, "an iam.IRole"

@@ -540,3 +540,48 @@ def test_a_smoke_test_of_a_hanging_endpoint_ends_within_the_stage_functions_time
     # InvokeEndpoint answers within 60 s when the model does; then the write-back.
     assert config.read_timeout > 60
     assert worst + 30 <= timeout, (worst, timeout)
+
+
+def test_options_that_cannot_apply_are_refused_not_dropped() -> None:
+    """A qualifier beside deploy_roles, a source_key beside a source_action: both unused."""
+    stack = stack_here()
+    deployer = iam.Role.from_role_arn(stack, "Deployer", f"arn:aws:iam::{STAGING}:role/deployer")
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(
+            "stages[0].qualifier='team1' is invalid: names bootstrap roles, but deploy_roles "
+            "replaces them: leave qualifier out"
+        ),
+    ):
+        PromotionPipeline(
+            stack,
+            "Promotion",
+            registry=imported_registry(stack),
+            stages=[staging(account=STAGING, deploy_roles=[deployer], qualifier="team1")],
+        )
+    stack = stack_here()
+    source_role = iam.Role.from_role_arn(
+        stack, "SrcRole", f"arn:aws:iam::{TOOLING}:role/src", mutable=False
+    )
+    source = actions.S3SourceAction(
+        action_name="Checkout",
+        bucket=s3.Bucket.from_bucket_name(stack, "Src", "churn-app"),
+        bucket_key="app.zip",
+        output=codepipeline.Artifact("App"),
+        role=source_role,
+    )
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(
+            "source_key='release/app.zip' is invalid: names the object of the Source bucket "
+            "this construct makes, but source_action replaces it"
+        ),
+    ):
+        PromotionPipeline(
+            stack,
+            "Promotion",
+            registry=imported_registry(stack),
+            stages=[staging()],
+            source_action=source,
+            source_key="release/app.zip",
+        )

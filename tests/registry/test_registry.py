@@ -355,3 +355,19 @@ def test_bad_imported_registry_attributes_are_refused() -> None:
             "Registry2",
             ModelRegistryAttributes(group_name="a b", artifacts_bucket_name="b"),
         )
+
+
+def test_a_topic_without_forwarding_is_refused_not_dropped() -> None:
+    """The topic receives the forwarding's dead-letter alarm only: without it, nothing."""
+    from aws_cdk import aws_sns as sns
+
+    stack = cdk.Stack(new_app(), "R", env=cdk.Environment(account=REGISTRY, region=REGION))
+    topic = sns.Topic.from_topic_arn(stack, "T", f"arn:aws:sns:{REGION}:{REGISTRY}:ops")
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(
+            "topic=" + repr(topic.topic_arn) + " is invalid: only the alarm on undelivered "
+            "forwarded events notifies it, and nothing is forwarded"
+        ),
+    ):
+        ModelRegistry(stack, "Registry", group_name=GROUP, topic=topic)
