@@ -1056,7 +1056,9 @@ class RolloutStage:
     :param deploy_roles: the roles the deploy assumes. Default: the CDK
         bootstrap roles (deploy, file-publishing, image-publishing, lookup)
         of ``account``/``region`` with ``qualifier``; bootstrap that account
-        with ``--trust <pipeline account>``.
+        with ``--trust <pipeline account>`` and
+        ``--cloudformation-execution-policies`` (which the CDK requires
+        with ``--trust``).
     :param qualifier: the bootstrap qualifier (not with ``deploy_roles``).
         Default: ``hnb659fds``.
     :param endpoint_name: the endpoint the smoke test invokes. Default: none.
