@@ -416,12 +416,25 @@ class TrafficShift(Workflow):
             )
         )
         if gating:
+            # CloudWatch returns composite alarms only to a DescribeAlarms allowed
+            # on '*' (DescribeAlarms API reference); an imported alarm may be one.
+            metric_only = all(isinstance(a, cloudwatch.Alarm) for a in gating)
             fn.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["cloudwatch:DescribeAlarms"],
-                    resources=[a.alarm_arn for a in gating],
+                    resources=[a.alarm_arn for a in gating] if metric_only else ["*"],
                 )
             )
+            if not metric_only:
+                compliance.acknowledge(
+                    fn.policy,
+                    "cloudwatch:DescribeAlarms returns composite alarms only to a caller "
+                    "allowed it on '*' (DescribeAlarms API reference); a gating alarm is "
+                    "composite or imported (which may be composite). It reads alarm "
+                    "configurations and states only.",
+                    "AwsSolutions-IAM5[Resource::*]",
+                    parliament=["RESOURCE_STAR"],
+                )
         fn.add_to_principal_policy(
             iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"])
         )

@@ -193,7 +193,9 @@ def test_permissions_are_scoped_to_the_endpoint_alarms_and_lock_tags(shifted: An
     assert tags["Condition"] == {
         "ForAllValues:StringLike": {"aws:TagKeys": ["cdk-sagemaker-hosting:shift-*"]}
     }
-    assert len(statement("cloudwatch:DescribeAlarms")["Resource"]) == 3
+    # the endpoint's health alarm is composite: DescribeAlarms scoped to less than '*'
+    # does not return composite alarms (see the next test)
+    assert statement("cloudwatch:DescribeAlarms")["Resource"] == "*"
     assert statement("cloudwatch:GetMetricData")["Resource"] == "*"
     assert "default" in json.dumps(statement("events:PutEvents")["Resource"])
     assert "Topic" in json.dumps(statement("sns:Publish")["Resource"])
@@ -205,6 +207,60 @@ def test_permissions_are_scoped_to_the_endpoint_alarms_and_lock_tags(shifted: An
     ]
     assert len(invoke) == 1
     assert invoke[0]["Resource"] == {"Fn::GetAtt": ["PromoteFunctionBCB62608", "Arn"]}
+
+
+def describe_alarms_resource(alarms: list[Any], stack: cdk.Stack, endpoint: Endpoint) -> Any:
+    TrafficShift(
+        stack,
+        "Shift",
+        endpoint=endpoint,
+        source_variant="Champion",
+        target_variant="Challenger",
+        alarms=alarms,
+    )
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy")
+    (policy,) = [p for lid, p in policies.items() if lid.startswith("ShiftFunctionPolicy")]
+    (found,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "cloudwatch:DescribeAlarms" in s["Action"]
+    ]
+    return found["Resource"]
+
+
+def test_describe_alarms_reaches_composite_alarms() -> None:
+    """CloudWatch returns composite alarms only to a DescribeAlarms allowed on '*'.
+
+    The API reference: "To use this operation and return information about
+    composite alarms, you must be signed on with the cloudwatch:DescribeAlarms
+    permission that is scoped to *". Scoped to the alarms' ARNs, a composite
+    gating alarm is not returned, and Start refuses it as an alarm that does
+    not exist. An imported alarm may be composite (its type is not known).
+    """
+    stack, endpoint = endpoint_stack(new_app())
+    metric = cloudwatch.Alarm(
+        stack,
+        "Errors",
+        metric=cloudwatch.Metric(namespace="Team", metric_name="Errors"),
+        threshold=1,
+        evaluation_periods=1,
+    )
+    assert describe_alarms_resource([metric], stack, endpoint) == {
+        "Fn::GetAtt": [stack.get_logical_id(metric.node.default_child), "Arn"]  # type: ignore[arg-type]
+    }
+    for i, make in enumerate(
+        [
+            lambda s: cloudwatch.CompositeAlarm(
+                s,
+                "Composite",
+                alarm_rule=cloudwatch.AlarmRule.from_boolean(False),
+            ),
+            lambda s: cloudwatch.CompositeAlarm.from_composite_alarm_name(s, "Imported", "health"),
+            lambda s: cloudwatch.Alarm.from_alarm_name(s, "ByName", "team-latency"),
+        ]
+    ):
+        stack, endpoint = endpoint_stack(new_app(), f"Shift{i}")
+        assert describe_alarms_resource([make(stack)], stack, endpoint) == "*", i
 
 
 def test_abort_rule_rolls_back_stopped_executions(shifted: Any) -> None:
