@@ -12,35 +12,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import (
-    Annotations,
-    Arn,
-    ArnComponents,
-    ArnFormat,
-    Duration,
-    Names,
-    RemovalPolicy,
-    Stack,
-)
+from aws_cdk import Annotations, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from cdk_sagemaker_hosting import compliance, validation
+from cdk_sagemaker_hosting import validation
 from cdk_sagemaker_hosting._lambda.drift import monitor, report
 from cdk_sagemaker_hosting._lambda.drift.monitor import EVENT_DETAIL_TYPE, EVENT_SOURCE
 from cdk_sagemaker_hosting.data_capture import DataCapture
 from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess, BucketLike
 from cdk_sagemaker_hosting.endpoint import EndpointBase
-from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
-from cdk_sagemaker_hosting.workflow import Workflow, check_schedule, refuse
+from cdk_sagemaker_hosting.workflow import (
+    Workflow,
+    check_map_and_function,
+    check_schedule,
+    distributed_map_statements,
+    expire_scratch,
+    function_step,
+    grant_distributed_maps,
+    grant_metrics_and_events,
+    refuse,
+    same_bucket,
+    scratch_rule,
+    variant_alarms,
+    verdict_rule,
+    warn_of_unknown_keys,
+    window_metric,
+)
 from constructs import Construct
 
 #: Where the metrics go unless told otherwise.
@@ -258,14 +262,26 @@ class DriftMonitor(Workflow):
         self.baseline_access = (
             BucketAccess.of(self, "baseline_bucket", baseline_bucket, baseline_encryption_key)
             if baseline_bucket is not None
-            else self._same_bucket("baseline_encryption_key", baseline_encryption_key)
+            else same_bucket(
+                self, "baseline_encryption_key", baseline_encryption_key, self.capture_access
+            )
         )
         self.report_access = (
             BucketAccess.of(self, "report_bucket", report_bucket, report_encryption_key)
             if report_bucket is not None
-            else self._same_bucket("report_encryption_key", report_encryption_key)
+            else same_bucket(
+                self, "report_encryption_key", report_encryption_key, self.capture_access
+            )
         )
-        self._warn_of_unknown_keys()
+        warn_of_unknown_keys(
+            self,
+            "DriftBucketKeyUnknown",
+            [
+                ("data_capture.encryption_key", self.capture_access),
+                ("baseline_encryption_key", self.baseline_access),
+                ("report_encryption_key", self.report_access),
+            ],
+        )
         self.endpoint = endpoint
         self.data_capture = capture
         self.variant_names = names
@@ -295,8 +311,13 @@ class DriftMonitor(Workflow):
             props=_PROPS,
             seconds=_SECONDS,
         )
-        self._check_map_and_function(
-            objects_per_batch, max_concurrency, memory_size_mb, timeout, alarm
+        check_map_and_function(
+            self,
+            objects_per_batch=objects_per_batch,
+            max_concurrency=max_concurrency,
+            memory_size_mb=memory_size_mb,
+            timeout=timeout,
+            alarm=alarm,
         )
         stack = Stack.of(self)
         if not alarm:
@@ -307,9 +328,16 @@ class DriftMonitor(Workflow):
             )
         scratch = f"{report_prefix}_runs/"
         #: Expires the scratch files; see the class documentation for where it goes.
-        self.scratch_lifecycle_rule = self._scratch_rule(scratch, scratch_expiration)
+        self.scratch_lifecycle_rule = scratch_rule(self, scratch, scratch_expiration, name="drift")
         if add_scratch_lifecycle_rule:
-            self._expire_scratch()
+            expire_scratch(
+                self,
+                self.report_access.bucket,
+                self.scratch_lifecycle_rule,
+                what="the drift checks' manifests and partial counts",
+                warning="DriftScratchNotExpired",
+                bucket_label="report bucket",
+            )
 
         principal = self._add_function(
             "drift",
@@ -319,7 +347,7 @@ class DriftMonitor(Workflow):
             # The configuration as the function reads it (monitor.Config.from_json).
             environment={"DRIFT_CONFIG": stack.to_json_string(self.config.to_json())},
         )
-        self._grant_function(principal)
+        grant_metrics_and_events(principal, namespace=metric_namespace, event_bus=self.event_bus)
         self.capture_access.grant_read_prefix(
             principal, f"{capture.prefix}{endpoint.endpoint_name}/"
         )
@@ -328,7 +356,6 @@ class DriftMonitor(Workflow):
         self.report_access.grant_read_prefix(principal, scratch)
 
         self._state_machine(
-            stack,
             scratch=scratch,
             objects_per_batch=objects_per_batch,
             max_concurrency=max_concurrency,
@@ -343,29 +370,21 @@ class DriftMonitor(Workflow):
             # The scheduled time: the window, and so the report, follow from it.
             rule_input=events.RuleTargetInput.from_object({"time": events.EventField.time}),
         )
-        action = cloudwatch_actions.SnsAction(self.topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         if alarm:
-            period = min(int(window.to_seconds()), 86400)
-            periods = 2 if period <= 43200 else 1
-            for name in names:
-                drift_alarm = cloudwatch.Alarm(
-                    self,
-                    f"{name}DatasetDrift",
-                    metric=self.metric_dataset_drift(name),
-                    threshold=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    evaluation_periods=periods,
-                    datapoints_to_alarm=1,
-                    # No datapoint means no verdict (too little data, or no check):
-                    # the alarm says INSUFFICIENT_DATA rather than OK.
-                    treat_missing_data=cloudwatch.TreatMissingData.MISSING,
-                    alarm_description=f"Data drift in variant {name} of "
+            self.alarms = variant_alarms(
+                self,
+                names,
+                suffix="DatasetDrift",
+                metric=self.metric_dataset_drift,
+                description=lambda name: (
+                    f"Data drift in variant {name} of "
                     f"{endpoint.endpoint_name}: {_drifted(thresholds)} from the baseline; "
-                    "see the drift report",
-                )
-                drift_alarm.add_alarm_action(action)
-                self.alarms[name] = drift_alarm
+                    "see the drift report"
+                ),
+                topic=self.topic,
+                window_seconds=int(window.to_seconds()),
+            )
 
     # --- props -----------------------------------------------------------------
 
@@ -437,131 +456,10 @@ class DriftMonitor(Workflow):
                 )
         return names
 
-    def _same_bucket(self, prop: str, key: kms.IKey | None) -> BucketAccess:
-        """The capture bucket, where no other is given; a key of its own makes no sense."""
-        validation.check_optional_type(self, prop, key, kms.IKey, "a kms.IKey")
-        if key is not None:
-            validation.fail(
-                self,
-                prop,
-                key.node.path,
-                "the bucket is the capture bucket, whose key is the capture's; leave it out, "
-                "or give the bucket too",
-            )
-        return self.capture_access
-
-    def _warn_of_unknown_keys(self) -> None:
-        """A bucket whose KMS key is unknown: the check may not decrypt what it reads."""
-        unknown: list[tuple[str, str]] = []
-        for prop, access in (
-            ("data_capture.encryption_key", self.capture_access),
-            ("baseline_encryption_key", self.baseline_access),
-            ("report_encryption_key", self.report_access),
-        ):
-            if access.key_unknown and access.bucket.node.path not in {u[1] for u in unknown}:
-                unknown.append((prop, access.bucket.node.path))
-        if unknown:
-            Annotations.of(self).add_warning_v2(
-                "cdk-sagemaker-hosting:DriftBucketKeyUnknown",
-                "no KMS key is known for "
-                + ", ".join(f"{path} (pass {prop}=)" for prop, path in unknown)
-                + ": the check is granted no decryption, so if those objects are "
-                "KMS-encrypted every run fails with AccessDenied, and reports are written with "
-                "the bucket's default encryption.",
-            )
-
-    def _check_map_and_function(
-        self,
-        objects_per_batch: int,
-        max_concurrency: int,
-        memory_size_mb: int,
-        timeout: Duration,
-        alarm: bool,
-    ) -> None:
-        """What the function does not read: the Distributed Map's and the function's settings."""
-        validation.check_int(self, "objects_per_batch", objects_per_batch, low=1, high=1000)
-        validation.check_int(self, "max_concurrency", max_concurrency, low=1, high=1000)
-        validation.check_int(
-            self, "memory_size_mb", memory_size_mb, low=128, high=10240, unit=" MB"
-        )
-        validation.check_range(self, "timeout", timeout.to_seconds(), low=60, high=900, unit=" s")
-        if not isinstance(alarm, bool):
-            validation.fail(self, "alarm", alarm, "must be True or False")
-
-    def _scratch_rule(self, scratch: str, expiration: Duration | None) -> s3.LifecycleRule:
-        """The rule expiring the scratch files after ``expiration`` (whole days, default 7)."""
-        expiration = expiration or Duration.days(7)
-        days = expiration.to_days(integral=False)
-        if days < 1 or days != int(days):
-            validation.fail(
-                self,
-                "scratch_expiration",
-                f"{days:g} days",
-                "must be whole days, at least 1 (S3 lifecycle rules expire objects by the day)",
-            )
-        return s3.LifecycleRule(
-            id=f"expire-drift-scratch-{Names.unique_id(self)[-8:]}",
-            prefix=scratch,
-            expiration=expiration,
-        )
-
-    def _expire_scratch(self) -> None:
-        """Add the scratch rule to the report bucket if it is this stack's own; else say so."""
-        bucket = self.report_access.bucket
-        rule = self.scratch_lifecycle_rule
-        described = (
-            f"id {rule.id!r}, prefix {rule.prefix!r}, expiration "
-            f"{rule.expiration.to_days() if rule.expiration else '?'} days"
-        )
-        if isinstance(bucket, s3.Bucket) and Stack.of(bucket) is Stack.of(self):
-            bucket.add_lifecycle_rule(
-                id=rule.id,
-                prefix=rule.prefix,
-                expiration=rule.expiration,
-            )
-            Annotations.of(self).add_info(
-                f"added the lifecycle rule {described} to the report bucket "
-                f"{bucket.node.path}: it expires the drift check's scratch files. Pass "
-                "add_scratch_lifecycle_rule=False to manage their expiry yourself."
-            )
-            return
-        where = "is imported" if not isinstance(bucket, s3.Bucket) else "is in another stack"
-        Annotations.of(self).add_warning_v2(
-            "cdk-sagemaker-hosting:DriftScratchNotExpired",
-            f"the report bucket {bucket.node.path} {where}, so the drift monitor does not "
-            f"change it: add the lifecycle rule {described} to it (the monitor's "
-            "scratch_lifecycle_rule), or the manifests and partial counts of every run are "
-            "kept; pass add_scratch_lifecycle_rule=False once you have.",
-        )
-
-    # --- the function ----------------------------------------------------------
-
-    def _grant_function(self, principal: ManagedPolicyPrincipal) -> None:
-        """Metrics in its namespace, events on its bus; the buckets are granted by the caller."""
-        principal.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": self.metric_namespace}},
-            )
-        )
-        principal.add_to_policy(
-            iam.PolicyStatement(
-                actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]
-            )
-        )
-        compliance.acknowledge(
-            principal.policy,
-            "cloudwatch:PutMetricData has no resource-level permission; it is limited to the "
-            f"namespace {self.metric_namespace} by condition.",
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-
     # --- the state machine -----------------------------------------------------
 
     def _state_machine(
         self,
-        stack: Stack,
         *,
         scratch: str,
         objects_per_batch: int,
@@ -573,14 +471,12 @@ class DriftMonitor(Workflow):
         def invoke(
             construct_id: str, comment: str, payload: dict[str, object]
         ) -> tasks.LambdaInvoke:
-            return tasks.LambdaInvoke(
+            return function_step(
                 self,
                 construct_id,
+                function=self.function,
                 comment=comment,
-                lambda_function=self.function,
-                payload=sfn.TaskInput.from_object(payload),
-                payload_response_only=True,
-                retry_on_service_exceptions=True,
+                payload=payload,
                 result_path="$.result" if construct_id != "Plan" else "$.plan",
             )
 
@@ -622,19 +518,12 @@ class DriftMonitor(Workflow):
             label="CountBatches",
         )
         count_batches.item_processor(
-            tasks.LambdaInvoke(
+            function_step(
                 self,
                 "Count",
+                function=self.function,
                 comment="Count one batch of capture objects",
-                lambda_function=self.function,
-                payload=sfn.TaskInput.from_object(
-                    {
-                        "action": "count",
-                        "items": sfn.JsonPath.list_at("$.Items"),
-                    }
-                ),
-                payload_response_only=True,
-                retry_on_service_exceptions=True,
+                payload={"action": "count", "items": sfn.JsonPath.list_at("$.Items")},
             )
         )
         finish = invoke(
@@ -653,69 +542,20 @@ class DriftMonitor(Workflow):
             comment=f"Data drift check of {self.node.path}",
             role_description=f"Runs the drift checks of {self.node.path}",
             functions=[self.function],
-            statements=self._state_machine_statements(stack, name),
+            statements=distributed_map_statements(self, name),
             state_machine_name=name,
             failed_label="Drift checks failed, timed out or aborted",
             failed_description=f"A drift check of {self.endpoint.endpoint_name} failed, timed "
             "out or was aborted: no verdict for its window; see the execution history",
         )
-        # The Distributed Map's own inline policy would never be attached (the
-        # role is immutable); the managed policy holds its narrower statements.
-        self.state_machine.node.try_remove_child("DistributedMapPolicy")
-        # The Map's item reader reads the manifest the plan step wrote.
-        self.report_access.grant_read_object(principal, f"{scratch}*")
-        compliance.acknowledge_resource(
-            principal.policy,
-            "The Map's child executions are named at run time (matched under this state "
-            f"machine, {name}/*).",
-            "AwsSolutions-IAM5",
-            self._executions_arn(stack, name),
-        )
-        compliance.acknowledge_resource(
-            principal.policy,
-            f"The manifests are written per run under {scratch}, named at run time.",
-            "AwsSolutions-IAM5",
-            self.report_access.arn_for_objects(f"{scratch}*"),
-        )
-        compliance.acknowledge(
-            principal.policy,
-            "states:DescribeExecution names standard (execution:) and express (express:) "
-            "executions as alternatives; parliament requires both. The Map's children are "
-            f"standard executions (ExecutionType STANDARD), matched by execution:{name}/*.",
-            parliament=["RESOURCE_MISMATCH"],
-        )
-
-    def _state_machine_statements(self, stack: Stack, name: str) -> list[iam.PolicyStatement]:
-        """The Distributed Map runs child workflows of this state machine."""
-        machine_arn = Arn.format(
-            ArnComponents(
-                service="states",
-                resource="stateMachine",
-                resource_name=name,
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            ),
-            stack,
-        )
-        executions = self._executions_arn(stack, name)
-        return [
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn]),
-            iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:StopExecution"],
-                resources=[executions],
-            ),
-        ]
-
-    @staticmethod
-    def _executions_arn(stack: Stack, name: str) -> str:
-        """Every execution of the state machine of that name (the Map's children among them)."""
-        return Arn.format(
-            ArnComponents(
-                service="states",
-                resource="execution",
-                resource_name=f"{name}/*",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            ),
-            stack,
+        # CDK's inline Map policy goes; the Map's item reader may read the
+        # manifest the plan step wrote.
+        grant_distributed_maps(
+            self.state_machine,
+            principal,
+            name=name,
+            manifests=self.report_access,
+            scratch=scratch,
         )
 
     # --- public helpers --------------------------------------------------------
@@ -724,16 +564,14 @@ class DriftMonitor(Workflow):
         self, metric_name: str, variant_name: str, *, statistic: str = "Maximum", **extra: str
     ) -> cloudwatch.Metric:
         """A drift metric of one variant, over one window."""
-        return cloudwatch.Metric(
+        return window_metric(
             namespace=self.metric_namespace,
             metric_name=metric_name,
-            dimensions_map={
-                "EndpointName": self.endpoint.endpoint_name,
-                "VariantName": variant_name,
-                **extra,
-            },
+            endpoint_name=self.endpoint.endpoint_name,
+            variant_name=variant_name,
+            window=self.window,
             statistic=statistic,
-            period=Duration.seconds(min(int(self.window.to_seconds()), 86400)),
+            dimensions=extra,
         )
 
     def metric_dataset_drift(self, variant_name: str) -> cloudwatch.Metric:
@@ -752,17 +590,16 @@ class DriftMonitor(Workflow):
         self, construct_id: str, *, target: events.IRuleTarget | None = None
     ) -> events.Rule:
         """A rule matching this endpoint's dataset-drift events, e.g. to start retraining."""
-        return events.Rule(
+        return verdict_rule(
             self,
             construct_id,
             event_bus=self.event_bus,
             description=f"Dataset drift found by {self.node.path}",
-            event_pattern=events.EventPattern(
-                source=[EVENT_SOURCE],
-                detail_type=[EVENT_DETAIL_TYPE],
-                detail={"endpoint": [self.endpoint.endpoint_name], "verdict": ["drift"]},
-            ),
-            targets=[target] if target else None,
+            source=EVENT_SOURCE,
+            detail_type=EVENT_DETAIL_TYPE,
+            endpoint_name=self.endpoint.endpoint_name,
+            verdict="drift",
+            target=target,
         )
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:

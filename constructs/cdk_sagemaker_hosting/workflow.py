@@ -54,8 +54,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from cdk_sagemaker_hosting import compliance, lambda_code, validation
+from cdk_sagemaker_hosting.encrypted_bucket import BucketAccess
 from cdk_sagemaker_hosting.encryption import (
     allow_logs_to_use_key,
     allow_service,
@@ -72,6 +74,7 @@ __all__ = [
     "HandlerProblem",
     "LoggedStateMachine",
     "Workflow",
+    "check_map_and_function",
     "check_schedule",
     "dead_letter_alarm",
     "dead_letter_queue",
@@ -80,9 +83,18 @@ __all__ = [
     "executions_arn",
     "expire_scratch",
     "failed_executions_alarm",
+    "function_step",
+    "grant_distributed_maps",
+    "grant_metrics_and_events",
     "handler_function",
     "logged_state_machine",
     "refuse",
+    "same_bucket",
+    "scratch_rule",
+    "variant_alarms",
+    "verdict_rule",
+    "warn_of_unknown_keys",
+    "window_metric",
 ]
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
@@ -570,12 +582,14 @@ def expire_scratch(
     *,
     what: str,
     warning: str,
+    bucket_label: str = "bucket",
 ) -> None:
     """Add ``rule`` to ``bucket`` if it is an ``s3.Bucket`` of ``scope``'s stack; else warn.
 
     A bucket imported or of another stack is its owner's to change: the
     warning (id ``cdk-sagemaker-hosting:<warning>``) names the rule to add.
-    ``what`` says whose scratch files the rule expires.
+    ``what`` says whose scratch files the rule expires; ``bucket_label`` is
+    how the messages name the bucket (e.g. ``"report bucket"``).
     """
     described = (
         f"id {rule.id!r}, prefix {rule.prefix!r}, expiration "
@@ -584,17 +598,296 @@ def expire_scratch(
     if isinstance(bucket, s3.Bucket) and Stack.of(bucket) is Stack.of(scope):
         bucket.add_lifecycle_rule(id=rule.id, prefix=rule.prefix, expiration=rule.expiration)
         Annotations.of(scope).add_info(
-            f"added the lifecycle rule {described} to the bucket {bucket.node.path}: it "
-            f"expires {what}. Pass add_scratch_lifecycle_rule=False to manage their expiry "
+            f"added the lifecycle rule {described} to the {bucket_label} {bucket.node.path}: "
+            f"it expires {what}. Pass add_scratch_lifecycle_rule=False to manage their expiry "
             "yourself."
         )
         return
     where = "is imported" if not isinstance(bucket, s3.Bucket) else "is in another stack"
     Annotations.of(scope).add_warning_v2(
         f"cdk-sagemaker-hosting:{warning}",
-        f"the bucket {bucket.node.path} {where}, so {scope.node.path} does not change it: add "
-        f"the lifecycle rule {described} to it (scratch_lifecycle_rule), or {what} are kept "
-        "forever; pass add_scratch_lifecycle_rule=False once you have.",
+        f"the {bucket_label} {bucket.node.path} {where}, so {scope.node.path} does not change "
+        f"it: add the lifecycle rule {described} to it (scratch_lifecycle_rule), or {what} are "
+        "kept forever; pass add_scratch_lifecycle_rule=False once you have.",
+    )
+
+
+def scratch_rule(
+    scope: IConstruct, prefix: str, expiration: Duration | None, *, name: str
+) -> s3.LifecycleRule:
+    """The rule expiring the scratch files under ``prefix`` (for :func:`expire_scratch`).
+
+    ``expiration`` (the ``scratch_expiration`` prop) is whole days, at least
+    one; default 7 days. The rule's id is ``expire-<name>-scratch-<suffix>``,
+    the suffix the last 8 characters of ``scope``'s unique id.
+    """
+    expiration = expiration or Duration.days(7)
+    days = expiration.to_days(integral=False)
+    if days < 1 or days != int(days):
+        validation.fail(
+            scope,
+            "scratch_expiration",
+            f"{days:g} days",
+            "must be whole days, at least 1 (S3 lifecycle rules expire objects by the day)",
+        )
+    return s3.LifecycleRule(
+        id=f"expire-{name}-scratch-{Names.unique_id(scope)[-8:]}",
+        prefix=prefix,
+        expiration=expiration,
+    )
+
+
+def function_step(
+    scope: Construct,
+    construct_id: str,
+    *,
+    function: aws_lambda.IFunction,
+    comment: str,
+    payload: Mapping[str, object],
+    result_path: str | None = None,
+) -> tasks.LambdaInvoke:
+    """A state invoking ``function`` with ``payload``; its output is the function's response.
+
+    Service exceptions are retried (CDK's defaults). ``result_path``: where
+    the response goes in the state's input; default: it replaces the input.
+    """
+    return tasks.LambdaInvoke(
+        scope,
+        construct_id,
+        comment=comment,
+        lambda_function=function,
+        payload=sfn.TaskInput.from_object(dict(payload)),
+        payload_response_only=True,
+        retry_on_service_exceptions=True,
+        result_path=result_path,
+    )
+
+
+def grant_distributed_maps(
+    state_machine: sfn.StateMachine,
+    principal: ManagedPolicyPrincipal,
+    *,
+    name: str,
+    manifests: BucketAccess,
+    scratch: str,
+    maps: int = 1,
+) -> None:
+    """What a state machine running Distributed Maps needs besides
+    :func:`distributed_map_statements`, and the findings it leaves.
+
+    Removes CDK's inline ``DistributedMapPolicy`` (an immutable role would
+    never take it), lets ``principal`` read the manifests the Maps' item
+    readers read (``<scratch>*`` in ``manifests``), and acknowledges the
+    wildcards of the child executions (``<name>/*``) and of the manifests.
+    ``maps``: how many Distributed Maps the state machine runs (the reasons
+    say "the Map's" or "the Maps'").
+    """
+    whose = "Map's" if maps == 1 else "Maps'"
+    state_machine.node.try_remove_child("DistributedMapPolicy")
+    manifests.grant_read_object(principal, f"{scratch}*")
+    compliance.acknowledge_resource(
+        principal.policy,
+        f"The {whose} child executions are named at run time (matched under this state "
+        f"machine, {name}/*).",
+        "AwsSolutions-IAM5",
+        executions_arn(state_machine, name),
+    )
+    compliance.acknowledge_resource(
+        principal.policy,
+        f"The manifests are written per run under {scratch}, named at run time.",
+        "AwsSolutions-IAM5",
+        manifests.arn_for_objects(f"{scratch}*"),
+    )
+    compliance.acknowledge(
+        principal.policy,
+        "states:DescribeExecution names standard (execution:) and express (express:) "
+        f"executions as alternatives; parliament requires both. The {whose} children are "
+        f"standard executions (ExecutionType STANDARD), matched by execution:{name}/*.",
+        parliament=["RESOURCE_MISMATCH"],
+    )
+
+
+# --- scheduled checks of an endpoint's variants ---------------------------------------
+
+
+def check_map_and_function(
+    scope: IConstruct,
+    *,
+    objects_per_batch: int,
+    max_concurrency: int,
+    memory_size_mb: int,
+    timeout: Duration,
+    alarm: bool,
+) -> None:
+    """The props a check's function does not read: its Distributed Maps', its own, ``alarm``.
+
+    ``objects_per_batch`` and ``max_concurrency`` 1-1000, ``memory_size_mb``
+    128-10,240, ``timeout`` 1-15 minutes, ``alarm`` a bool.
+    """
+    validation.check_int(scope, "objects_per_batch", objects_per_batch, low=1, high=1000)
+    validation.check_int(scope, "max_concurrency", max_concurrency, low=1, high=1000)
+    validation.check_int(scope, "memory_size_mb", memory_size_mb, low=128, high=10240, unit=" MB")
+    validation.check_range(scope, "timeout", timeout.to_seconds(), low=60, high=900, unit=" s")
+    if not isinstance(alarm, bool):
+        validation.fail(scope, "alarm", alarm, "must be True or False")
+
+
+def same_bucket(
+    scope: IConstruct, prop: str, key: kms.IKey | None, capture: BucketAccess
+) -> BucketAccess:
+    """``capture``, for a bucket prop left out; ``key`` (prop ``prop``) must be left out too.
+
+    The capture bucket's objects are read with the capture's key, so a key
+    of its own makes no sense.
+    """
+    validation.check_optional_type(scope, prop, key, kms.IKey, "a kms.IKey")
+    if key is not None:
+        validation.fail(
+            scope,
+            prop,
+            key.node.path,
+            "the bucket is the capture bucket, whose key is the capture's; leave it out, "
+            "or give the bucket too",
+        )
+    return capture
+
+
+def warn_of_unknown_keys(
+    scope: IConstruct, warning: str, accesses: Sequence[tuple[str, BucketAccess | None]]
+) -> None:
+    """A warning (``cdk-sagemaker-hosting:<warning>``) naming each bucket whose KMS key is unknown.
+
+    ``accesses`` pairs the prop that would give the key with the bucket's
+    access (``None``: no such bucket); each bucket is named once, with the
+    first prop.
+    """
+    unknown: dict[str, str] = {}
+    for prop, access in accesses:
+        if access is not None and access.key_unknown:
+            unknown.setdefault(access.bucket.node.path, prop)
+    if unknown:
+        Annotations.of(scope).add_warning_v2(
+            f"cdk-sagemaker-hosting:{warning}",
+            "no KMS key is known for "
+            + ", ".join(f"{path} (pass {prop}=)" for path, prop in unknown.items())
+            + ": the check is granted no decryption, so if those objects are "
+            "KMS-encrypted every run fails with AccessDenied, and reports are written with "
+            "the bucket's default encryption.",
+        )
+
+
+def grant_metrics_and_events(
+    principal: ManagedPolicyPrincipal, *, namespace: str, event_bus: events.IEventBus
+) -> None:
+    """Let ``principal`` put metrics in ``namespace`` only and events on ``event_bus`` only."""
+    principal.add_to_policy(
+        iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
+        )
+    )
+    principal.add_to_policy(
+        iam.PolicyStatement(actions=["events:PutEvents"], resources=[event_bus.event_bus_arn])
+    )
+    compliance.acknowledge(
+        principal.policy,
+        "cloudwatch:PutMetricData has no resource-level permission; it is limited to the "
+        f"namespace {namespace} by condition.",
+        "AwsSolutions-IAM5[Resource::*]",
+    )
+
+
+def window_metric(
+    *,
+    namespace: str,
+    metric_name: str,
+    endpoint_name: str,
+    variant_name: str,
+    window: Duration,
+    statistic: str = "Maximum",
+    dimensions: Mapping[str, str] | None = None,
+) -> cloudwatch.Metric:
+    """A check's metric of one variant, one datapoint per ``window`` (at most a day).
+
+    Dimensions ``EndpointName``, ``VariantName`` and ``dimensions``.
+    """
+    return cloudwatch.Metric(
+        namespace=namespace,
+        metric_name=metric_name,
+        dimensions_map={
+            "EndpointName": endpoint_name,
+            "VariantName": variant_name,
+            **(dimensions or {}),
+        },
+        statistic=statistic,
+        period=Duration.seconds(min(int(window.to_seconds()), 86400)),
+    )
+
+
+def variant_alarms(
+    scope: Construct,
+    variant_names: Sequence[str],
+    *,
+    suffix: str,
+    metric: Callable[[str], cloudwatch.IMetric],
+    description: Callable[[str], str],
+    topic: sns.ITopic,
+    window_seconds: int,
+) -> dict[str, cloudwatch.Alarm]:
+    """An alarm per variant (``<variant><suffix>``) on its verdict ``metric`` reaching 1.
+
+    The metric is 1 on a bad verdict, 0 on a good one, absent when there is
+    none (too little data, or no check): a missing datapoint leaves the
+    alarm INSUFFICIENT_DATA, never OK. One breaching window alarms; the
+    alarm looks at two windows when a window is at most 12 hours (the
+    period is the window, at most a day). Each notifies ``topic``.
+    """
+    action = cloudwatch_actions.SnsAction(topic)
+    period = min(window_seconds, 86400)
+    periods = 2 if period <= 43200 else 1
+    alarms: dict[str, cloudwatch.Alarm] = {}
+    for name in variant_names:
+        alarm = cloudwatch.Alarm(
+            scope,
+            f"{name}{suffix}",
+            metric=metric(name),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=periods,
+            datapoints_to_alarm=1,
+            treat_missing_data=cloudwatch.TreatMissingData.MISSING,
+            alarm_description=description(name),
+        )
+        alarm.add_alarm_action(action)
+        alarms[name] = alarm
+    return alarms
+
+
+def verdict_rule(
+    scope: Construct,
+    construct_id: str,
+    *,
+    event_bus: events.IEventBus,
+    description: str,
+    source: str,
+    detail_type: str,
+    endpoint_name: str,
+    verdict: str,
+    target: events.IRuleTarget | None = None,
+) -> events.Rule:
+    """A rule on ``event_bus`` matching a check's events of ``endpoint_name`` with ``verdict``."""
+    return events.Rule(
+        scope,
+        construct_id,
+        event_bus=event_bus,
+        description=description,
+        event_pattern=events.EventPattern(
+            source=[source],
+            detail_type=[detail_type],
+            detail={"endpoint": [endpoint_name], "verdict": [verdict]},
+        ),
+        targets=[target] if target else None,
     )
 
 
