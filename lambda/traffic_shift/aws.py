@@ -37,10 +37,13 @@ ROLLBACK_REASON_TAG = "cdk-sagemaker-hosting:shift-rollback-reason"
 #: The holder's last step was judged healthy: its promotion is decided and an
 #: alarm event after it no longer rolls back (the value is the owner).
 DECIDED_TAG = "cdk-sagemaker-hosting:shift-promoted"
+#: When the holder took the lock (epoch seconds, whole): an alarm's event from
+#: before it (a late or retried delivery) does not roll this shift back.
+STARTED_TAG = "cdk-sagemaker-hosting:shift-started"
 #: The tags the alarm function may add and delete (and no other).
 ROLLBACK_TAGS = (ROLLBACK_TAG, ROLLBACK_REASON_TAG)
 #: Dropped with the lock.
-SHIFT_MARKS = (*ROLLBACK_TAGS, DECIDED_TAG)
+SHIFT_MARKS = (*ROLLBACK_TAGS, DECIDED_TAG, STARTED_TAG)
 _TAG_VALUE_UNSAFE = re.compile(r"[^\w.:/=+\-@ ]")
 
 
@@ -193,6 +196,7 @@ def acquire(
         Tags=[
             {"Key": OWNER_TAG, "Value": f"{owner}@{expires:.0f}"},
             {"Key": INITIAL_TAG, "Value": encode_weights(initial)},
+            {"Key": STARTED_TAG, "Value": str(int(now))},
         ],
     )
     held = holder(sagemaker, arn)
@@ -271,6 +275,14 @@ def release(sagemaker: Any, arn: str, *, owner: str) -> bool:
         return False
     sagemaker.delete_tags(ResourceArn=arn, TagKeys=[OWNER_TAG, INITIAL_TAG, *SHIFT_MARKS])
     return True
+
+
+def started_at(tags: Mapping[str, str]) -> float | None:
+    """When the holder took the lock (epoch seconds), from tags already read; None if unknown."""
+    try:
+        return float(tags[STARTED_TAG])
+    except (KeyError, ValueError):
+        return None
 
 
 def recorded_start(sagemaker: Any, arn: str, *, owner: str) -> dict[str, float] | None:

@@ -56,6 +56,10 @@ ALARM_EVENT_SOURCE = "aws.cloudwatch"
 ALARM_EVENT_DETAIL_TYPE = "CloudWatch Alarm State Change"
 #: How often :func:`alarm_rollback` looks at an endpoint that is updating.
 SETTLE_SECONDS = 2
+#: An alarm that changed state more than this before the lock was taken is
+#: older than the shift (clocks of Lambda and CloudWatch may differ a little;
+#: in doubt, the event rolls back).
+CLOCK_SKEW_SECONDS = 5
 #: The source of the EventBridge events a shift emits.
 EVENT_SOURCE = "cdk-sagemaker-hosting.traffic-shift"
 EVENT_DETAIL_TYPE = "SageMaker Traffic Shift Finished"
@@ -491,7 +495,9 @@ def alarm_rollback(
     ``ignored``, with the ``reason``.
 
     Nothing happens unless the alarm gates the request, it went to
-    ``ALARM``, an execution holds the endpoint's lock and its promotion is
+    ``ALARM``, an execution holds the endpoint's lock, the alarm changed
+    state after that execution took the lock (a late or retried event of an
+    earlier alarm is left to the shift's own Check) and its promotion is
     not yet decided (:func:`aws.decide_promotion`). Then the shift is marked
     rolled back in the endpoint's tags (its next action sees the mark and
     ends rolled back, moving no weight forward) and the weights recorded with
@@ -508,7 +514,7 @@ def alarm_rollback(
     if why_not is not None:
         return {**report, "reason": why_not}
     new = detail["state"]
-    reason = f"alarm {alarm} went to ALARM at {new.get('timestamp', '?')}: {new.get('reason', '')}"
+    reason = f"alarm {alarm} went to ALARM at {_changed_at(event)}: {new.get('reason', '')}"
     arn = aws.describe(sagemaker, request.endpoint)["EndpointArn"]
     tags = aws.tags(sagemaker, arn)
     held = aws.holder_of(tags)
@@ -517,6 +523,13 @@ def alarm_rollback(
         why_not = f"no shift holds {request.endpoint}"
     elif not owner.startswith(aws.tag_value(executions)):
         why_not = f"{request.endpoint} is held by {owner}, not by this state machine"
+    elif _before_start(event, aws.started_at(tags)):
+        started = _iso(aws.started_at(tags) or 0.0)
+        why_not = (
+            f"alarm {alarm} went to ALARM at {_changed_at(event)}, before {owner} started "
+            f"at {started}: a late or retried event (the shift's "
+            "own Check judges the alarm's state)"
+        )
     elif tags.get(aws.DECIDED_TAG) == owner:
         why_not = f"the promotion of {owner} was decided before the alarm's event came"
     elif tags.get(aws.ROLLBACK_TAG) != owner:
@@ -539,6 +552,25 @@ def alarm_rollback(
         "reason": reason.rstrip(": "),
         **restored,
     }
+
+
+def _changed_at(event: dict[str, Any]) -> str:
+    """When the alarm changed state, as the event says (its state's timestamp, or its time)."""
+    detail = event.get("detail") or {}
+    return str((detail.get("state") or {}).get("timestamp") or event.get("time") or "?")
+
+
+def _before_start(event: dict[str, Any], started: float | None) -> bool:
+    """Whether the alarm changed state before the lock was taken (False when unknown)."""
+    if started is None:
+        return False
+    try:
+        changed = dt.datetime.fromisoformat(_changed_at(event))
+    except ValueError:
+        return False
+    if changed.tzinfo is None:
+        changed = changed.replace(tzinfo=dt.UTC)
+    return changed.timestamp() < started - CLOCK_SKEW_SECONDS
 
 
 def _not_ours(request: Request, event: dict[str, Any], alarm_arns: frozenset[str]) -> str | None:

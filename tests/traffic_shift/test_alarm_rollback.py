@@ -38,8 +38,12 @@ def alarm_arn(name: str) -> str:
 GATING = frozenset({alarm_arn("B-errors"), alarm_arn("fraud-health")})
 
 
+#: When the test alarms change state: a minute after the Clock's start (the shift's lock).
+CHANGED = "2027-01-15T08:01:00"
+
+
 def alarm_event(
-    name: str = "B-errors", value: str = "ALARM", previous: str = "OK"
+    name: str = "B-errors", value: str = "ALARM", previous: str = "OK", at: str = CHANGED
 ) -> dict[str, Any]:
     """CloudWatch's event, as EventBridge delivers it to the rule's target."""
     return {
@@ -48,7 +52,7 @@ def alarm_event(
         "detail-type": "CloudWatch Alarm State Change",
         "source": "aws.cloudwatch",
         "account": ACCOUNT,
-        "time": "2026-11-30T08:00:00Z",
+        "time": f"{at}Z",
         "region": REGION,
         "resources": [alarm_arn(name)],
         "detail": {
@@ -56,9 +60,9 @@ def alarm_event(
             "state": {
                 "value": value,
                 "reason": "Threshold Crossed: 1 datapoint [3.0] >= 1.0",
-                "timestamp": "2026-11-30T08:00:00.000+0000",
+                "timestamp": f"{at}.000+0000",
             },
-            "previousState": {"value": previous, "timestamp": "2026-11-30T07:55:00.000+0000"},
+            "previousState": {"value": previous, "timestamp": "2027-01-15T07:55:00.000+0000"},
             "configuration": {"metrics": []},
         },
     }
@@ -102,7 +106,7 @@ def test_an_alarm_event_restores_the_weights_at_once_and_the_shift_ends_rolled_b
     assert done["result"] == "rolled_back"
     assert done["owner"] == EXECUTION
     assert (done["weights_before"], done["weights"], done["settled"]) == (HALF, START, True)
-    assert done["reason"].startswith("alarm B-errors went to ALARM at 2026-11-30T08:00:00")
+    assert done["reason"].startswith(f"alarm B-errors went to ALARM at {CHANGED}")
     assert weights_of(sagemaker) == START
     assert clock.slept == []  # nothing waited for
     marked = tags(sagemaker)
@@ -162,6 +166,50 @@ def test_an_expired_lock_is_not_a_running_shift(
     clock.now += 10 * 86400
     assert on_alarm(sagemaker, clock, alarm_event())["reason"] == "no shift holds fraud"
     assert weights_of(sagemaker) == HALF
+
+
+def test_an_event_from_before_the_shift_started_is_ignored(
+    sagemaker: Any, cloudwatch: Any, clock: Clock
+) -> None:
+    """A late or retried event (Lambda retries a failed one minutes later, EventBridge
+    one it could not deliver for up to a day) of an alarm that went to ALARM before
+    this shift took the lock does not roll this shift back: the alarm's state, if it
+    is still ALARM, fails the shift's own Check."""
+    state = running(sagemaker, cloudwatch, clock)
+    before = tags(sagemaker)
+    for event in (
+        alarm_event(at="2027-01-15T07:59:50"),
+        # no state timestamp: the event's own time
+        {
+            **alarm_event(at="2027-01-15T07:50:00"),
+            "detail": {"alarmName": "B-errors", "state": {"value": "ALARM"}},
+        },
+    ):
+        done = on_alarm(sagemaker, clock, event)
+        assert done["result"] == "ignored"
+        assert done["reason"].startswith("alarm B-errors went to ALARM at 2027-01-15T07:5")
+        assert f"before {EXECUTION} started at 2027-01-15T08:00:00+00:00" in done["reason"]
+        assert weights_of(sagemaker) == HALF
+        assert tags(sagemaker) == before
+    # within the clocks' skew of the start, the event rolls back (in doubt, roll back)
+    assert on_alarm(sagemaker, clock, alarm_event(at="2027-01-15T07:59:57"))["result"] == (
+        "rolled_back"
+    )
+    assert weights_of(sagemaker) == START
+    # the lock records when it was taken; Finish drops it with the lock
+    assert before[aws.STARTED_TAG] == "1800000000"
+    core.finish(sagemaker, core.rollback(sagemaker, state, now=clock()))
+    assert not any(k.startswith("cdk-sagemaker-hosting:") for k in tags(sagemaker))
+
+
+def test_a_lock_without_its_start_time_takes_any_event(
+    sagemaker: Any, cloudwatch: Any, clock: Clock
+) -> None:
+    """A lock taken by an earlier version (no start tag) is rolled back as before."""
+    state = running(sagemaker, cloudwatch, clock)
+    sagemaker.delete_tags(ResourceArn=state["arn"], TagKeys=[aws.STARTED_TAG])
+    done = on_alarm(sagemaker, clock, alarm_event(at="2027-01-15T07:00:00"))
+    assert done["result"] == "rolled_back" and weights_of(sagemaker) == START
 
 
 def test_two_alarms_at_once_restore_once(sagemaker: Any, cloudwatch: Any, clock: Clock) -> None:
