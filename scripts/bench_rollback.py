@@ -19,7 +19,13 @@ created in the emulator by API. Then, ``--runs`` times:
    cold start);
 4. the clock stops when the function has restored the weights it found
    recorded with the lock (it returns once ``DescribeEndpoint`` shows them;
-   each run checks them again);
+   each run checks them again). The emulator caps Wait states at 1 s, so the
+   execution's own Check polls every few seconds (each action a fresh
+   process) and may see the alarm and roll back first: a run where the
+   function found the weights already
+   restored (or the shift already finished) measured the poll, not the
+   event path; it is counted apart (``poll_first_runs``) and left out of the
+   function's times;
 5. the execution is left to end by itself: its next poll sees the rollback
    mark and it must fail with ``RolledBack`` (checked, and timed too).
 
@@ -317,8 +323,7 @@ def run_once(emulator: Any, setup: dict[str, Any], i: int, *, in_process: bool) 
         if response.get("FunctionError"):
             raise RuntimeError(f"the alarm function failed: {answer}")
     restored = time.perf_counter() - started
-    if weights(sagemaker) != START or answer.get("result") != "rolled_back":
-        raise RuntimeError(f"weights not restored: {weights(sagemaker)}, {answer}")
+    by = restored_by(answer, weights(sagemaker))
 
     def ended() -> bool:
         return str(sfn.describe_execution(executionArn=execution)["status"]) != "RUNNING"
@@ -337,7 +342,24 @@ def run_once(emulator: Any, setup: dict[str, Any], i: int, *, in_process: bool) 
         "update_call_seconds": timed.seconds[0] if timed.seconds else None,
         "execution_ended_seconds": finished,
         "weights_before": answer.get("weights_before"),
+        "restored_by": by,
     }
+
+
+def restored_by(answer: dict[str, Any], now: dict[str, float]) -> str:
+    """``function`` when the alarm function moved the weights back, ``poll`` when the
+    execution's own Check had (the function found them restored, or the shift over).
+
+    Anything else is an error: the weights are not back, or the event was
+    ignored for another reason.
+    """
+    result, before = answer.get("result"), answer.get("weights_before")
+    if now == START and result == "rolled_back":
+        return "function" if before == HALF else "poll"
+    if now == START and result == "ignored" and str(answer.get("reason")).startswith("no shift"):
+        return "poll"
+    msg = f"weights not restored by the alarm function: {now}, {answer}"
+    raise RuntimeError(msg)
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -357,14 +379,15 @@ def measure(emulator: Any, setup: dict[str, Any], runs: int, *, in_process: bool
         run = run_once(emulator, setup, i, in_process=in_process)
         print(
             f"{'in-process' if in_process else 'Invoke'} run {i + 1}/{runs}: restored in "
-            f"{run['restored_seconds']:.3f} s, execution ended after "
-            f"{run['execution_ended_seconds']:.1f} s",
+            f"{run['restored_seconds']:.3f} s (by the {run['restored_by']}), execution "
+            f"ended after {run['execution_ended_seconds']:.1f} s",
             file=sys.stderr,
             flush=True,
         )
         found.append(run)
-    restored = summary([r["restored_seconds"] for r in found])
-    updates = [r["update_call_seconds"] for r in found if r["update_call_seconds"] is not None]
+    timed = [r for r in found if r["restored_by"] == "function"]
+    restored = summary([r["restored_seconds"] for r in timed]) if timed else None
+    updates = [r["update_call_seconds"] for r in timed if r["update_call_seconds"] is not None]
     return {
         "delivery": (
             "the handler in this process (a warm Lambda)"
@@ -372,11 +395,13 @@ def measure(emulator: Any, setup: dict[str, Any], runs: int, *, in_process: bool
             else "moto's Lambda Invoke (a fresh Python process per event: a cold start)"
         ),
         "runs": runs,
+        "function_runs": len(timed),
+        "poll_first_runs": len(found) - len(timed),
         "restored_seconds": restored,
         "set_alarm_state_seconds": summary([r["set_alarm_state_seconds"] for r in found]),
         "update_call_seconds": summary(updates) if updates else None,
         "execution_ended_seconds": summary([r["execution_ended_seconds"] for r in found]),
-        "met": restored["p95"] < TARGET_SECONDS,
+        "met": restored is not None and restored["p95"] < TARGET_SECONDS,
     }
 
 
@@ -410,8 +435,10 @@ def main() -> int:
             results["invoke"] = measure(emulator, setup, args.runs, in_process=False)
     result = {
         "what": (
-            "seconds from SetAlarmState(ALARM) to the shift's weights restored (and to the "
-            "execution's end, RolledBack), against moto's server"
+            "seconds from SetAlarmState(ALARM) to the shift's weights restored by the alarm "
+            "function (runs where the execution's own poll restored them first are counted "
+            "in poll_first_runs and left out), and to the execution's end (RolledBack), "
+            "against moto's server"
         ),
         **results,
         "target_seconds": TARGET_SECONDS,
