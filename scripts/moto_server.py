@@ -158,6 +158,18 @@ Fixes (moto 5.2.5):
     integrations do). Other SageMaker ``.sync`` actions are still refused,
     before their action runs, as without the fix.
 
+``model-package-update``
+    ``UpdateModelPackage`` sets every field it can update, given or not: an
+    update of the customer metadata alone (the promotion's write-back) sets
+    ``ModelApprovalStatus`` and ``ApprovalDescription`` to none, so the
+    version no longer lists as approved, and the metadata given replaces the
+    version's instead of being added to it. As the API reference describes
+    the request (every field optional, ``CustomerMetadataPropertiesToRemove``
+    beside ``CustomerMetadataProperties``), an update now changes only the
+    fields it names: the properties given are added (a key given again takes
+    its new value), the keys of ``CustomerMetadataPropertiesToRemove`` are
+    removed, and additional inference specifications are appended.
+
 Gaps of the ASL interpreter not mended here (moto 5.2.5), smallest reproductions
 (``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``):
 
@@ -279,6 +291,7 @@ FIXES = (
     "item-batcher",
     "map-tolerated-failures",
     "sagemaker-sync",
+    "model-package-update",
 )
 
 _execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
@@ -872,6 +885,38 @@ def _transform_job_failing_without_input(self: Any, **kwargs: Any) -> Any:
     return job
 
 
+def _update_only_the_fields_given(
+    self: Any,
+    *,
+    model_package_arn: str,
+    model_approval_status: str | None,
+    approval_description: str | None,
+    customer_metadata_properties: dict[str, str] | None,
+    customer_metadata_properties_to_remove: list[str] | None,
+    additional_inference_specifications_to_add: list[Any] | None,
+) -> str:
+    """``UpdateModelPackage`` changing what it is given: metadata merged, keys removed by name."""
+    name = self.model_package_name_mapping.get(model_package_arn, model_package_arn)
+    package = self.model_packages.get(name)
+    if package is None:
+        msg = f"Model package {model_package_arn} not found"
+        raise SageMakerValidationError(msg)
+    if model_approval_status is not None:
+        package.set_model_approval_status(model_approval_status)
+    if approval_description is not None:
+        package.approval_description = approval_description
+    if customer_metadata_properties or customer_metadata_properties_to_remove:
+        merged = dict(package.customer_metadata_properties or {})
+        merged.update(customer_metadata_properties or {})
+        for key in customer_metadata_properties_to_remove or ():
+            merged.pop(key, None)
+        package.customer_metadata_properties = merged
+    if additional_inference_specifications_to_add is not None:
+        package.add_additional_inference_specifications(additional_inference_specifications_to_add)
+    package.modifications_done()
+    return str(package.arn)
+
+
 _wait_for = sfn_wait.WaitFunction._wait_interval
 
 
@@ -954,6 +999,11 @@ PATCHES: tuple[tuple[Any, str, Any], ...] = (
         sagemaker_models.SageMakerModelBackend,
         "create_transform_job",
         _transform_job_failing_without_input,
+    ),
+    (
+        sagemaker_models.SageMakerModelBackend,
+        "update_model_package",
+        _update_only_the_fields_given,
     ),
 )
 

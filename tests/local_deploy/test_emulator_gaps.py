@@ -134,6 +134,7 @@ def test_every_fix_is_covered_here() -> None:
         "item-batcher",
         "map-tolerated-failures",
         "sagemaker-sync",
+        "model-package-update",
     )
 
 
@@ -650,6 +651,77 @@ def test_sagemaker_sync(fixed: bool) -> None:
         cause = json.loads(failed["cause"])
         assert cause["TransformJobStatus"] == "Failed"
         assert cause["FailureReason"].startswith("ClientError: No S3 objects found under S3 URL")
+
+
+def registered_version() -> str:
+    """Version 1 of a group, approved, with a description and one metadata property."""
+    sagemaker = boto3.client("sagemaker", REGION)
+    sagemaker.create_model_package_group(ModelPackageGroupName="g")
+    return str(
+        sagemaker.create_model_package(
+            ModelPackageGroupName="g",
+            ModelApprovalStatus="Approved",
+            CustomerMetadataProperties={"owner": "ml", "stage": "new"},
+            InferenceSpecification={
+                "Containers": [
+                    {
+                        "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/i:1",
+                        "ModelDataUrl": "s3://b/g/1/model.tar.gz",
+                    }
+                ],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+    )
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["moto-gap", "fixed"])
+def test_model_package_update(fixed: bool) -> None:
+    with emulator(fixed=fixed):
+        sagemaker = boto3.client("sagemaker", REGION)
+        arn = registered_version()
+        sagemaker.update_model_package(
+            ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="reviewed"
+        )
+        # A write-back of metadata alone (what the promotion handlers do).
+        sagemaker.update_model_package(
+            ModelPackageArn=arn, CustomerMetadataProperties={"stage": "deployed", "at": "t1"}
+        )
+        described = sagemaker.describe_model_package(ModelPackageName=arn)
+        approved = sagemaker.list_model_packages(
+            ModelPackageGroupName="g", ModelApprovalStatus="Approved"
+        )["ModelPackageSummaryList"]
+        if not fixed:
+            assert described.get("ModelApprovalStatus") is None, (
+                "moto now keeps the fields an update leaves out: drop the fix"
+            )
+            assert described.get("ApprovalDescription") is None
+            assert described["CustomerMetadataProperties"] == {"stage": "deployed", "at": "t1"}
+            assert approved == []
+            return
+        assert described["ModelApprovalStatus"] == "Approved"
+        assert described["ApprovalDescription"] == "reviewed"
+        assert described["CustomerMetadataProperties"] == {
+            "owner": "ml",
+            "stage": "deployed",
+            "at": "t1",
+        }
+        assert [v["ModelPackageArn"] for v in approved] == [arn]
+        # Properties are removed by name; a status alone changes only the status.
+        sagemaker.update_model_package(
+            ModelPackageArn=arn,
+            CustomerMetadataPropertiesToRemove=["at", "missing"],
+            CustomerMetadataProperties={"stage": "rolled-back"},
+        )
+        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+        described = sagemaker.describe_model_package(ModelPackageName=arn)
+        assert described["ModelApprovalStatus"] == "Rejected"
+        assert described["ApprovalDescription"] == "reviewed"
+        assert described["CustomerMetadataProperties"] == {"owner": "ml", "stage": "rolled-back"}
+        # An unknown status is still refused, as by moto and SageMaker.
+        with pytest.raises(Exception, match="Maybe"):
+            sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Maybe")
 
 
 def failing_children(**tolerance: int) -> dict[str, Any]:
