@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,9 +29,12 @@ REASON = f"{PREFIX}reason"
 DEPLOYED_AT = f"{PREFIX}deployed-at"
 #: The client token the version's pipeline execution was (or is to be) started with.
 TOKEN = f"{PREFIX}pipeline-token"
+#: The rollout mark of a version whose execution a person stopped, or an update of the
+#: pipeline cancelled, before it went through every stage.
+INTERRUPTED = "interrupted"
 #: The rollout marks of a version that the record never picks again by itself
 #: (``promote --version`` does, on purpose).
-NOT_AGAIN = frozenset({"failed", "refused"})
+NOT_AGAIN = frozenset({"failed", "refused", INTERRUPTED})
 #: The source and detail type of the outcome events.
 EVENT_SOURCE = "cdk-sagemaker-hosting.registry"
 EVENT_DETAIL_TYPE = "Model Package Promotion"
@@ -114,6 +117,26 @@ def newest_approved(sagemaker: Any, config: Config) -> str | None:
     passed over: it is never picked again by an event, only by ``promote
     --version`` on purpose.
     """
+    for arn, metadata in _approved(sagemaker, config):
+        if metadata.get(ROLLOUT) not in NOT_AGAIN:
+            return arn
+    return None
+
+
+def last_proven(sagemaker: Any, config: Config, *, besides: str) -> str | None:
+    """The newest approved version (not ``besides``) that once went through every stage.
+
+    Its metadata has ``deployed-at`` and no mark that keeps it from being
+    picked again (a later rollout of it that failed, was refused or stopped).
+    """
+    for arn, metadata in _approved(sagemaker, config):
+        if arn != besides and DEPLOYED_AT in metadata and metadata.get(ROLLOUT) not in NOT_AGAIN:
+            return arn
+    return None
+
+
+def _approved(sagemaker: Any, config: Config) -> Iterator[tuple[str, dict[str, str]]]:
+    """The group's approved versions, newest first, with their customer metadata."""
     kwargs: dict[str, Any] = {
         "ModelPackageGroupName": config.group_arn,
         "ModelApprovalStatus": "Approved",
@@ -125,10 +148,9 @@ def newest_approved(sagemaker: Any, config: Config) -> str | None:
         response = sagemaker.list_model_packages(**kwargs)
         for summary in response.get("ModelPackageSummaryList", []):
             arn = str(summary["ModelPackageArn"])
-            if _metadata(sagemaker, arn).get(ROLLOUT) not in NOT_AGAIN:
-                return arn
+            yield arn, _metadata(sagemaker, arn)
         if not response.get("NextToken"):
-            return None
+            return
         kwargs["NextToken"] = response["NextToken"]
 
 
@@ -748,7 +770,15 @@ def on_pipeline_event(  # noqa: PLR0911 - one return per kind of state change
       back, a ``TrafficShift`` that rolled back and raised its alarm in the
       bake) leaves it at the previous version too.
     * A version superseded in ``verify`` keeps its ``superseded`` mark and
-      the record is not touched (it already names the newer version).
+      the record is not touched (it already names the newer version); so
+      does an execution CodePipeline superseded (the newer one carries on).
+    * An execution stopped by a person, or cancelled by an update of the
+      pipeline: the version never went through every stage. It is
+      ``interrupted`` (never picked again by an event, as ``failed``) and
+      the record goes back as after a failure, so a deploy of the app
+      outside the pipeline never ships it.
+    * Going back, the record never names a version that is not approved:
+      see :func:`_restore`.
     * The execution succeeded: the rollout is ``deployed`` and the version
       becomes the deployed one.
     """
@@ -808,7 +838,7 @@ def on_pipeline_event(  # noqa: PLR0911 - one return per kind of state change
         outcome["write_back"] = write_back(
             sagemaker, version, {ROLLOUT: "failed", REASON: f"stage {stage} failed at {stamp}"}
         )
-        outcome["record"] = _restore(ssm, config, version)
+        outcome["record"] = _restore(sagemaker, ssm, config, version)
         publish(outcome)
         return outcome
     if event.get("detail-type") != EXECUTION_CHANGE:
@@ -825,15 +855,55 @@ def on_pipeline_event(  # noqa: PLR0911 - one return per kind of state change
     if state in {"SUPERSEDED", "STOPPED", "CANCELED"} and metadata.get(ROLLOUT) not in {
         "failed",
         SUPERSEDED,
+        INTERRUPTED,
     }:
-        reason = f"the execution was {state.lower()} at {stamp}"
+        return _ended_early(
+            state,
+            stamp,
+            sagemaker=sagemaker,
+            ssm=ssm,
+            config=config,
+            outcome=outcome,
+            publish=publish,
+        )
+    outcome |= {"result": "ignored", "reason": f"execution state {state}"}
+    return outcome
+
+
+def _ended_early(
+    state: str,
+    stamp: str,
+    *,
+    sagemaker: Any,
+    ssm: Any,
+    config: Config,
+    outcome: dict[str, Any],
+    publish: Publish,
+) -> dict[str, Any]:
+    """An execution that ended before its last stage without a failure; say so, mend the record.
+
+    ``SUPERSEDED``: a newer execution overtook it; the record is that one's
+    and it carries on. ``STOPPED`` (by a person) or ``CANCELED`` (by an
+    update of the pipeline): the version never went through every stage, so
+    the record goes back as after a failure.
+    """
+    version = str(outcome["version"])
+    if state == "SUPERSEDED":
+        reason = f"the execution was superseded at {stamp}"
         outcome |= {"result": SUPERSEDED, "reason": reason}
         outcome["write_back"] = write_back(
             sagemaker, version, {ROLLOUT: SUPERSEDED, REASON: reason}
         )
         publish(outcome)
         return outcome
-    outcome |= {"result": "ignored", "reason": f"execution state {state}"}
+    reason = (
+        f"the execution was {state.lower()} at {stamp} before every stage ran; "
+        f"promote --version {version_of(version)} starts it again"
+    )
+    outcome |= {"result": INTERRUPTED, "reason": reason}
+    outcome["write_back"] = write_back(sagemaker, version, {ROLLOUT: INTERRUPTED, REASON: reason})
+    outcome["record"] = _restore(sagemaker, ssm, config, version)
+    publish(outcome)
     return outcome
 
 
@@ -880,21 +950,51 @@ def _deployed(sagemaker: Any, ssm: Any, config: Config, version: str) -> dict[st
     return {"kept": record}
 
 
-def _restore(ssm: Any, config: Config, failed: str) -> dict[str, Any]:
-    """Put the deployed version back in the record when the record names ``failed``."""
+def _restore(sagemaker: Any, ssm: Any, config: Config, failed: str) -> dict[str, Any]:
+    """Take ``failed`` out of the record, for an approved version that went through every stage.
+
+    Only when the record still names ``failed`` (a newer approval moved it
+    on otherwise). It goes back to the deployed version if that is still
+    approved; else (it was rejected after it reached production) to the
+    newest approved version that once went through every stage
+    (:func:`last_proven`); else it keeps ``failed``: a version that is not
+    approved is never recorded, and an endpoint is never left without one.
+    """
     record = recorded(ssm, config)
+    if record != failed:
+        return {"kept": record, "reason": "the record already names another version"}
     deployed = (
         recorded(ssm, config, config.deployed_parameter) if config.deployed_parameter else None
     )
-    if record != failed:
-        return {"kept": record, "reason": "the record already names another version"}
-    if deployed is None or deployed == failed:
+    if deployed is None:
         return {"kept": record, "reason": "no version went through every stage before"}
+    if deployed == failed:
+        return {"kept": record, "reason": "it is also the version every stage runs"}
+    status = sagemaker.describe_model_package(ModelPackageName=deployed).get("ModelApprovalStatus")
+    if status == "Approved":
+        _put_record(ssm, config, deployed)
+        return {"restored": deployed, "was": failed}
+    proven = last_proven(sagemaker, config, besides=failed)
+    why = f"the deployed version {deployed} is {status}"
+    if proven is None:
+        return {
+            "kept": record,
+            "reason": f"{why} and no other approved version went through every stage: "
+            "approve or promote one",
+        }
+    _put_record(ssm, config, proven)
+    return {
+        "restored": proven,
+        "was": failed,
+        "reason": f"{why}; {proven} is the newest approved version that went through every stage",
+    }
+
+
+def _put_record(ssm: Any, config: Config, version: str) -> None:
     ssm.put_parameter(
         Name=config.parameter_name,
-        Value=deployed,
+        Value=version,
         Type="String",
         Overwrite=True,
         Description=f"The approved version of {config.group_name} the app deploys",
     )
-    return {"restored": deployed, "was": failed}

@@ -653,3 +653,122 @@ def test_a_version_rejected_then_approved_again_is_deployed_again(world: World) 
     # A duplicate of that approval event still starts nothing new.
     assert world.approve(2)["result"] == "unchanged"
     assert len(world.pipeline.executions) == 4
+
+
+def test_a_failed_rollback_never_records_a_rejected_version(world: World) -> None:
+    """3 finishes production after its rejection; the rollback run for 2 then fails.
+
+    The deployed record names 3 (production runs it) but 3 is rejected: the
+    record is never put back on it. It goes to the newest approved version
+    that once went through every stage (1), not 2, whose rollback failed.
+    """
+    deployed_v1(world)
+    world.registry.add("Approved")
+    assert world.pipeline.run(world.approve(2)["execution"]) == "Succeeded"
+    world.registry.add("Approved")
+    third = world.approve(3)["execution"]
+    world.pipeline.run(third, ["Staging"])
+    assert world.pipeline._job(third, "Production", {"action": "verify"})
+    world.registry.set(3, "Rejected")
+    back = world.approve(3, "Rejected")
+    assert world.record() == arn(2)
+    world.deploy("Production", arn(3))
+    world.pipeline_event(core.EXECUTION_CHANGE, third, "SUCCEEDED")
+    assert world.deployed() == arn(3) and world.record() == arn(2)
+    world.endpoints["Staging"].broken.add(arn(2))
+    assert world.pipeline.run(back["execution"]) == "Failed"
+    record = world.published[-1]["record"]
+    assert record["restored"] == arn(1) and record["was"] == arn(2)
+    assert f"{arn(3)} is Rejected" in record["reason"]
+    assert world.record() == arn(1)
+    assert world.registry.versions[1]["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_failed_rollback_with_nothing_proven_to_go_back_to_keeps_the_record(
+    world: World,
+) -> None:
+    """As above with only one earlier version: the record keeps the approved one, never 2."""
+    deployed_v1(world)
+    world.registry.add("Approved")
+    second = world.approve(2)["execution"]
+    world.pipeline.run(second, ["Staging"])
+    assert world.pipeline._job(second, "Production", {"action": "verify"})
+    world.registry.set(2, "Rejected")
+    back = world.approve(2, "Rejected")
+    world.deploy("Production", arn(2))
+    world.pipeline_event(core.EXECUTION_CHANGE, second, "SUCCEEDED")
+    assert world.deployed() == arn(2)
+    world.endpoints["Staging"].broken.add(arn(1))
+    assert world.pipeline.run(back["execution"]) == "Failed"
+    record = world.published[-1]["record"]
+    assert record["kept"] == arn(1) and f"{arn(2)} is Rejected" in record["reason"]
+    assert world.record() == arn(1)
+
+
+@pytest.mark.parametrize("state", ["STOPPED", "CANCELED"])
+def test_an_execution_stopped_by_hand_puts_the_record_back(world: World, state: str) -> None:
+    """A person stops version 2's execution after staging (or an update of the pipeline cancels it).
+
+    Version 2 never went through every stage: the record goes back to the
+    deployed version, so a deploy reading the record ships what production
+    runs; the version says why (``rollout=interrupted``) and no event picks
+    it again (its own write-back is a state change of the group); promote
+    --version starts it again.
+    """
+    deployed_v1(world)
+    world.registry.add("Approved")
+    execution = world.approve(2)["execution"]
+    world.pipeline.run(execution, ["Staging"])
+    outcome = world.pipeline_event(core.EXECUTION_CHANGE, execution, state)
+    assert outcome["result"] == "interrupted"
+    assert outcome["record"] == {"restored": arn(1), "was": arn(2)}
+    assert world.record() == world.deployed() == arn(1)
+    metadata = meta(world.registry, 2)
+    assert metadata["rollout"] == "interrupted"
+    assert metadata["reason"].startswith(f"the execution was {state.lower()} at ")
+    assert world.published[-1]["result"] == "interrupted"
+    assert world.approve(2)["result"] == "unchanged"
+    assert world.record() == arn(1)
+    again = core.promote(
+        version=2,
+        sagemaker=world.registry,
+        ssm=world.ssm,
+        codepipeline=world.pipeline,
+        config=CONFIG,
+        now=lambda: world.clock.now,
+    )
+    assert world.pipeline.run(again["execution"]) == "Succeeded"
+    assert world.record() == world.deployed() == arn(2)
+
+
+def test_an_execution_stopped_after_a_newer_approval_leaves_the_record(world: World) -> None:
+    deployed_v1(world)
+    world.registry.add("Approved")
+    second = world.approve(2)["execution"]
+    world.pipeline.run(second, ["Staging"])
+    world.registry.add("Approved")
+    world.approve(3)
+    outcome = world.pipeline_event(core.EXECUTION_CHANGE, second, "STOPPED")
+    assert outcome["record"]["kept"] == arn(3)
+    assert world.record() == arn(3) and meta(world.registry, 2)["rollout"] == "interrupted"
+
+
+def test_a_superseded_execution_leaves_the_record_to_the_newer_one(world: World) -> None:
+    deployed_v1(world)
+    world.registry.add("Approved")
+    second = world.approve(2)["execution"]
+    world.pipeline.run(second, ["Staging"])
+    world.registry.add("Approved")
+    world.approve(3)
+    outcome = world.pipeline_event(core.EXECUTION_CHANGE, second, "SUPERSEDED")
+    assert outcome["result"] == "superseded" and "record" not in outcome
+    assert world.record() == arn(3) and meta(world.registry, 2)["rollout"] == "superseded"
+
+
+def test_the_first_rollout_stopped_by_hand_keeps_the_record(world: World) -> None:
+    """Nothing went through every stage before: an endpoint is never left without a version."""
+    world.registry.add("Approved")
+    execution = world.approve(1)["execution"]
+    outcome = world.pipeline_event(core.EXECUTION_CHANGE, execution, "STOPPED")
+    assert outcome["record"]["kept"] == arn(1)
+    assert world.record() == arn(1) and world.deployed() is None
