@@ -73,8 +73,19 @@ def _request(state: State) -> Request:
     return Request.from_json(state["request"])
 
 
-def start(sagemaker: Any, cloudwatch: Any, request: Request, *, owner: str, now: float) -> State:
+def start(
+    sagemaker: Any,
+    cloudwatch: Any,
+    request: Request,
+    *,
+    owner: str,
+    now: float,
+    lock_seconds: float = 0.0,
+) -> State:
     """Check the request against the endpoint and lock it; nothing changes weights yet.
+
+    The lock lasts the steps' worst case, or ``lock_seconds`` if longer (the
+    state machine's time limit: the lock outlives the execution that holds it).
 
     Raises :class:`BadRequest` (unknown endpoint, variant or alarm, one
     variant, bad steps), :class:`EndpointBusy` (another shift runs) or
@@ -123,8 +134,9 @@ def start(sagemaker: Any, cloudwatch: Any, request: Request, *, owner: str, now:
             reason=f"{request.target} already has all of the pair's traffic: nothing changed",
         )
         return state
-    expires = now + len(steps) * (
-        request.bake_seconds + request.data_timeout + UPDATE_ALLOWANCE_SECONDS
+    expires = now + max(
+        lock_seconds,
+        len(steps) * (request.bake_seconds + request.data_timeout + UPDATE_ALLOWANCE_SECONDS),
     )
     initial = aws.acquire(
         sagemaker,

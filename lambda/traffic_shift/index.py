@@ -91,6 +91,8 @@ def handler(event: dict[str, Any], context: Any) -> Any:
             _request(event.get("request")),
             owner=event["owner"],
             now=now,
+            # the execution's time limit: the lock lasts as long as it may run
+            lock_seconds=float(os.environ.get("SHIFT_TIMEOUT_SECONDS") or 0),
         )
     if action == "apply":
         return core.apply(sagemaker, state or {}, now=now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -85,6 +86,19 @@ def test_execution_input_must_fit_the_time_limit_and_history(
     monkeypatch.setenv("SHIFT_DEFAULTS", json.dumps({**DEFAULTS, "poll_seconds": 1}))
     with pytest.raises(BadRequest, match="may take 3600 polls, more than 2500"):
         index.handler({"action": "start", "request": {}, "owner": "e"}, None)
+
+
+def test_the_lock_lasts_as_long_as_the_execution_may(
+    lambda_env: Any, sagemaker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A time limit longer than the steps' worst case (a slow endpoint's updates) keeps
+    the lock until the execution's end: an expired lock is no running shift to the alarm
+    function, and another shift may take it over mid-shift."""
+    monkeypatch.setenv("SHIFT_TIMEOUT_SECONDS", "86400")  # the worst case is 2 x 1,800 s
+    before = time.time()
+    state = index.handler({"action": "start", "request": {}, "owner": "exec-1"}, None)
+    held = aws.holder(sagemaker, state["arn"])
+    assert held is not None and held[1] >= before + 86400 - 1  # whole seconds in the tag
 
 
 def test_execution_input_cannot_change_the_endpoint_or_alarms(lambda_env: Any) -> None:
