@@ -43,6 +43,7 @@ from cdk_sagemaker_hosting.workflow import (
     variant_alarms,
     verdict_rule,
     warn_of_unknown_keys,
+    warn_of_window_schedule,
     window_metric,
 )
 from constructs import Construct
@@ -318,6 +319,13 @@ class DriftMonitor(Workflow):
             memory_size_mb=memory_size_mb,
             timeout=timeout,
             alarm=alarm,
+        )
+        warn_of_window_schedule(
+            self,
+            code="Drift",
+            schedule=schedule,
+            window_seconds=self.config.window_seconds,
+            repeated="its report rewritten and its drift event emitted each time",
         )
         stack = Stack.of(self)
         if not alarm:

@@ -88,12 +88,14 @@ __all__ = [
     "grant_metrics_and_events",
     "handler_function",
     "logged_state_machine",
+    "rate_seconds",
     "refuse",
     "same_bucket",
     "scratch_rule",
     "variant_alarms",
     "verdict_rule",
     "warn_of_unknown_keys",
+    "warn_of_window_schedule",
     "window_metric",
 ]
 
@@ -1206,3 +1208,47 @@ class Workflow(Construct):
     def metric_succeeded(self, period: Duration | None = None) -> cloudwatch.Metric:
         """Executions that succeeded (sum per ``period``, default 5 minutes)."""
         return self.state_machine.metric_succeeded(period=period or Duration.minutes(5))
+
+
+def rate_seconds(expression: str) -> int | None:
+    """The interval of a ``rate(...)`` expression in seconds; ``None`` for cron or a token."""
+    if not expression.startswith("rate(") or validation.is_token(expression):
+        return None
+    value, _, unit = expression[5:-1].partition(" ")
+    sizes = {"minute": 60, "hour": 3600, "day": 86400}
+    size = sizes.get(unit.rstrip("s"))
+    return int(value) * size if value.isdigit() and size else None
+
+
+def warn_of_window_schedule(
+    scope: Construct,
+    *,
+    code: str,
+    schedule: events.Schedule,
+    window_seconds: int,
+    repeated: str,
+) -> None:
+    """Warn when a rate schedule and an epoch-aligned window do not match one to one.
+
+    Windows are aligned on their length (not on the check), so a slower
+    schedule leaves windows unchecked (``<code>WindowsSkipped``) and a faster
+    one checks each window again (``<code>WindowsRepeated``; ``repeated`` says
+    what each repetition does). Cron schedules are not compared.
+    """
+    expression = schedule.expression_string
+    rate = rate_seconds(expression)
+    if rate is not None and rate > window_seconds:
+        Annotations.of(scope).add_warning_v2(
+            f"cdk-sagemaker-hosting:{code}WindowsSkipped",
+            f"the schedule ({expression}) runs less often than a window lasts "
+            f"({window_seconds} s): the windows between two checks are never checked. "
+            "Make the window as long as the schedule's interval.",
+        )
+    elif rate is not None and rate < window_seconds:
+        Annotations.of(scope).add_warning_v2(
+            f"cdk-sagemaker-hosting:{code}WindowsRepeated",
+            f"the schedule ({expression}) runs more often than a window lasts "
+            f"({window_seconds} s): windows are aligned on their length, so each window is "
+            f"checked about {-(-window_seconds // rate)} times, {repeated}. Make the window "
+            "as long as the schedule's interval (leave schedule out).",
+        )

@@ -988,3 +988,35 @@ def test_a_bucket_of_unknown_key_is_a_warning_naming_the_prop() -> None:
 
 def test_known_keys_give_no_key_warning(synthesised: dict[str, Any]) -> None:
     assert not [m for m in annotations(synthesised["drift"], "warning") if "KeyUnknown" in m]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "window", "expected"),
+    [
+        (events.Schedule.rate(cdk.Duration.hours(6)), cdk.Duration.hours(1), "DriftWindowsSkipped"),
+        (
+            events.Schedule.rate(cdk.Duration.minutes(15)),
+            cdk.Duration.hours(1),
+            "DriftWindowsRepeated",
+        ),
+        (events.Schedule.rate(cdk.Duration.hours(1)), cdk.Duration.hours(1), None),
+        (events.Schedule.cron(minute="5"), cdk.Duration.hours(1), None),
+    ],
+)
+def test_a_schedule_that_does_not_match_the_window_is_a_warning(
+    schedule: events.Schedule, window: cdk.Duration, expected: str | None
+) -> None:
+    """Windows are aligned on their length: a slower schedule skips some, a faster one repeats."""
+    stack = cdk.Stack(new_app(), "Windows")
+    endpoint, _ = endpoint_with_capture(stack)
+    drift = DriftMonitor(
+        stack, "Drift", endpoint=endpoint, baseline_key="b.json", schedule=schedule, window=window
+    )
+    found = [m for m in annotations(drift, "warning") if "Windows" in m]
+    if expected is None:
+        assert found == []
+    else:
+        (warning,) = found
+        assert expected in warning
+        assert schedule.expression_string in warning
+        assert "3600 s" in warning
