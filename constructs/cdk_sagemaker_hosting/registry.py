@@ -1074,6 +1074,13 @@ class RolloutStage:
         Needed when the stage is in another account. Default: none (the
         function's own role).
     :param approval: a manual approval (notifying the topic) first. Default: no.
+    :param privileged: the deploy's build runs in CodeBuild's privileged
+        mode, with a Docker daemon, so ``cdk deploy`` can build the Docker
+        image assets of the stage's stacks (``ContainerImage.from_asset``)
+        and publish them as the image-publishing role. Default: no (the
+        least privilege): file assets and images already in the bootstrap
+        repository deploy, but an image asset to build fails the deploy
+        (no Docker daemon).
     """
 
     name: str
@@ -1088,6 +1095,7 @@ class RolloutStage:
     alarm_names: Sequence[str] = ()
     check_role: iam.IRole | None = None
     approval: bool = False
+    privileged: bool = False
 
 
 class PromotionPipeline(Construct):
@@ -1309,6 +1317,21 @@ class PromotionPipeline(Construct):
         )
         self._notify_approvals()
         self._watch_pipeline()
+
+    def deployed_version(self, scope: Construct) -> str:
+        """The version every stage runs, resolved by CloudFormation at each deploy (this account).
+
+        What a stack the pipeline deploys should name when it is deployed
+        outside the pipeline (``-c <context_key>=...`` absent): such a deploy
+        then changes no model. The approved record (``trigger.approved_version``)
+        names a version while its rollout is still running. An
+        ``AWS::SSM::Parameter::Value<String>`` parameter of ``scope``'s stack,
+        for a stack deployed in this construct's account and Region, once a
+        version went through every stage (the parameter exists from then on).
+        """
+        from aws_cdk import aws_ssm as ssm  # noqa: PLC0415
+
+        return ssm.StringParameter.value_for_string_parameter(scope, self.deployed_parameter_name)
 
     def _notify_approvals(self) -> None:
         """Each approval action notifies the topic (the actions' role may publish to it)."""
@@ -1548,6 +1571,13 @@ class PromotionPipeline(Construct):
             )
         validation.check_optional_type(
             self, f"{prop}.check_role", stage.check_role, iam.IRole, "an iam.IRole"
+        )
+        validation.check_type(
+            self,
+            f"{prop}.privileged",
+            stage.privileged,
+            bool,
+            "a bool (True: the deploy builds Docker image assets)",
         )
         validation.check_optional_type(
             self, f"{prop}.smoke_test", stage.smoke_test, SmokeTest, "a SmokeTest"
@@ -1905,7 +1935,8 @@ class PromotionPipeline(Construct):
             environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
                 compute_type=codebuild.ComputeType.SMALL,
-                privileged=False,
+                # Docker image assets are built only in privileged mode, asked for per stage.
+                privileged=stage.privileged,
             ),
             logging=codebuild.LoggingOptions(
                 cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=logs)
@@ -1965,6 +1996,14 @@ class PromotionPipeline(Construct):
             "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
             "PCI.DSS.321-CodeBuildProjectSourceRepoUrl",
         )
+        if stage.privileged:
+            compliance.acknowledge(
+                project,
+                f"Privileged mode is asked for (stage {stage.name}, privileged=True): cdk deploy "
+                "builds the app's Docker image assets, which needs CodeBuild's Docker daemon; the "
+                "build runs only the pipeline's own app source.",
+                guard=["codebuild_project_environment_privileged_check"],
+            )
         return project
 
     def _watch_pipeline(self) -> None:

@@ -293,6 +293,12 @@ BAD: list[tuple[str, Any, str]] = [
     ("stages", [staging(), staging()], "stages[1].name='Staging' is invalid: names another stage"),
     ("stages", [staging(name="source")], "stages[0].name='source' is invalid: names another stage"),
     ("stages", [staging(stacks=[])], "stages[0].stacks=[] is invalid: a list of cdk deploy"),
+    (
+        "stages",
+        [staging(privileged="yes")],
+        "stages[0].privileged='yes' is invalid: must be a bool (True: the deploy builds "
+        "Docker image assets)",
+    ),
     ("stages", [staging(stacks="Staging/*")], "stages[0].stacks='Staging/*' is invalid"),
     (
         "stages",
@@ -585,3 +591,63 @@ def test_options_that_cannot_apply_are_refused_not_dropped() -> None:
             source_action=source,
             source_key="release/app.zip",
         )
+
+
+def test_a_stack_outside_the_pipeline_deploys_the_deployed_version() -> None:
+    """``deployed_version``: what every stage runs, resolved by CloudFormation at each deploy."""
+    from cdk_sagemaker_hosting import Model
+
+    stack = stack_here()
+    promotion = PromotionPipeline(
+        stack, "Promotion", registry=imported_registry(stack), stages=[staging()]
+    )
+    hosting = cdk.Stack(
+        stack.node.root, "hosting", env=cdk.Environment(account=TOOLING, region=REGION)
+    )
+    registry = imported_registry(hosting)
+    Model(
+        hosting,
+        "Model",
+        model_package=registry.version_from_arn(promotion.deployed_version(hosting)),
+    )
+    template = Template.from_stack(hosting).to_json()
+    (parameter,) = [p for name, p in template["Parameters"].items() if name != "BootstrapVersion"]
+    assert parameter == {"Type": "AWS::SSM::Parameter::Value<String>", "Default": DEPLOYED}
+
+
+def deploy_projects(stack: cdk.Stack) -> dict[str, Any]:
+    return resources(Template.from_stack(stack).to_json(), "AWS::CodeBuild::Project")
+
+
+def test_a_stage_may_build_docker_image_assets_in_privileged_mode() -> None:
+    from tests.gates import guard_suppressions
+
+    stack = stack_here()
+    PromotionPipeline(
+        stack,
+        "Promotion",
+        registry=imported_registry(stack),
+        stages=[
+            staging(privileged=True),
+            RolloutStage(name="Production", stacks=["Production/*"]),
+        ],
+    )
+    projects = deploy_projects(stack)
+    modes = {
+        p["Properties"]["Description"].split(" ")[4]: p["Properties"]["Environment"][
+            "PrivilegedMode"
+        ]
+        for p in projects.values()
+    }
+    assert modes == {"Staging": True, "Production": False}
+    # Asked for, so Control Tower's CT.CODEBUILD.PR.4 is acknowledged on that project only.
+    template = Template.from_stack(stack).to_json()
+    suppressed = guard_suppressions({"T": template})
+    privileged = {
+        logical_id
+        for (_, rule, logical_id) in suppressed
+        if rule == "codebuild_project_environment_privileged_check"
+    }
+    assert privileged == {
+        k for k, p in projects.items() if p["Properties"]["Environment"]["PrivilegedMode"]
+    }
