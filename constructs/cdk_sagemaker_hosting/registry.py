@@ -1078,9 +1078,8 @@ class RolloutStage:
         mode, with a Docker daemon, so ``cdk deploy`` can build the Docker
         image assets of the stage's stacks (``ContainerImage.from_asset``)
         and publish them as the image-publishing role. Default: no (the
-        least privilege): file assets and images already in the bootstrap
-        repository deploy, but an image asset to build fails the deploy
-        (no Docker daemon).
+        least privilege): file assets deploy, but an image asset to build
+        fails the deploy (no Docker daemon).
     """
 
     name: str
