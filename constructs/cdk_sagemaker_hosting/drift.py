@@ -125,19 +125,24 @@ class DriftMonitor(Workflow):
     resource policy to any of them: its grants are its own roles' policies.
 
     Scratch files (manifests and partial counts under
-    ``<report_prefix>_runs/``) expire through :attr:`scratch_lifecycle_rule`.
+    ``<report_prefix>_runs/<endpoint>/``) expire through
+    :attr:`scratch_lifecycle_rule`.
     The monitor adds that rule to the report bucket itself only when the
     bucket is an ``s3.Bucket`` (or :class:`EncryptedBucket`) of the
     monitor's own stack, and says so in an info annotation; any other bucket
     (imported, or in another stack, which the monitor must not change behind
     its owner's back) gets a warning annotation naming the rule to add.
     ``add_scratch_lifecycle_rule=False`` leaves every bucket alone, silently:
-    you manage the expiry.
+    you manage the expiry. Reports and scratch are per endpoint, so monitors
+    of several endpoints may share a bucket and prefix without reading or
+    overwriting each other's.
 
     Least privilege: the function may read the endpoint's capture folder
     (``<capture prefix><endpoint>/``), the baseline object, its own scratch
-    folder (``<report_prefix>_runs/``), write under ``report_prefix``, put
-    metrics in its namespace only and events on its bus only. Grants go to
+    folder (``<report_prefix>_runs/<endpoint>/``); write its endpoint's
+    reports (``<report_prefix><endpoint>/``) and its scratch folder only; put
+    metrics in its namespace only and events on its bus only; the state
+    machine reads the manifests in that scratch folder only. Grants go to
     customer-managed policies.
 
     Construct IDs (a public contract, those of every
@@ -334,7 +339,9 @@ class DriftMonitor(Workflow):
                 "alarm=False: dataset drift is reported and emitted as an event, but no alarm "
                 "notifies anyone.",
             )
-        scratch = f"{report_prefix}_runs/"
+        # The endpoint's own scratch folder, as the function derives it: not
+        # another endpoint's manifests and partial counts under the same prefix.
+        scratch = self.config.scratch_prefix()
         #: Expires the scratch files; see the class documentation for where it goes.
         self.scratch_lifecycle_rule = scratch_rule(self, scratch, scratch_expiration, name="drift")
         if add_scratch_lifecycle_rule:
@@ -360,7 +367,10 @@ class DriftMonitor(Workflow):
             principal, f"{capture.prefix}{endpoint.endpoint_name}/"
         )
         self.baseline_access.grant_read_object(principal, baseline_key)
-        self.report_access.grant_write_prefix(principal, report_prefix)
+        # Its endpoint's reports and its scratch only: not another endpoint's
+        # reports under the same prefix, nor its scratch.
+        self.report_access.grant_write_prefix(principal, self.config.report_folder())
+        self.report_access.grant_write_prefix(principal, scratch)
         self.report_access.grant_read_prefix(principal, scratch)
 
         self._state_machine(

@@ -135,13 +135,26 @@ class Config:
             )
         return None
 
+    def scratch_prefix(self) -> str:
+        """The endpoint's own scratch folder: its executions' manifests and partial counts.
+
+        Per endpoint, so that monitors sharing a report bucket and prefix
+        never read or overwrite each other's scratch files. An endpoint name
+        never starts with ``_``, so this is never an endpoint's report folder.
+        """
+        return f"{self.report_prefix}_runs/{self.endpoint}/"
+
     def run_prefix(self, run: str) -> str:
         """Where one execution keeps its manifest and partial counts."""
-        return f"{self.report_prefix}_runs/{run}/"
+        return f"{self.scratch_prefix()}{run}/"
+
+    def report_folder(self) -> str:
+        """Where the reports of this endpoint's windows go (and nothing else of the check)."""
+        return f"{self.report_prefix}{self.endpoint}/"
 
     def report_key(self, variant: str, start: dt.datetime) -> str:
         """Where the report of one variant and window goes."""
-        return f"{self.report_prefix}{self.endpoint}/{variant}/{start:%Y/%m/%d/%H%M}.json"
+        return f"{self.report_folder()}{variant}/{start:%Y/%m/%d/%H%M}.json"
 
 
 def _iso(time: dt.datetime) -> str:

@@ -141,6 +141,11 @@ def test_cfn_lint_is_clean(synthesised: dict[str, Any], tmp_path: Path) -> None:
     assert found == [], stderr
 
 
+def _listed(statement: dict[str, Any]) -> list[Any]:
+    found = statement["Resource"]
+    return found if isinstance(found, list) else [found]
+
+
 def test_function_permissions_are_scoped(synthesised: dict[str, Any]) -> None:
     statements = policy_of(synthesised["template"], "DriftFunctionPolicy")
     text = json.dumps(statements)
@@ -158,17 +163,18 @@ def test_function_permissions_are_scoped(synthesised: dict[str, Any]) -> None:
     assert sorted(lists) == sorted(
         [
             json.dumps({"StringLike": {"s3:prefix": ["data-capture/fraud/*"]}}),
-            json.dumps({"StringLike": {"s3:prefix": ["drift-reports/_runs/*"]}}),
+            json.dumps({"StringLike": {"s3:prefix": ["drift-reports/_runs/fraud/*"]}}),
         ]
     )
     (reads,) = by_action["s3:GetObject"]
     assert sorted(r["Fn::Join"][1][1] for r in reads["Resource"]) == [
         "/baselines/fraud.json",
         "/data-capture/fraud/*",
-        "/drift-reports/_runs/*",
+        "/drift-reports/_runs/fraud/*",
     ]
-    (writes,) = by_action["s3:PutObject"]
-    assert writes["Resource"]["Fn::Join"][1][1] == "/drift-reports/*"
+    # Its endpoint's reports and its own scratch: not every report under the prefix.
+    writes = sorted(r["Fn::Join"][1][1] for s in by_action["s3:PutObject"] for r in _listed(s))
+    assert writes == ["/drift-reports/_runs/fraud/*", "/drift-reports/fraud/*"]
     for action in ("s3:*", "s3:DeleteObject", "cloudwatch:*", "events:*", "sagemaker:"):
         assert action not in text
 
@@ -178,7 +184,8 @@ def test_state_machine_permissions_are_scoped(synthesised: dict[str, Any]) -> No
     text = json.dumps(statements)
     assert "lambda:InvokeFunction" in text and "states:StartExecution" in text
     assert ":execution:DriftMonitorTest-Drift-" in text
-    assert "/drift-reports/_runs/*" in text
+    assert "/drift-reports/_runs/fraud/*" in text
+    assert "/drift-reports/_runs/*" not in text
     assert not resources(synthesised["template"], "AWS::IAM::Policy"), "no inline policy"
 
 
@@ -386,7 +393,11 @@ def test_scratch_expires(synthesised: dict[str, Any]) -> None:
         {
             "LifecycleConfiguration": {
                 "Rules": Match.array_with(
-                    [Match.object_like({"Prefix": "drift-reports/_runs/", "ExpirationInDays": 7})]
+                    [
+                        Match.object_like(
+                            {"Prefix": "drift-reports/_runs/fraud/", "ExpirationInDays": 7}
+                        )
+                    ]
                 )
             }
         },
@@ -783,7 +794,7 @@ def test_the_scratch_rule_is_added_to_this_stacks_bucket_and_said(
 ) -> None:
     drift = synthesised["drift"]
     rule = drift.scratch_lifecycle_rule
-    assert (rule.prefix, rule.expiration.to_days()) == ("drift-reports/_runs/", 7)
+    assert (rule.prefix, rule.expiration.to_days()) == ("drift-reports/_runs/fraud/", 7)
     (info,) = [m for m in annotations(drift, "info") if "lifecycle rule" in m]
     assert f"added the lifecycle rule id {rule.id!r}" in info
     assert "to the report bucket DriftMonitorTest/Capture/Resource" in info
@@ -860,9 +871,11 @@ def test_imported_buckets_and_keys_are_read_and_written_through_their_keys(
     reads = sorted(json.dumps(s["Resource"]) for s in by_action["s3:GetObject"])
     assert any("team-capture/capture/churn/*" in r for r in reads)
     assert any("team-capture/baselines/churn.json" in r for r in reads)
-    assert any("team-reports/drift-reports/_runs/*" in r for r in reads)
-    (writes,) = by_action["s3:PutObject"]
-    assert "team-reports/drift-reports/*" in json.dumps(writes["Resource"])
+    assert any("team-reports/drift-reports/_runs/churn/*" in r for r in reads)
+    writes = json.dumps([s["Resource"] for s in by_action["s3:PutObject"]])
+    assert "team-reports/drift-reports/churn/*" in writes
+    assert "team-reports/drift-reports/_runs/churn/*" in writes
+    assert "team-reports/drift-reports/*" not in writes
     decrypts = {
         arn
         for s in by_action["kms:Decrypt"]
@@ -880,7 +893,7 @@ def test_an_imported_report_bucket_is_left_alone_with_a_warning(imported: dict[s
     (warning,) = [m for m in annotations(drift, "warning") if "DriftScratchNotExpired" in m]
     rule = drift.scratch_lifecycle_rule
     assert "the report bucket Imports/ReportBucket is imported" in warning
-    assert f"add the lifecycle rule id {rule.id!r}, prefix 'drift-reports/_runs/'" in warning
+    assert f"add the lifecycle rule id {rule.id!r}, prefix 'drift-reports/_runs/churn/'" in warning
     assert Template.from_stack(imported["stack"]).find_resources("AWS::S3::Bucket") == {}
 
 
@@ -946,7 +959,7 @@ def test_a_monitor_in_another_stack_changes_nothing_there(cross_stack: dict[str,
         if r["Type"] == "AWS::S3::Bucket" and "AccessLogs" not in k
     ]
     prefixes = [r.get("Prefix") for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]]
-    assert "drift-reports/_runs/" not in prefixes
+    assert not [p for p in prefixes if "drift-reports/_runs/" in json.dumps(p)]
     assert "BucketPolicy" not in json.dumps(
         {k: r for k, r in hosting["Resources"].items() if "Drift" in k}
     )

@@ -244,7 +244,7 @@ def test_handler_dispatches_each_action(
     batch = [{"run": "h", "item": item} for item in manifest]  # as the Map's ItemSelector
     written = index.handler({"action": "count", "items": batch}, None)
     assert written["objects"] == 8 and written["partial"].startswith(
-        "drift-reports/_runs/h/partials/"
+        "drift-reports/_runs/fraud/h/partials/"
     )
     finished = index.handler({"action": "finish", "plan": planned}, None)
     assert finished["variants"]["Blue"]["verdict"] == "drift"
