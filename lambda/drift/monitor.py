@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any, TypedDict
 
 from . import baseline as baseline_module
@@ -213,13 +214,25 @@ def count_items(
     return per_variant
 
 
-def check(clients: dict[str, Any], config: Config, planned: dict[str, Any]) -> dict[str, Any]:
+def utc_now() -> dt.datetime:
+    """The time now, in UTC (the clock the steps use unless given another)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def check(
+    clients: dict[str, Any],
+    config: Config,
+    planned: dict[str, Any],
+    *,
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> dict[str, Any]:
     """Read every object of the manifest in this invocation, then conclude."""
     s3 = clients["s3"]
     baseline = load_baseline(s3, config)
     manifest = planned["manifest"]
     items = json.loads(s3.get_object(Bucket=manifest["bucket"], Key=manifest["key"])["Body"].read())
-    return conclude(clients, config, baseline, planned, count_items(s3, baseline, config, items))
+    counted = count_items(s3, baseline, config, items)
+    return conclude(clients, config, baseline, planned, counted, clock=clock)
 
 
 class BatchItem(TypedDict):
@@ -276,7 +289,13 @@ def count(s3: Any, config: Config, *, run: str, items: list[dict[str, str]]) -> 
     return {"partial": key, "objects": len(items)}
 
 
-def finish(clients: dict[str, Any], config: Config, planned: dict[str, Any]) -> dict[str, Any]:
+def finish(
+    clients: dict[str, Any],
+    config: Config,
+    planned: dict[str, Any],
+    *,
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> dict[str, Any]:
     """Sum the partial counts the Map's batches wrote, then conclude."""
     s3 = clients["s3"]
     baseline = load_baseline(s3, config)
@@ -289,7 +308,7 @@ def finish(clients: dict[str, Any], config: Config, planned: dict[str, Any]) -> 
             for variant, data in json.loads(body)["variants"].items():
                 parts[variant].append(data)
     totals = {v: total(baseline, p) for v, p in parts.items()}
-    return conclude(clients, config, baseline, planned, totals)
+    return conclude(clients, config, baseline, planned, totals, clock=clock)
 
 
 def conclude(
@@ -298,10 +317,21 @@ def conclude(
     baseline: Baseline,
     planned: dict[str, Any],
     totals: dict[str, Counts],
+    *,
+    clock: Callable[[], dt.datetime] = utc_now,
 ) -> dict[str, Any]:
-    """Score each variant; write its report, publish its metrics, emit its event."""
+    """Score each variant; write its report, publish its metrics, emit its event.
+
+    The metrics are timestamped ``clock()``, when the check concludes: not
+    the window's end (``capture_delay`` or more ago) nor the scheduled time
+    (a fan-out, EventBridge's retries of the target or a redrive may end
+    long after it), so the alarm, which evaluates the last two windows,
+    sees every verdict, and PutMetricData takes the datapoints of a check
+    run by hand for an old window (it refuses timestamps over two weeks
+    old). The report and the event name the window judged.
+    """
     start = parse_time(planned["window"]["start"])
-    end = parse_time(planned["window"]["end"])
+    checked_at = clock()
     summary = {}
     for variant in config.variants:
         key = config.report_key(variant, start)
@@ -327,7 +357,7 @@ def conclude(
             Body=render.page(report).encode(),
             ContentType="text/html; charset=utf-8",
         )
-        put_metrics(clients["cloudwatch"], config, variant, report, end)
+        put_metrics(clients["cloudwatch"], config, variant, report, checked_at)
         emit(clients["events"], config, variant, report, uri)
         summary[variant] = {
             "verdict": report["verdict"],
@@ -345,7 +375,10 @@ def html_key(key: str) -> str:
 def metric_data(
     config: Config, variant: str, report: dict[str, Any], timestamp: dt.datetime
 ) -> list[dict[str, Any]]:
-    """The datapoints of one report (timestamped at the window's end)."""
+    """The datapoints of one report, timestamped ``timestamp``.
+
+    :func:`conclude` passes the time it concludes (see there why).
+    """
     dimensions = [
         {"Name": "EndpointName", "Value": config.endpoint},
         {"Name": "VariantName", "Value": variant},
