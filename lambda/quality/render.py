@@ -65,8 +65,9 @@ def _grid(rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _violations(report: Mapping[str, Any]) -> list[str]:
+    """Each variant's violated constraints (the window's are its variants')."""
     found = []
-    for name, part in _rows(report):
+    for name, part in report.get("variants", {}).items():
         for v in part.get("violations", []):
             sign = "<" if v["comparison_operator"].startswith("Less") else ">"
             if v["comparison_operator"].endswith("OrEqualToThreshold"):

@@ -251,26 +251,33 @@ def window_report(
 ) -> dict[str, Any]:
     """The report of a window: overall, per variant, and each variant against the reference.
 
-    The overall part is :func:`report` of every variant's counts merged;
     ``variants`` holds each variant's own :func:`report` (its prediction
-    records, the labels joined to them, its rejections, its metrics and verdict against the same
-    constraints and ``min_records``); ``comparison`` holds each variant's
-    difference per metric from ``reference`` (by default the variant with
-    the most joined records).
+    records, the labels joined to them, its rejections, its metrics,
+    violations and verdict against the constraints and ``min_records``);
+    ``comparison`` holds each variant's difference per metric from
+    ``reference`` (by default the variant with the most joined records). The
+    overall part holds the whole window's records, rejections and metrics
+    (every variant's counts merged), for information: the merged data is not
+    judged. Its ``violations`` are the variants' (each naming its
+    ``variant``), its ``constraints_not_checked`` those no window can check
+    (another problem's, a metric not computed); each variant lists those its
+    own data leaves undefined.
 
-    The verdict is ``degraded`` when the whole window or any variant with
-    enough joined records violates a constraint; else ``insufficient_data``
-    when the window joined fewer than ``min_records`` or a constraint's
-    metric is undefined on the whole window's data; else ``ok``. A variant
-    with too few records, or whose data leaves a constraint undefined, is
-    ``insufficient_data`` in its own part.
+    The verdict follows the variants': ``degraded`` when any variant is;
+    else ``ok`` when every variant that made a prediction is ``ok`` (a
+    variant with no prediction, e.g. of weight 0, is left out) and there is
+    one; else ``insufficient_data``. A variant is ``insufficient_data`` when
+    it joined fewer than ``min_records`` or its data leaves a constraint's
+    metric undefined. So a window is degraded only when a variant is, which
+    publishes that variant's ``Degraded`` datapoint and emits its degraded
+    event: judged merged, variants each too small could degrade a window on
+    which nothing alarms, and an A/B window's merged metrics mix two models.
     """
     overall = report(
         result.overall(),
         prediction_records=sum(result.predictions.values()),
         label_records=result.labels,
         rejected=result.rejected,
-        constraints=constraints,
         constraints_not_checked=constraints_not_checked,
         min_records=min_records,
     )
@@ -290,9 +297,18 @@ def window_report(
             part.pop(name, None)
         del part["records"]["min_records"]  # the window's, above
         variants[variant] = part
-    verdicts = [overall["verdict"], *(v["verdict"] for v in variants.values())]
-    if DEGRADED in verdicts:
+    overall["violations"] = [
+        {"variant": name, **violation}
+        for name, part in variants.items()
+        for violation in part["violations"]
+    ]
+    served = [part["verdict"] for part in variants.values() if part["records"]["predictions"]]
+    if DEGRADED in served:
         overall["verdict"] = DEGRADED
+    elif served and all(verdict == OK for verdict in served):
+        overall["verdict"] = OK
+    else:
+        overall["verdict"] = INSUFFICIENT_DATA
     overall["variants"] = variants
     chosen = reference_variant(result, reference)
     if chosen is not None and len(variants) > 1:

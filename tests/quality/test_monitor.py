@@ -230,6 +230,31 @@ def test_metrics_per_variant_and_an_event_each(aws: dict[str, Any]) -> None:
     assert all(d["report"].startswith("s3://report-bucket/quality-reports/fraud/") for d in details)
 
 
+def test_a_window_whose_variants_are_each_too_small_does_not_say_degraded(
+    aws: dict[str, Any],
+) -> None:
+    """60 + 60 records at min_records 100: merged they break the threshold, but no variant is
+    judged, so the window is insufficient_data too (no verdict that nothing would alarm on)."""
+    traffic(aws["s3"], "Champion", 60, wrong_every=2)
+    traffic(aws["s3"], "Challenger", 60, wrong_every=2)
+    result = run(aws, dataclasses.replace(CONFIG, min_records=100))
+    assert result["verdicts"] == {
+        "Champion": "insufficient_data",
+        "Challenger": "insufficient_data",
+    }
+    assert result["verdict"] == "insufficient_data"
+    document = report_of(aws, result)
+    assert document["records"]["joined"] == 120 and document["metrics"]["accuracy"] == 0.5
+    names = {
+        m["MetricName"]
+        for m in aws["cloudwatch"].list_metrics(Namespace="Test/ModelQuality")["Metrics"]
+    }
+    assert "InsufficientData" in names and "Degraded" not in names
+    messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10)
+    verdicts = [json.loads(m["Body"])["detail"]["verdict"] for m in messages["Messages"]]
+    assert sorted(verdicts) == ["insufficient_data", "insufficient_data"]
+
+
 def test_a_fan_out_gives_the_report_of_one_pass(aws: dict[str, Any]) -> None:
     """Shards of the join by ID partition, merged, equal the single pass (bad data included)."""
     traffic(aws["s3"], "Champion", 400, wrong_every=20, objects=8)
