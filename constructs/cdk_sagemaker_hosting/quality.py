@@ -155,7 +155,8 @@ class ModelQualityMonitor(Workflow):
     predictions from the endpoint's data capture (``endpointOutput``) and the
     labels from ``<ground_truth_prefix>yyyy/mm/dd/hh/`` (Model Monitor's
     ground-truth layout, ``groundTruthData`` and ``eventMetadata.eventId``),
-    joins them by event ID (or inference ID, ``join_on``), and for the window:
+    joins them by each record's inference ID when it has one, else its event
+    ID (Model Monitor's rule; ``join_on``), and for the window:
 
     * writes a JSON report to ``<report_prefix><endpoint>/yyyy/mm/dd/HHMM.json``
       (window start) with the whole window's and each variant's records,
@@ -231,7 +232,9 @@ class ModelQualityMonitor(Workflow):
         report (e.g. the champion of an A/B test). Default: the one with the
         most joined records.
     :param join_on: the capture's ``eventMetadata`` field the ground truth's
-        ``eventId`` names: ``"eventId"`` (default) or ``"inferenceId"``.
+        ``eventId`` names: ``"auto"`` (default: a record's ``inferenceId``
+        when it has one, else its ``eventId``, as Model Monitor joins),
+        ``"eventId"`` or ``"inferenceId"`` (that field for every record).
     :param prediction_attribute: where a JSON prediction holds its value
         (dotted, e.g. ``"predictions.0.score"``). Default: the first value.
     :param prediction_column: the CSV column of the prediction. Default: 0.
@@ -300,7 +303,7 @@ class ModelQualityMonitor(Workflow):
         capture_encryption_key: kms.IKey | None = None,
         variant_names: Sequence[str] | None = None,
         reference_variant: str | None = None,
-        join_on: str = "eventId",
+        join_on: str = "auto",
         prediction_attribute: str | None = None,
         prediction_column: int = 0,
         label_attribute: str | None = None,

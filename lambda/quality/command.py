@@ -40,8 +40,8 @@ from .baseline import (
 )
 from .counts import DEFAULT_BINS, DEFAULT_THRESHOLD, new_counts
 from .records import (
+    AUTO,
     DEFAULT_VARIANT,
-    EVENT_ID,
     KEYS,
     PROBLEMS,
     Join,
@@ -165,8 +165,10 @@ def register(subparsers: Any) -> None:
     quality.add_argument(
         "--key",
         choices=KEYS,
-        default=EVENT_ID,
-        help="the capture's eventMetadata field the ground truth's eventId names",
+        default=AUTO,
+        help="the capture's eventMetadata field the ground truth's eventId names: auto (default: "
+        "inferenceId when a record has one, else eventId, as Model Monitor joins), eventId or "
+        "inferenceId",
     )
     quality.add_argument(
         "--prediction-attribute",

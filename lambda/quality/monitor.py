@@ -47,11 +47,13 @@ from . import render
 from .baseline import constraints_from_thresholds
 from .counts import BINARY, DEFAULT_BINS, DEFAULT_THRESHOLD, PROBLEMS, Counts, new_counts
 from .records import (
+    AUTO,
     EVENT_ID,
     KEYS,
     Join,
     JoinResult,
-    _capture_fields,  # the join's reader of a capture line, shared on purpose
+    capture_fields,
+    capture_id,
     capture_in_window,
     ground_truth_in_window,
     hour_folders,
@@ -231,7 +233,7 @@ class Config:
     report_prefix: str
     namespace: str
     event_bus: str
-    key: str = EVENT_ID
+    key: str = AUTO
     prediction_attribute: str | None = None
     prediction_column: int = 0
     label_attribute: str | None = None
@@ -645,12 +647,14 @@ def _identifier(line: str, side: str, key: str) -> str | None:
     """The ID a line is joined by (``None``: malformed, or none), read as the join reads it.
 
     A capture line is read by the join's own reader (in SageMaker's layout,
-    only its output and metadata are parsed): were it parsed whole here, a
-    line the join accepts could go to shard 0, away from its label.
+    only its output and metadata are parsed) and its ID chosen by the join's
+    own rule (:func:`~.records.capture_id`: with ``auto``, its inference ID
+    when it has one, else its event ID): were either done otherwise here, a
+    line the join accepts could go to another shard than its label's.
     """
     try:
         if side == CAPTURE:
-            identifier = _capture_fields(line, False)[1].get(key)
+            identifier = capture_id(capture_fields(line, False)[1], key)
         else:
             identifier = json.loads(line)["eventMetadata"][EVENT_ID]
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):

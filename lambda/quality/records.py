@@ -14,8 +14,11 @@ A ground-truth line is Model Monitor's layout::
     {"groundTruthData": {"data": "1", "encoding": "CSV"},
      "eventMetadata": {"eventId": "..."}, "eventVersion": "0"}
 
-The ground truth's ``eventId`` names the capture record's ``eventId``, or
-its ``inferenceId`` when the caller sets one on each request (``key``).
+The ground truth's ``eventId`` names the capture record's ``inferenceId``
+when the record has one (the caller set it on the request), otherwise its
+``eventId``: Model Monitor's rule, the default (``key=AUTO``,
+:func:`capture_id`). ``key=EVENT_ID`` or ``INFERENCE_ID`` joins every
+record by that one field.
 
 Every record read ends up in exactly one place: joined (one prediction and
 one label), or counted under one reason (:data:`REASONS`), so that
@@ -61,6 +64,7 @@ from typing import Any
 from .counts import BINARY, MULTICLASS, PROBLEMS, REGRESSION, Counts, counts_from_json
 
 __all__ = [  # the problems are counts' names, read from here too
+    "AUTO",
     "BINARY",
     "DEFAULT_VARIANT",
     "DUPLICATE_ID",
@@ -82,6 +86,8 @@ __all__ = [  # the problems are counts' names, read from here too
     "Join",
     "JoinResult",
     "UnreadableValueError",
+    "capture_fields",
+    "capture_id",
     "capture_in_window",
     "endpoint_of",
     "ground_truth_in_window",
@@ -97,7 +103,9 @@ __all__ = [  # the problems are counts' names, read from here too
 
 EVENT_ID = "eventId"
 INFERENCE_ID = "inferenceId"
-KEYS = (EVENT_ID, INFERENCE_ID)
+#: A capture record's ``inferenceId`` when it has one, else its ``eventId`` (Model Monitor's rule).
+AUTO = "auto"
+KEYS = (AUTO, EVENT_ID, INFERENCE_ID)
 
 #: Why a record is not joined.
 MALFORMED_CAPTURE = "malformed_capture_line"
@@ -327,7 +335,7 @@ def partitions_for(predictions: int, memory_mb: float) -> int:
     return max(1, math.ceil(predictions * BYTES_PER_PREDICTION / room))
 
 
-def _capture_fields(line: str, strict: bool) -> tuple[Any, Any]:
+def capture_fields(line: str, strict: bool) -> tuple[Any, Any]:
     """A capture line's ``endpointOutput`` and ``eventMetadata`` (raises when malformed).
 
     A line in SageMaker's layout (``{"captureData":{"endpointInput":...,
@@ -346,6 +354,22 @@ def _capture_fields(line: str, strict: bool) -> tuple[Any, Any]:
                     return output, metadata
     record = json.loads(line)
     return record["captureData"]["endpointOutput"], record["eventMetadata"]
+
+
+def capture_id(metadata: Any, key: str) -> Any:
+    """The ID a capture record is joined by: its ``eventMetadata``'s ``key`` field.
+
+    With :data:`AUTO`, the record's ``inferenceId`` when it has one (a
+    non-empty value), otherwise its ``eventId``: Model Monitor's rule, so a
+    window where some callers set an inference ID and others do not joins
+    each record by the ID its label names. The join and the fan-out's split
+    (``monitor``) both read IDs here. Not necessarily a string: the caller
+    counts anything but a non-empty string as :data:`MISSING_ID` (raises
+    ``AttributeError`` when ``metadata`` is not an object).
+    """
+    if key == AUTO:
+        return metadata.get(INFERENCE_ID) or metadata.get(EVENT_ID)
+    return metadata.get(key)
 
 
 #: At most this many distinct values remembered per reader (labels, classes: a few).
@@ -515,8 +539,10 @@ class Join:
     :data:`DUPLICATE_ID`, whatever the reading order.
 
     :param problem: ``binary``, ``multiclass`` or ``regression``.
-    :param key: the capture's ``eventMetadata`` field the ground truth's
-        ``eventId`` names: ``eventId`` (default) or ``inferenceId``.
+    :param key: which capture ``eventMetadata`` field the ground truth's
+        ``eventId`` names: :data:`AUTO` (default: ``inferenceId`` when the
+        record has one, else ``eventId``, as Model Monitor joins), or
+        ``eventId`` or ``inferenceId`` for every record.
     :param prediction_attribute: where a JSON prediction holds the value
         (dotted, e.g. ``predictions.0.score``); CSV uses ``prediction_column``.
     :param label_attribute: the same for JSON labels.
@@ -528,7 +554,7 @@ class Join:
         self,
         problem: str,
         *,
-        key: str = EVENT_ID,
+        key: str = AUTO,
         prediction_attribute: str | None = None,
         prediction_column: int = 0,
         label_attribute: str | None = None,
@@ -607,7 +633,7 @@ class Join:
             raise RuntimeError(msg)
         code = self._variant(variant) << 2
         rejected = self._variant_rejected[variant]
-        key, strict, fields = self.key, self.strict, _capture_fields
+        key, strict, fields, identify = self.key, self.strict, capture_fields, capture_id
         partitions, partition = self.partitions, self.partition
         first = partition == 0
         crc = zlib.crc32
@@ -620,7 +646,7 @@ class Join:
                 continue
             try:
                 output, metadata = fields(line, strict)
-                identifier = metadata.get(key)
+                identifier = identify(metadata, key)
             except (ValueError, KeyError, TypeError, AttributeError, IndexError):
                 if line.isspace():
                     continue

@@ -583,7 +583,7 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     (
         "join key",
         {"join_on": "requestId"},
-        "join_on='requestId' is invalid: must be one of eventId, inferenceId",
+        "join_on='requestId' is invalid: must be one of auto, eventId, inferenceId",
     ),
     (
         "window under a minute",

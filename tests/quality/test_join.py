@@ -57,6 +57,70 @@ def test_joins_by_inference_id_when_asked() -> None:
     assert join.rejected == Counter({records.MISSING_ID: 1, records.LABEL_WITHOUT_PREDICTION: 1})
 
 
+def mixed_ids(n: int = 10) -> tuple[list[str], list[str]]:
+    """``n`` predictions, every other one with an inference ID, each labelled by the ID it has.
+
+    Model Monitor joins a capture record by its ``inferenceId`` when it has
+    one, else by its ``eventId``; the labels here follow that rule.
+    """
+    capture, truth = [], []
+    for i in range(n):
+        inference = f"req-{i}" if i % 2 else None
+        capture.append(capture_line(f"e{i}", f"0.{i}", inference_id=inference))
+        truth.append(truth_line(inference or f"e{i}", str(i % 2)))
+    return capture, truth
+
+
+def test_joins_by_inference_id_else_event_id_by_default() -> None:
+    """Model Monitor's rule: a record's inferenceId when it has one, otherwise its eventId."""
+    capture, truth = mixed_ids(10)
+    join, _, labels = joined("binary", capture, truth)
+    assert join.key == records.AUTO
+    assert len(labels) == 10
+    assert not join.rejected
+
+
+@pytest.mark.parametrize("key", ["eventId", "inferenceId"])
+def test_a_single_key_joins_only_the_records_labelled_by_it(key: str) -> None:
+    capture, truth = mixed_ids(10)
+    join, _, labels = joined("binary", capture, truth, key=key)
+    assert len(labels) == 5
+    if key == "eventId":
+        # Labels naming inference IDs match no event ID.
+        assert join.rejected == Counter(
+            {records.PREDICTION_WITHOUT_LABEL: 5, records.LABEL_WITHOUT_PREDICTION: 5}
+        )
+    else:
+        assert join.rejected == Counter(
+            {records.MISSING_ID: 5, records.LABEL_WITHOUT_PREDICTION: 5}
+        )
+
+
+@pytest.mark.parametrize(
+    ("metadata", "key", "expected"),
+    [
+        ({"eventId": "e", "inferenceId": "r"}, "auto", "r"),
+        ({"eventId": "e"}, "auto", "e"),
+        ({"eventId": "e", "inferenceId": ""}, "auto", "e"),
+        ({"eventId": "e", "inferenceId": None}, "auto", "e"),
+        ({"eventId": "e", "inferenceId": "r"}, "eventId", "e"),
+        ({"eventId": "e", "inferenceId": "r"}, "inferenceId", "r"),
+        ({"eventId": "e"}, "inferenceId", None),
+        ({}, "auto", None),
+    ],
+)
+def test_capture_id(metadata: dict[str, object], key: str, expected: str | None) -> None:
+    assert records.capture_id(metadata, key) == expected
+
+
+def test_capture_fields_is_public() -> None:
+    line = compact(capture_line("e1", "0.7", inference_id="r1"))
+    output, metadata = records.capture_fields(line, strict=False)
+    assert output["data"] == "0.7"
+    assert metadata["inferenceId"] == "r1"
+    assert "capture_fields" in records.__all__
+
+
 @pytest.mark.parametrize(
     ("problem", "output", "options", "expected"),
     [
@@ -354,14 +418,23 @@ def messy_window(problem: str, n: int = 600) -> tuple[dict[str, list[str]], list
     truth = []
     for i in range(n):
         variant = "A" if i % 3 else "B"
-        line = capture_line(f"id-{i}", prediction(i))
+        # Every fifth record carries an inference ID and is labelled by it (Model Monitor's rule).
+        inference = f"req-{i}" if i % 5 == 0 else None
+        joined_by = inference or f"id-{i}"
+        line = capture_line(f"id-{i}", prediction(i), inference_id=inference)
         capture[variant].append(compact(line) if i % 2 else line)
         if i % 11 == 0:
-            capture[variant].append(capture_line(f"id-{i}", prediction(i)))  # a duplicate
+            # A duplicate
+            capture[variant].append(capture_line(f"id-{i}", prediction(i), inference_id=inference))
         if i % 13 != 0:
-            truth.append(truth_line(f"id-{i}", label(i)))
+            truth.append(truth_line(joined_by, label(i)))
         if i % 17 == 0:
-            truth.append(truth_line(f"id-{i}", label(i)))  # a duplicate label
+            truth.append(truth_line(joined_by, label(i)))  # a duplicate label
+        if i % 29 == 0:
+            # An inference ID equal to another record's event ID: one key, two records.
+            capture[variant].append(
+                capture_line(f"ev-{i}", prediction(i), inference_id=f"id-{i + 1}")
+            )
         if i % 19 == 0:
             truth.append(truth_line(f"orphan-{i}", label(i)))
         if i % 23 == 0:
@@ -399,6 +472,8 @@ def test_partitioned_join_gives_exactly_the_single_pass_report(
     split = run_join(problem, capture, truth, partitions)
     assert split.to_json() == single.to_json()
     assert window_report(split, min_records=10) == window_report(single, min_records=10)
+    # Labels naming inference IDs joined: the only labels without a prediction are the orphans.
+    assert single.rejected[records.LABEL_WITHOUT_PREDICTION] == len(range(0, 600, 19))
     assert single.rejected.keys() >= {
         records.DUPLICATE_ID,
         records.LABEL_WITHOUT_PREDICTION,
@@ -485,7 +560,8 @@ def test_join_refuses_bad_partitions(options: dict[str, int], message: str) -> N
         compact(capture_line("e1", "0.7")),
         capture_line("e1", "0.7"),
         compact(capture_line("e1", "0.7")) + "\r",
-        compact(capture_line("e1", "0.7", inference_id="r1")),
+        # Joined by its inference ID (the label's), not its event ID.
+        compact(capture_line("x1", "0.7", inference_id="e1")),
     ],
 )
 def test_fast_and_strict_reading_agree(line: str) -> None:

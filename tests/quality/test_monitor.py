@@ -289,6 +289,28 @@ def test_a_fan_out_gives_the_report_of_one_pass(aws: dict[str, Any]) -> None:
     }
 
 
+def test_a_fan_out_splits_mixed_ids_as_the_join_joins_them(aws: dict[str, Any]) -> None:
+    """Records with and without an inference ID: the shards split them by the ID the join uses."""
+    traffic(aws["s3"], "Champion", 200, wrong_every=20, objects=4)
+    captures, truths = [], []
+    for i in range(200):
+        inference = f"req-{i}" if i % 2 else None
+        line = capture_line(f"mixed-{i}", "0.8", inference_id=inference)
+        # SageMaker's own compact layout (the join's fast path) for half of them.
+        captures.append(json.dumps(json.loads(line), separators=(",", ":")) if i % 4 < 2 else line)
+        truths.append(truth_line(inference or f"mixed-{i}", "1"))
+    put_capture(aws["s3"], "Challenger", START + dt.timedelta(minutes=30), captures, "mixed")
+    put_truth(aws["s3"], START.replace(hour=13), truths, "mixed")
+    single = report_of(aws, run(aws))
+    fanned = dataclasses.replace(CONFIG, max_objects=2, partition_mb=1)
+    many = report_of(aws, run_with_partitions(aws, fanned, 5))
+    for document in (single, many):
+        document.pop("mode")
+    assert many == single
+    assert single["variants"]["Challenger"]["records"]["joined"] == 200
+    assert single["rejected"] == {}
+
+
 def run_with_partitions(aws: dict[str, Any], config: Config, partitions: int) -> dict[str, Any]:
     s3 = aws["s3"]
     planned = monitor.plan(s3, config, time=TIME, run="exec-2")
