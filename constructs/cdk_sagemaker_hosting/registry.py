@@ -38,7 +38,6 @@ from aws_cdk import (
     Annotations,
     Arn,
     ArnComponents,
-    ArnFormat,
     Duration,
     Names,
     RemovalPolicy,
@@ -1070,7 +1069,8 @@ class RolloutStage:
         a ``TrafficShift``'s ``failed_alarm``. Default: none.
     :param check_role: a role of the stage's account the smoke test and bake
         assume (``sagemaker:InvokeEndpoint`` on the endpoint,
-        ``cloudwatch:DescribeAlarms``), trusting the pipeline's account.
+        ``cloudwatch:DescribeAlarms`` on ``*``: CloudWatch returns composite
+        alarms only then), trusting the pipeline's account.
         Needed when the stage is in another account. Default: none (the
         function's own role).
     :param approval: a manual approval (notifying the topic) first. Default: no.
@@ -1748,7 +1748,8 @@ class PromotionPipeline(Construct):
         registry.grant_write_back(grantee)
         self.topic.grant_publish(grantee)
         self.trigger.event_bus.grant_put_events_to(grantee)
-        endpoints, alarms, roles = [], [], []
+        endpoints, roles = [], []
+        alarms = False
         for stage in self.stages:
             if stage.check_role is not None:
                 roles.append(stage.check_role.role_arn)
@@ -1766,27 +1767,25 @@ class PromotionPipeline(Construct):
                         stack,
                     )
                 )
-            alarms += [
-                Arn.format(
-                    ArnComponents(
-                        service="cloudwatch",
-                        resource="alarm",
-                        resource_name=name,
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        account=stage.account,
-                        region=stage.region,
-                    ),
-                    stack,
-                )
-                for name in stage.alarm_names
-            ]
+            alarms = alarms or bool(stage.alarm_names)
         if endpoints:
             grantee.add_to_principal_policy(
                 iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=endpoints)
             )
         if alarms:
+            # CloudWatch returns composite alarms (an endpoint's health alarm) only to a
+            # DescribeAlarms allowed on '*' (API reference); scoped to the alarms' ARNs,
+            # a composite in alarm_names would read as missing and fail every bake.
             grantee.add_to_principal_policy(
-                iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=alarms)
+                iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"])
+            )
+            compliance.acknowledge(
+                grantee.policy,
+                "cloudwatch:DescribeAlarms (read-only) on '*': CloudWatch returns composite "
+                "alarms, such as an endpoint's health alarm gating a bake, only to a "
+                "DescribeAlarms allowed on all alarms; the function reads the stage's "
+                "alarm_names only.",
+                parliament=["RESOURCE_STAR"],
             )
         if roles:
             grantee.add_to_principal_policy(
@@ -1809,7 +1808,8 @@ class PromotionPipeline(Construct):
         compliance.acknowledge(
             grantee.policy,
             "CodePipeline's PutJobSuccessResult and PutJobFailureResult take no resource (AWS "
-            "documents Resource '*'); publishing to the KMS-encrypted topic needs "
+            "documents Resource '*'); DescribeAlarms returns composite alarms only when "
+            "allowed on '*'; publishing to the KMS-encrypted topic needs "
             "kms:GenerateDataKey* on that one key.",
             "AwsSolutions-IAM5[Resource::*]",
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

@@ -651,3 +651,40 @@ def test_a_stage_may_build_docker_image_assets_in_privileged_mode() -> None:
     assert privileged == {
         k for k, p in projects.items() if p["Properties"]["Environment"]["PrivilegedMode"]
     }
+
+
+def test_the_bake_may_read_composite_alarms() -> None:
+    """CloudWatch returns a composite alarm (an endpoint's health) only to DescribeAlarms on '*'.
+
+    Scoped to the alarms' ARNs, the composite read as missing and failed every bake.
+    """
+    stack = stack_here()
+    PromotionPipeline(
+        stack,
+        "Promotion",
+        registry=imported_registry(stack),
+        stages=[staging(bake=cdk.Duration.minutes(30), alarm_names=["churn-health"])],
+    )
+    template = Template.from_stack(stack).to_json()
+    (describe,) = [
+        s
+        for s in statements(template, "StageFunctionRole")
+        if "cloudwatch:DescribeAlarms" in json.dumps(s["Action"])
+    ]
+    assert describe["Resource"] == "*"
+    metadata = json.dumps(
+        [r.get("Metadata") for r in template["Resources"].values() if "Metadata" in r]
+    )
+    assert "DescribeAlarms (read-only) on '*'" in metadata
+
+
+def test_a_stage_without_alarms_gets_no_describe_alarms() -> None:
+    stack = stack_here()
+    PromotionPipeline(
+        stack,
+        "Promotion",
+        registry=imported_registry(stack),
+        stages=[staging(endpoint_name="churn", smoke_test=SmokeTest(payload="{}"))],
+    )
+    template = Template.from_stack(stack).to_json()
+    assert "cloudwatch:DescribeAlarms" not in json.dumps(statements(template, "StageFunctionRole"))
