@@ -15,24 +15,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aws_cdk import Annotations, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from cdk_sagemaker_hosting import compliance, validation
+from cdk_sagemaker_hosting import validation
 from cdk_sagemaker_hosting._lambda.quality import monitor
 from cdk_sagemaker_hosting._lambda.quality.counts import PROBLEMS
 from cdk_sagemaker_hosting._lambda.quality.monitor import EVENT_DETAIL_TYPE, EVENT_SOURCE
@@ -46,11 +42,21 @@ from cdk_sagemaker_hosting.endpoint import EndpointBase
 from cdk_sagemaker_hosting.managed_policy_principal import ManagedPolicyPrincipal
 from cdk_sagemaker_hosting.workflow import (
     Workflow,
+    check_map_and_function,
     check_schedule,
     distributed_map_statements,
-    executions_arn,
     expire_scratch,
+    function_step,
+    grant_distributed_maps,
+    grant_metrics_and_events,
     refuse,
+    same_bucket,
+    scratch_rule,
+    variant_alarms,
+    verdict_rule,
+    warn_of_unknown_keys,
+    warn_of_window_schedule,
+    window_metric,
 )
 from constructs import Construct
 
@@ -378,13 +384,24 @@ class ModelQualityMonitor(Workflow):
         self.report_access = (
             BucketAccess.of(self, "report_bucket", report_bucket, report_encryption_key)
             if report_bucket is not None
-            else self._capture_bucket_for("report_encryption_key", report_encryption_key)
+            else same_bucket(
+                self, "report_encryption_key", report_encryption_key, self.capture_access
+            )
         )
         constraints, unchecked, baseline_access, baseline_key, baseline_metrics = self._baseline(
             baseline, problem_type
         )
         self.baseline_access = baseline_access
-        self._warn_of_unknown_keys()
+        warn_of_unknown_keys(
+            self,
+            "QualityBucketKeyUnknown",
+            [
+                ("capture_encryption_key", self.capture_access),
+                ("ground_truth_encryption_key", self.ground_truth_access),
+                ("baseline.encryption_key", self.baseline_access),
+                ("report_encryption_key", self.report_access),
+            ],
+        )
         self.variant_names = names
         self.metric_namespace = metric_namespace
         self.window = window
@@ -423,15 +440,22 @@ class ModelQualityMonitor(Workflow):
             partition_mb=partition_size_mb,
         )
         refuse(self, self.config.problems(validation.is_token), props=_PROPS, seconds=_SECONDS)
-        self._check_map_and_function(
-            objects_per_batch, max_concurrency, memory_size_mb, timeout, alarm
+        check_map_and_function(
+            self,
+            objects_per_batch=objects_per_batch,
+            max_concurrency=max_concurrency,
+            memory_size_mb=memory_size_mb,
+            timeout=timeout,
+            alarm=alarm,
         )
         self._warn_of(unchecked, schedule, window_seconds, alarm)
         stack = Stack.of(self)
         # The endpoint's own scratch folder: shards are copies of its captured traffic.
         scratch = self.config.scratch_prefix()
         #: Expires the scratch files; see the class documentation for where it goes.
-        self.scratch_lifecycle_rule = self._scratch_rule(scratch, scratch_expiration)
+        self.scratch_lifecycle_rule = scratch_rule(
+            self, scratch, scratch_expiration, name="quality"
+        )
         if add_scratch_lifecycle_rule:
             expire_scratch(
                 self,
@@ -571,19 +595,6 @@ class ModelQualityMonitor(Workflow):
         self.capture_access = BucketAccess.of(self, "capture_bucket", bucket, key)
         return prefix if prefix is not None else "data-capture/"
 
-    def _capture_bucket_for(self, prop: str, key: kms.IKey | None) -> BucketAccess:
-        """The capture bucket, where no other is given; a key of its own makes no sense."""
-        validation.check_optional_type(self, prop, key, kms.IKey, "a kms.IKey")
-        if key is not None:
-            validation.fail(
-                self,
-                prop,
-                key.node.path,
-                "the bucket is the capture bucket, whose key is the capture's; leave it out, "
-                "or give the bucket too",
-            )
-        return self.capture_access
-
     def _baseline(
         self, baseline: QualityBaseline | None, problem: str
     ) -> tuple[
@@ -624,27 +635,6 @@ class ModelQualityMonitor(Workflow):
             validation.fail(self, "baseline.metrics", metrics, "must map metric names to values")
         return (), [], None, None, metrics
 
-    def _warn_of_unknown_keys(self) -> None:
-        """A bucket whose KMS key is unknown: the check may not decrypt what it reads."""
-        unknown: dict[str, str] = {}
-        for prop, access in (
-            ("capture_encryption_key", self.capture_access),
-            ("ground_truth_encryption_key", self.ground_truth_access),
-            ("baseline.encryption_key", self.baseline_access),
-            ("report_encryption_key", self.report_access),
-        ):
-            if access is not None and access.key_unknown:
-                unknown.setdefault(access.bucket.node.path, prop)
-        if unknown:
-            Annotations.of(self).add_warning_v2(
-                "cdk-sagemaker-hosting:QualityBucketKeyUnknown",
-                "no KMS key is known for "
-                + ", ".join(f"{path} (pass {prop}=)" for path, prop in unknown.items())
-                + ": the check is granted no decryption, so if those objects are "
-                "KMS-encrypted every run fails with AccessDenied, and reports are written with "
-                "the bucket's default encryption.",
-            )
-
     def _warn_of(
         self, unchecked: list[str], schedule: events.Schedule, window_seconds: int, alarm: bool
     ) -> None:
@@ -656,65 +646,20 @@ class ModelQualityMonitor(Workflow):
                 f"problem type's, or a metric this check does not compute): each report lists "
                 "them under constraints_not_checked.",
             )
-        rate = _rate_seconds(schedule.expression_string)
-        if rate is not None and rate > window_seconds:
-            Annotations.of(self).add_warning_v2(
-                "cdk-sagemaker-hosting:QualityWindowsSkipped",
-                f"the schedule ({schedule.expression_string}) runs less often than a window "
-                f"lasts ({window_seconds} s): the windows between two checks are never judged. "
-                "Make the window as long as the schedule's interval.",
-            )
-        elif rate is not None and rate < window_seconds:
-            # Windows are aligned on their length, not on the check: they never slide.
-            Annotations.of(self).add_warning_v2(
-                "cdk-sagemaker-hosting:QualityWindowsRepeated",
-                f"the schedule ({schedule.expression_string}) runs more often than a window "
-                f"lasts ({window_seconds} s): windows are aligned on their length, so each "
-                f"window is judged about {math.ceil(window_seconds / rate)} times, its report "
-                "rewritten and its event (degraded ones too) emitted each time. Make the "
-                "window as long as the schedule's interval (leave schedule out).",
-            )
+        warn_of_window_schedule(
+            self,
+            code="Quality",
+            schedule=schedule,
+            window_seconds=window_seconds,
+            repeated="its report rewritten and its event (degraded ones too) emitted each time",
+            verb="judged",
+        )
         if not alarm:
             Annotations.of(self).add_warning_v2(
                 "cdk-sagemaker-hosting:NoQualityAlarm",
                 "alarm=False: degraded quality is reported and emitted as an event, but no "
                 "alarm notifies anyone.",
             )
-
-    def _check_map_and_function(
-        self,
-        objects_per_batch: int,
-        max_concurrency: int,
-        memory_size_mb: int,
-        timeout: Duration,
-        alarm: bool,
-    ) -> None:
-        """What the function does not read: the Distributed Maps' and the function's settings."""
-        validation.check_int(self, "objects_per_batch", objects_per_batch, low=1, high=1000)
-        validation.check_int(self, "max_concurrency", max_concurrency, low=1, high=1000)
-        validation.check_int(
-            self, "memory_size_mb", memory_size_mb, low=128, high=10240, unit=" MB"
-        )
-        validation.check_range(self, "timeout", timeout.to_seconds(), low=60, high=900, unit=" s")
-        if not isinstance(alarm, bool):
-            validation.fail(self, "alarm", alarm, "must be True or False")
-
-    def _scratch_rule(self, scratch: str, expiration: Duration | None) -> s3.LifecycleRule:
-        """The rule expiring the scratch files after ``expiration`` (whole days, default 7)."""
-        expiration = expiration or Duration.days(7)
-        days = expiration.to_days(integral=False)
-        if days < 1 or days != int(days):
-            validation.fail(
-                self,
-                "scratch_expiration",
-                f"{days:g} days",
-                "must be whole days, at least 1 (S3 lifecycle rules expire objects by the day)",
-            )
-        return s3.LifecycleRule(
-            id=f"expire-quality-scratch-{Names.unique_id(self)[-8:]}",
-            prefix=scratch,
-            expiration=expiration,
-        )
 
     # --- the function ----------------------------------------------------------
 
@@ -728,46 +673,36 @@ class ModelQualityMonitor(Workflow):
         self.report_access.grant_write_prefix(principal, self.config.report_folder())
         self.report_access.grant_write_prefix(principal, scratch)
         self.report_access.grant_read_prefix(principal, scratch)
-        principal.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": self.metric_namespace}},
-            )
-        )
-        principal.add_to_policy(
-            iam.PolicyStatement(
-                actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]
-            )
-        )
-        compliance.acknowledge(
-            principal.policy,
-            "cloudwatch:PutMetricData has no resource-level permission; it is limited to the "
-            f"namespace {self.metric_namespace} by condition.",
-            "AwsSolutions-IAM5[Resource::*]",
+        grant_metrics_and_events(
+            principal, namespace=self.metric_namespace, event_bus=self.event_bus
         )
 
     # --- the state machine -----------------------------------------------------
 
-    def _invoke(
+    def _step(
         self, construct_id: str, comment: str, payload: dict[str, object]
     ) -> sfn.TaskStateBase:
-        return tasks.LambdaInvoke(
+        return function_step(
             self,
             construct_id,
+            function=self.function,
             comment=comment,
-            lambda_function=self.function,
-            payload=sfn.TaskInput.from_object(payload),
-            payload_response_only=True,
-            retry_on_service_exceptions=True,
+            payload=payload,
             result_path="$.plan" if construct_id == "Plan" else "$.result",
+        )
+
+    def _child_step(
+        self, construct_id: str, comment: str, payload: dict[str, object]
+    ) -> sfn.TaskStateBase:
+        return function_step(
+            self, construct_id, function=self.function, comment=comment, payload=payload
         )
 
     def _state_machine(
         self, *, scratch: str, objects_per_batch: int, max_concurrency: int, timeout: Duration
     ) -> None:
         name = Names.unique_resource_name(self, max_length=80, separator="-")
-        plan = self._invoke(
+        plan = self._step(
             "Plan",
             "List the window's capture and ground-truth objects; one pass or a fan-out?",
             {
@@ -776,7 +711,7 @@ class ModelQualityMonitor(Workflow):
                 "run": sfn.JsonPath.execution_name,
             },
         )
-        check = self._invoke(
+        check = self._step(
             "Check",
             "Join every object in this invocation; judge, report, publish",
             {"action": "check", "plan": sfn.JsonPath.object_at("$.plan")},
@@ -801,7 +736,7 @@ class ModelQualityMonitor(Workflow):
             label="Split",
         )
         split.item_processor(
-            self._invoke_child(
+            self._child_step(
                 "SplitBatch",
                 "Split one batch of objects into shards",
                 {"action": "split", "items": sfn.JsonPath.list_at("$.Items")},
@@ -821,7 +756,7 @@ class ModelQualityMonitor(Workflow):
             label="Join",
         )
         join.item_processor(
-            self._invoke_child(
+            self._child_step(
                 "JoinShard",
                 "Join one shard",
                 {
@@ -831,7 +766,7 @@ class ModelQualityMonitor(Workflow):
                 },
             )
         )
-        finish = self._invoke(
+        finish = self._step(
             "Finish",
             "Merge the partial counts; judge, report, publish",
             {"action": "finish", "plan": sfn.JsonPath.object_at("$.plan")},
@@ -857,67 +792,31 @@ class ModelQualityMonitor(Workflow):
             "failed, timed out or was aborted: no verdict for its window; see the execution "
             "history",
         )
-        # CDK's inline Distributed Map policy would never be attached (the role
-        # is immutable); the managed policy holds the narrower statements.
-        self.state_machine.node.try_remove_child("DistributedMapPolicy")
-        # The split Map's item reader reads the manifest the plan step wrote.
-        self.report_access.grant_read_object(principal, f"{scratch}*")
-        compliance.acknowledge_resource(
-            principal.policy,
-            "The Maps' child executions are named at run time (matched under this state "
-            f"machine, {name}/*).",
-            "AwsSolutions-IAM5",
-            executions_arn(self, name),
-        )
-        compliance.acknowledge_resource(
-            principal.policy,
-            f"The manifests are written per run under {scratch}, named at run time.",
-            "AwsSolutions-IAM5",
-            self.report_access.arn_for_objects(f"{scratch}*"),
-        )
-        compliance.acknowledge(
-            principal.policy,
-            "states:DescribeExecution names standard (execution:) and express (express:) "
-            "executions as alternatives; parliament requires both. The Maps' children are "
-            f"standard executions (ExecutionType STANDARD), matched by execution:{name}/*.",
-            parliament=["RESOURCE_MISMATCH"],
-        )
-
-    def _invoke_child(
-        self, construct_id: str, comment: str, payload: dict[str, object]
-    ) -> tasks.LambdaInvoke:
-        return tasks.LambdaInvoke(
-            self,
-            construct_id,
-            comment=comment,
-            lambda_function=self.function,
-            payload=sfn.TaskInput.from_object(payload),
-            payload_response_only=True,
-            retry_on_service_exceptions=True,
+        grant_distributed_maps(
+            self.state_machine,
+            principal,
+            name=name,
+            manifests=self.report_access,
+            scratch=scratch,
+            maps=2,
         )
 
     def _add_alarms(self, names: Sequence[str], window_seconds: int) -> None:
-        action = cloudwatch_actions.SnsAction(self.topic)
-        period = min(window_seconds, 86400)
-        periods = 2 if period <= 43200 else 1
-        for name in names:
-            degraded = cloudwatch.Alarm(
+        self.alarms.update(
+            variant_alarms(
                 self,
-                f"{name}Degraded",
-                metric=self.metric_degraded(name),
-                threshold=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=periods,
-                datapoints_to_alarm=1,
-                # No datapoint means no verdict (too little data, or no check):
-                # the alarm says INSUFFICIENT_DATA rather than OK.
-                treat_missing_data=cloudwatch.TreatMissingData.MISSING,
-                alarm_description=f"Model quality of variant {name} of "
-                f"{self.endpoint.endpoint_name} degraded: a metric broke its baseline "
-                "constraint or threshold; see the quality report",
+                names,
+                suffix="Degraded",
+                metric=self.metric_degraded,
+                description=lambda name: (
+                    f"Model quality of variant {name} of "
+                    f"{self.endpoint.endpoint_name} degraded: a metric broke its baseline "
+                    "constraint or threshold; see the quality report"
+                ),
+                topic=self.topic,
+                window_seconds=window_seconds,
             )
-            degraded.add_alarm_action(action)
-            self.alarms[name] = degraded
+        )
 
     # --- public helpers --------------------------------------------------------
 
@@ -925,15 +824,13 @@ class ModelQualityMonitor(Workflow):
         self, metric_name: str, variant_name: str, *, statistic: str = "Maximum"
     ) -> cloudwatch.Metric:
         """A quality metric of one variant (``accuracy``, ``rmse``, ``RecordsJoined``...)."""
-        return cloudwatch.Metric(
+        return window_metric(
             namespace=self.metric_namespace,
             metric_name=metric_name,
-            dimensions_map={
-                "EndpointName": self.endpoint.endpoint_name,
-                "VariantName": variant_name,
-            },
+            endpoint_name=self.endpoint.endpoint_name,
+            variant_name=variant_name,
+            window=self.window,
             statistic=statistic,
-            period=Duration.seconds(min(int(self.window.to_seconds()), 86400)),
         )
 
     def metric_degraded(self, variant_name: str) -> cloudwatch.Metric:
@@ -948,17 +845,16 @@ class ModelQualityMonitor(Workflow):
         self, construct_id: str, *, target: events.IRuleTarget | None = None
     ) -> events.Rule:
         """A rule matching this endpoint's degraded-quality events, e.g. to start retraining."""
-        return events.Rule(
+        return verdict_rule(
             self,
             construct_id,
             event_bus=self.event_bus,
             description=f"Degraded model quality found by {self.node.path}",
-            event_pattern=events.EventPattern(
-                source=[EVENT_SOURCE],
-                detail_type=[EVENT_DETAIL_TYPE],
-                detail={"endpoint": [self.endpoint.endpoint_name], "verdict": ["degraded"]},
-            ),
-            targets=[target] if target else None,
+            source=EVENT_SOURCE,
+            detail_type=EVENT_DETAIL_TYPE,
+            endpoint_name=self.endpoint.endpoint_name,
+            verdict="degraded",
+            target=target,
         )
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -972,13 +868,3 @@ def _every(seconds: int) -> events.Schedule:
         if seconds % size == 0:
             return events.Schedule.rate(getattr(Duration, unit)(seconds // size))
     return events.Schedule.rate(Duration.minutes(max(1, seconds // 60)))
-
-
-def _rate_seconds(expression: str) -> int | None:
-    """The interval of a ``rate(...)`` expression in seconds; ``None`` for cron or a token."""
-    if not expression.startswith("rate(") or validation.is_token(expression):
-        return None
-    value, _, unit = expression[5:-1].partition(" ")
-    sizes = {"minute": 60, "hour": 3600, "day": 86400}
-    size = sizes.get(unit.rstrip("s"))
-    return int(value) * size if value.isdigit() and size else None

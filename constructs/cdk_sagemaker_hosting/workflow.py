@@ -1227,13 +1227,15 @@ def warn_of_window_schedule(
     schedule: events.Schedule,
     window_seconds: int,
     repeated: str,
+    verb: str = "checked",
 ) -> None:
     """Warn when a rate schedule and an epoch-aligned window do not match one to one.
 
     Windows are aligned on their length (not on the check), so a slower
     schedule leaves windows unchecked (``<code>WindowsSkipped``) and a faster
     one checks each window again (``<code>WindowsRepeated``; ``repeated`` says
-    what each repetition does). Cron schedules are not compared.
+    what each repetition does; ``verb`` is what a check does to a window).
+    Cron schedules are not compared.
     """
     expression = schedule.expression_string
     rate = rate_seconds(expression)
@@ -1241,7 +1243,7 @@ def warn_of_window_schedule(
         Annotations.of(scope).add_warning_v2(
             f"cdk-sagemaker-hosting:{code}WindowsSkipped",
             f"the schedule ({expression}) runs less often than a window lasts "
-            f"({window_seconds} s): the windows between two checks are never checked. "
+            f"({window_seconds} s): the windows between two checks are never {verb}. "
             "Make the window as long as the schedule's interval.",
         )
     elif rate is not None and rate < window_seconds:
@@ -1249,6 +1251,6 @@ def warn_of_window_schedule(
             f"cdk-sagemaker-hosting:{code}WindowsRepeated",
             f"the schedule ({expression}) runs more often than a window lasts "
             f"({window_seconds} s): windows are aligned on their length, so each window is "
-            f"checked about {-(-window_seconds // rate)} times, {repeated}. Make the window "
+            f"{verb} about {-(-window_seconds // rate)} times, {repeated}. Make the window "
             "as long as the schedule's interval (leave schedule out).",
         )
