@@ -37,6 +37,7 @@ from cdk_sagemaker_hosting.workflow import (
     function_step,
     grant_distributed_maps,
     grant_metrics_and_events,
+    manifest_map,
     refuse,
     same_bucket,
     scratch_rule,
@@ -512,28 +513,17 @@ class DriftMonitor(Workflow):
             "Read every object in this invocation; score, report, publish",
             {"action": "check", "plan": sfn.JsonPath.object_at("$.plan")},
         )
-        count_batches = sfn.DistributedMap(
+        count_batches = manifest_map(
             self,
             "CountBatches",
             comment="Each batch of capture objects writes its partial counts to S3",
-            item_reader=sfn.S3JsonItemReader(
-                bucket=self.report_access.bucket,
-                key=sfn.JsonPath.string_at("$.plan.manifest.key"),
-            ),
-            # Each item carries the execution's run, selected by path. Not in
-            # the batcher's BatchInput: AWS documents it as fixed JSON, and
-            # CDK renders it verbatim, so a path there reaches the children
-            # as its literal text.
+            manifests=self.report_access,
             item_selector={
                 "run": sfn.JsonPath.string_at("$.plan.run"),
                 "item": sfn.JsonPath.object_at("$$.Map.Item.Value"),
             },
-            item_batcher=sfn.ItemBatcher(max_items_per_batch=objects_per_batch),
+            objects_per_batch=objects_per_batch,
             max_concurrency=max_concurrency,
-            # Children write their counts to S3; their outputs would only
-            # swell the state past Step Functions' 256 KB payload limit.
-            result_path=sfn.JsonPath.DISCARD,
-            label="CountBatches",
         )
         count_batches.item_processor(
             function_step(

@@ -49,6 +49,7 @@ from cdk_sagemaker_hosting.workflow import (
     function_step,
     grant_distributed_maps,
     grant_metrics_and_events,
+    manifest_map,
     refuse,
     same_bucket,
     scratch_rule,
@@ -716,24 +717,18 @@ class ModelQualityMonitor(Workflow):
             "Join every object in this invocation; judge, report, publish",
             {"action": "check", "plan": sfn.JsonPath.object_at("$.plan")},
         )
-        split = sfn.DistributedMap(
+        split = manifest_map(
             self,
             "Split",
             comment="Each batch of objects writes its lines into shards by ID partition",
-            item_reader=sfn.S3JsonItemReader(
-                bucket=self.report_access.bucket,
-                key=sfn.JsonPath.string_at("$.plan.manifest.key"),
-            ),
-            # Per item, by path (a batcher's BatchInput is fixed JSON).
+            manifests=self.report_access,
             item_selector={
                 "run": sfn.JsonPath.string_at("$.plan.run"),
                 "partitions": sfn.JsonPath.number_at("$.plan.partition_count"),
                 "item": sfn.JsonPath.object_at("$$.Map.Item.Value"),
             },
-            item_batcher=sfn.ItemBatcher(max_items_per_batch=objects_per_batch),
+            objects_per_batch=objects_per_batch,
             max_concurrency=max_concurrency,
-            result_path=sfn.JsonPath.DISCARD,
-            label="Split",
         )
         split.item_processor(
             self._child_step(

@@ -88,6 +88,7 @@ __all__ = [
     "grant_metrics_and_events",
     "handler_function",
     "logged_state_machine",
+    "manifest_map",
     "rate_seconds",
     "refuse",
     "same_bucket",
@@ -662,6 +663,42 @@ def function_step(
         payload_response_only=True,
         retry_on_service_exceptions=True,
         result_path=result_path,
+    )
+
+
+def manifest_map(
+    scope: Construct,
+    construct_id: str,
+    *,
+    comment: str,
+    manifests: BucketAccess,
+    item_selector: Mapping[str, object],
+    objects_per_batch: int,
+    max_concurrency: int,
+) -> sfn.DistributedMap:
+    """A Distributed Map over the manifest the plan step wrote (``$.plan.manifest.key``).
+
+    Items go to the children in batches of ``objects_per_batch``, each item
+    shaped by ``item_selector``: the execution's run and the like are
+    selected per item by path, never put in the batcher's ``BatchInput``
+    (AWS documents it as fixed JSON, and CDK renders it verbatim, so a path
+    there reaches the children as its literal text). Children write their
+    results to S3; their outputs are discarded, as they would only swell the
+    state past Step Functions' 256 KB payload limit.
+    """
+    return sfn.DistributedMap(
+        scope,
+        construct_id,
+        comment=comment,
+        item_reader=sfn.S3JsonItemReader(
+            bucket=manifests.bucket,
+            key=sfn.JsonPath.string_at("$.plan.manifest.key"),
+        ),
+        item_selector=dict(item_selector),
+        item_batcher=sfn.ItemBatcher(max_items_per_batch=objects_per_batch),
+        max_concurrency=max_concurrency,
+        result_path=sfn.JsonPath.DISCARD,
+        label=construct_id,
     )
 
 
